@@ -1,0 +1,64 @@
+"""Headless command line: `chainrule sample | train | eval | info | models`.
+
+Every command reports bad input as one line on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's own choice)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .commands import inspect, sample, train
+
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="Autoregressive generative models: sample, train and inspect them.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (sample, train, inspect):
+        module.add_parsers(sub, _add_common)
+    return parser
+
+
+def bad_input_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean 'the user gave us something unusable', reported in one line."""
+    from .core.checkpoint import CheckpointError
+    from .core.codecs import CodecError
+    from .core.config import ConfigError
+    from .core.devices import DeviceError
+    from .core.training.sources import DataSourceError
+    from .core.training.folders import DataFolderError
+
+    return (CheckpointError, CodecError, ConfigError, DeviceError, DataSourceError,
+            DataFolderError, FileNotFoundError, IsADirectoryError, PermissionError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        if getattr(args, "threads", None):
+            import torch
+
+            torch.set_num_threads(args.threads)
+        return int(args.run(args) or 0)
+    except bad_input_errors() as err:
+        print(f"chainrule: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyError as err:   # unknown preset / kind / model name
+        print(f"chainrule: error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,164 @@
+"""`chainrule info | models | eval`: look inside checkpoints and score them."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+BUILTIN_SETS = {  # --data names for the held-out sets of the bundled presets
+    "mnist-heldout": "mnist", "fashion-test": "fashion",
+    "speech-heldout": "speech", "shakespeare-heldout": "shakespeare",
+}
+
+
+def add_parsers(sub, add_common) -> None:
+    info = sub.add_parser("info", help="print a checkpoint's config, codec, provenance, metrics")
+    info.add_argument("model", help="bundled name or checkpoint path")
+    info.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    info.set_defaults(run=run_info)
+
+    models = sub.add_parser("models", help="list bundled and user models")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(run=run_models)
+
+    ev = sub.add_parser("eval", help="negative log-likelihood of a model on data",
+                        description="Bits/dim (images), bits/sample (audio) or bits/char "
+                                    "(text). --data is a folder/file, or one of: "
+                                    + ", ".join(BUILTIN_SETS))
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--json", action="store_true")
+    add_common(ev)
+    ev.set_defaults(run=run_eval)
+
+
+def describe(meta: dict, path: Path) -> dict:
+    from ..core.registry import KINDS
+
+    spec = KINDS.get(meta["kind"])
+    return {"name": meta["name"], "path": str(path), "kind": meta["kind"],
+            "title": spec.title if spec else meta["kind"],
+            "file_mb": round(path.stat().st_size / 1e6, 2),
+            "weights": "float16" if meta["half"] else "float32",
+            "config": meta["config"], "codec": meta["codec"], "provenance": meta["provenance"]}
+
+
+def _codec_line(codec: dict) -> str:
+    if codec.get("modality") == "image":
+        line = f"image {codec['height']}x{codec['width']}x{codec.get('channels', 1)}, " \
+               f"{codec.get('levels', 256)} levels"
+    elif codec.get("modality") == "audio":
+        line = f"audio {codec['sample_rate']} Hz, mu-law {codec.get('levels', 256)} levels"
+    else:
+        line = f"text, {len(codec.get('vocab', ''))} characters: {codec.get('vocab', '')!r}"
+    names = codec.get("class_names")
+    return line + (f"; classes: {', '.join(names)}" if names else "")
+
+
+def run_info(args) -> int:
+    from ..core.checkpoint import load_bundle, read_metadata
+    from ..core.paths import resolve_model
+
+    path = resolve_model(args.model)
+    meta = read_metadata(path)
+    info = describe(meta, path)
+    info["parameters"] = load_bundle(path).parameters   # also validates the weights
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    prov = info["provenance"]
+    print(f"{info['name']}: {info['title']} ({info['kind']}), {info['parameters']:,} parameters, "
+          f"{info['file_mb']} MB ({info['weights']} weights)\n  file: {info['path']}")
+    print("config:\n" + "".join(f"  {k}: {v}\n" for k, v in info["config"].items()), end="")
+    print(f"codec:\n  {_codec_line(info['codec'])}")
+    data = prov.get("data", {})
+    print("provenance:")
+    for key in ("description", "command"):
+        if key in prov:
+            print(f"  {key}: {prov[key]}")
+    for key in ("source", "package", "file", "license", "split"):
+        if key in data:
+            print(f"  data {key}: {data[key]}")
+    for key in ("steps", "device", "host", "train_wall_time_s"):
+        if key in prov:
+            print(f"  {key}: {prov[key]}")
+    metrics = prov.get("metrics")
+    if metrics:
+        print(f"metrics:\n  held-out: {metrics['heldout']} {metrics['unit']} "
+              f"({metrics.get('heldout_set', '')})")
+    return 0
+
+
+def run_models(args) -> int:
+    from ..core.checkpoint import CheckpointError, read_metadata
+    from ..core.paths import bundled_models_dir, list_models, user_models_dir
+
+    rows = []
+    for name, path, origin in list_models():
+        try:
+            meta = read_metadata(path)
+        except CheckpointError as err:
+            rows.append({"name": name, "origin": origin, "path": str(path), "error": err.problem})
+            continue
+        metrics = meta["provenance"].get("metrics", {})
+        rows.append({"name": name, "origin": origin, "kind": meta["kind"], "path": str(path),
+                     "heldout": metrics.get("heldout"), "unit": metrics.get("unit", "")})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no models found in {bundled_models_dir()} or {user_models_dir()}")
+    for r in rows:
+        detail = f"unusable: {r['error']}" if "error" in r else \
+            f"{r['kind']:<12} held-out {r['heldout']} {r['unit']}" if r["heldout"] is not None \
+            else r["kind"]
+        print(f"{r['name']:<16} {r['origin']:<8} {detail}")
+    print(f"\nbundled: {bundled_models_dir()}\nyours:   {user_models_dir()}", file=sys.stderr)
+    return 0
+
+
+def run_eval(args) -> int:
+    from ..core.checkpoint import load_bundle
+    from ..core.devices import pick_device
+    from ..core.paths import resolve_model
+    from ..core.registry import kind_spec
+    from ..core.training.trainer import evaluate
+
+    device = pick_device(args.device)
+    bundle = load_bundle(resolve_model(args.model), device)
+    if args.data in BUILTIN_SETS:
+        from ..core.training.presets import get_preset
+
+        data = get_preset(BUILTIN_SETS[args.data]).prepare()
+        data_set, name = data.final, data.final_name
+        if data.codec.to_dict() != bundle.codec.to_dict():
+            from ..core.codecs import CodecError
+
+            raise CodecError(f"{args.data} is encoded differently from this model's codec")
+    else:
+        from ..core.training.folders import prepare_folder
+
+        data, _, _ = prepare_folder(bundle.kind, Path(args.data), codec=bundle.codec)
+        # Score every usable file, not only a held-out share of it.
+        data_set, name = _whole(data), str(args.data)
+    bits = evaluate(bundle.net, data_set, args.batch_size, device)
+    unit = kind_spec(bundle.kind).unit
+    if args.json:
+        print(json.dumps({"model": bundle.name, "data": name, "nll": round(bits, 5),
+                          "unit": unit, "dims": data_set.dims}))
+    else:
+        print(f"{bundle.name} on {name}: {bits:.4f} {unit}")
+    return 0
+
+
+def _whole(data):
+    import numpy as np
+
+    from ..core.training.datasets import ImageData, SequenceData
+
+    a, b = data.train, data.heldout
+    if isinstance(a, ImageData):
+        labels = None if a.labels is None else np.concatenate([a.labels, b.labels])
+        return ImageData(np.concatenate([a.images, b.images]), labels)
+    return SequenceData(np.concatenate([a.values, b.values]), a.window)

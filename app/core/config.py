@@ -1,0 +1,178 @@
+"""One small dataclass per architecture, with a strict JSON round trip.
+
+Strict means: an unknown key, a missing required key or a value of the wrong type is an
+error that names the key. A checkpoint whose config does not parse is refused rather
+than guessed at.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class ConfigError(ValueError):
+    """A config dictionary that does not describe a valid architecture."""
+
+
+def _check_type(name: str, value: Any, annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple):
+        (item_type,) = typing.get_args(annotation)[:1]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"'{name}' must be a list, got {type(value).__name__}")
+        return [_check_type(f"{name}[{i}]", v, item_type) for i, v in enumerate(value)]
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"'{name}' must be a number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"'{name}' must be an integer, got {value!r}")
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{name}' must be true or false, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"'{name}' must be a string, got {value!r}")
+        return value
+    return value
+
+
+class ConfigBase:
+    """Shared strict (de)serialisation; subclasses are frozen dataclasses."""
+
+    kind: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{cls.kind} config must be a JSON object")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown key(s) in {cls.kind} config: {', '.join(unknown)}")
+        values = {}
+        for name, f in fields.items():
+            if name in data:
+                values[name] = _check_type(name, data[name], hints[name])
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"missing key '{name}' in {cls.kind} config")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise ConfigError for values no net could be built from."""
+
+    def _positive(self, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"'{name}' must be positive, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class PixelCNNConfig(ConfigBase):
+    """Gated PixelCNN (van den Oord et al. 2016) with vertical and horizontal stacks."""
+
+    kind: ClassVar[str] = "pixelcnn"
+    height: int = 28
+    width: int = 28
+    channels: int = 1          # 1 grey or 3 RGB (R -> G -> B masking)
+    levels: int = 256          # values per sub-pixel; 2 is the binary mode
+    hidden: int = 64           # feature maps per stack
+    layers: int = 12           # gated layers after the first
+    first_kernel: int = 7      # odd; the first (type A) layer
+    kernel: int = 3            # odd; every later (type B) layer
+    output_hidden: int = 256   # 1x1 layer before the softmax
+    num_classes: int = 0       # 0 = unconditional
+
+    def validate(self) -> None:
+        self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")
+        if self.levels < 2:
+            raise ConfigError("'levels' must be at least 2")
+        if self.channels not in (1, 3):
+            raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
+        if self.hidden % self.channels:
+            raise ConfigError("'hidden' must be divisible by 'channels' for channel masking")
+        for name in ("first_kernel", "kernel"):
+            if getattr(self, name) % 2 == 0 or getattr(self, name) < 1:
+                raise ConfigError(f"'{name}' must be an odd positive number")
+        if self.num_classes < 0:
+            raise ConfigError("'num_classes' must be 0 or more")
+
+
+@dataclass(frozen=True)
+class WaveNetConfig(ConfigBase):
+    """WaveNet (van den Oord et al. 2016): gated dilated causal convolutions, mu-law softmax."""
+
+    kind: ClassVar[str] = "wavenet"
+    levels: int = 256
+    residual: int = 32
+    dilation_channels: int = 32
+    skip: int = 64
+    output_hidden: int = 128
+    dilations: list[int] = field(default_factory=lambda: [2**i for i in range(10)] * 2)
+    num_classes: int = 0
+
+    def validate(self) -> None:
+        self._positive("levels", "residual", "dilation_channels", "skip", "output_hidden")
+        if not self.dilations or any(d <= 0 for d in self.dilations):
+            raise ConfigError("'dilations' must be a non-empty list of positive integers")
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples of past that reach one prediction (kernel size 2 per layer, plus the input)."""
+        return sum(self.dilations) + 1
+
+
+@dataclass(frozen=True)
+class LSTMConfig(ConfigBase):
+    """Character-level LSTM language model (char-rnn)."""
+
+    kind: ClassVar[str] = "charlm-lstm"
+    vocab_size: int = 96
+    embed: int = 64
+    hidden: int = 512
+    layers: int = 2
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        self._positive("vocab_size", "embed", "hidden", "layers")
+
+
+@dataclass(frozen=True)
+class GPTConfig(ConfigBase):
+    """Character-level decoder-only Transformer (GPT style, causal self-attention)."""
+
+    kind: ClassVar[str] = "charlm-gpt"
+    vocab_size: int = 96
+    context: int = 256
+    embed: int = 256
+    heads: int = 4
+    layers: int = 4
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        self._positive("vocab_size", "context", "embed", "heads", "layers")
+        if self.embed % self.heads:
+            raise ConfigError("'embed' must be divisible by 'heads'")
+
+
+CONFIG_CLASSES: dict[str, type[ConfigBase]] = {
+    c.kind: c for c in (PixelCNNConfig, WaveNetConfig, LSTMConfig, GPTConfig)
+}
+
+
+def config_from_dict(kind: str, data: dict[str, Any]) -> ConfigBase:
+    """Parse the config of a given model kind, strictly."""
+    if kind not in CONFIG_CLASSES:
+        raise ConfigError(f"unknown model kind '{kind}' (known: {', '.join(CONFIG_CLASSES)})")
+    return CONFIG_CLASSES[kind].from_dict(data)

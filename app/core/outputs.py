@@ -1,0 +1,64 @@
+"""Writing generated results with their generation parameters embedded, and reading them back.
+
+PNG: parameters as PNG text chunks ('chainrule' holds all of them as JSON, plus one chunk per
+key for other viewers). WAV: the same JSON in the file's comment field (RIFF INFO ICMT).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+PARAMS_KEY = "chainrule"
+
+
+def save_png(path, pixels: np.ndarray, params: dict, scale: int = 1) -> Path:
+    """pixels (H, W, C) uint8 -> PNG, upscaled by `scale` with nearest-neighbour."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    path = Path(path)
+    if scale > 1:
+        pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    info = PngInfo()
+    info.add_text(PARAMS_KEY, json.dumps(params))
+    for key, value in params.items():
+        info.add_text(str(key), str(value))
+    image.save(path, pnginfo=info)
+    return path
+
+
+def read_png_params(path) -> dict:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        text = getattr(image, "text", {}) or {}
+    return json.loads(text[PARAMS_KEY]) if PARAMS_KEY in text else {}
+
+
+def save_wav(path, samples: np.ndarray, sample_rate: int, params: dict) -> Path:
+    """samples (n,) or (channels, n) float in [-1, 1] -> 16-bit PCM WAV with params."""
+    import soundfile
+
+    path = Path(path)
+    data = np.asarray(samples, dtype=np.float32)
+    data = data[:, None] if data.ndim == 1 else data.T
+    with soundfile.SoundFile(path, "w", samplerate=sample_rate, channels=data.shape[1],
+                             subtype="PCM_16", format="WAV") as f:
+        f.comment = json.dumps(params)
+        f.software = "chainrule"
+        f.write(np.clip(data, -1.0, 1.0))
+    return path
+
+
+def read_wav_params(path) -> dict:
+    import soundfile
+
+    with soundfile.SoundFile(path) as f:
+        comment = f.comment
+    try:
+        return json.loads(comment) if comment else {}
+    except json.JSONDecodeError:
+        return {}

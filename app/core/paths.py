@@ -1,0 +1,59 @@
+"""Where bundled models, resources and user models live. Nothing is touched at import."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_DIR = Path(__file__).resolve().parents[1]
+MODEL_SUFFIX = ".safetensors"
+
+
+def _first_dir(*candidates: Path) -> Path:
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return candidates[0]
+
+
+def bundled_models_dir() -> Path:
+    """models/ of a source checkout, or app/models inside an installed wheel."""
+    return _first_dir(APP_DIR.parent / "models", APP_DIR / "models")
+
+
+def resources_dir() -> Path:
+    return _first_dir(APP_DIR.parent / "resources", APP_DIR / "resources")
+
+
+def user_data_dir() -> Path:
+    base = os.environ.get("CHAINRULE_HOME")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "chainrule"
+
+
+def user_models_dir() -> Path:
+    """Models the user trained or imported (created on first save, not here)."""
+    return user_data_dir() / "models"
+
+
+def list_models() -> list[tuple[str, Path, str]]:
+    """(name, path, origin) of every bundled and user model; user names never shadow bundled."""
+    found: list[tuple[str, Path, str]] = []
+    seen: set[str] = set()
+    for origin, folder in (("bundled", bundled_models_dir()), ("user", user_models_dir())):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"*{MODEL_SUFFIX}")):
+            if path.stem not in seen:
+                seen.add(path.stem)
+                found.append((path.stem, path, origin))
+    return found
+
+
+def resolve_model(name_or_path: str) -> Path:
+    """A bundled/user model name, or a path to a checkpoint file."""
+    for name, path, _ in list_models():
+        if name == name_or_path:
+            return path
+    return Path(name_or_path).expanduser()

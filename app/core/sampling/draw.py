@@ -1,0 +1,36 @@
+"""Drawing one value per stream from logits: temperature, top-k, top-p (nucleus), greedy."""
+from __future__ import annotations
+
+import torch
+
+
+def shape_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
+                 top_p: float = 1.0) -> torch.Tensor:
+    """(B, V) raw logits -> logits of the distribution actually sampled (-inf = excluded)."""
+    logits = logits.float() / max(temperature, 1e-8)
+    if top_k and 0 < top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if 0.0 < top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
+        drop_sorted = probs.cumsum(-1) - probs >= top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def draw(logits: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+         top_k: int = 0, top_p: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample one index per row of (B, V) logits -> (values (B,), log-probabilities (B,)).
+
+    Temperature 0 means greedy (argmax). The log-probability is under the shaped distribution.
+    """
+    if temperature <= 0:
+        values = logits.argmax(-1)
+        return values, torch.zeros(values.shape, device=logits.device)
+    shaped = shape_logits(logits, temperature, top_k, top_p)
+    logp = shaped.log_softmax(-1)
+    values = torch.multinomial(logp.exp(), 1, generator=generator)[:, 0]
+    return values, logp.gather(-1, values[:, None])[:, 0]

@@ -1,0 +1,55 @@
+"""Text sampling, character by character, for any character language model."""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+from .draw import draw
+from .events import TextDelta, TextDone
+
+
+def start_ids(codec, prompt: str) -> list[int]:
+    """Encode the prompt; an empty prompt starts after a newline (the start of a line)."""
+    if prompt:
+        return list(codec.encode(prompt))
+    start = "\n" if "\n" in codec.vocab else codec.vocab[0]
+    return list(codec.encode(start))
+
+
+def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: float = 1.0,
+                top_k: int = 0, top_p: float = 1.0, seed: int | None = None, n: int = 1,
+                stop: Sequence[str] = (), device=None) -> Iterator[TextDelta | TextDone]:
+    """Yield a TextDelta per new character per live stream, then TextDone.
+
+    A stream ends when it has produced `length` characters or its text ends with a stop
+    string (the stop string is kept in the text).
+    """
+    import torch
+
+    from ..devices import make_generator
+
+    device = device or next(net.parameters()).device
+    gen = make_generator(seed, device)
+    stop = [s for s in stop if s]
+    texts, reasons = [""] * n, ["length"] * n
+    live = [True] * n
+    with torch.no_grad():
+        state = net.begin(n, device)
+        ids = start_ids(codec, prompt)
+        for value in ids[:-1]:
+            net.step(state, torch.full((n,), value, dtype=torch.long, device=device))
+        current = torch.full((n,), ids[-1], dtype=torch.long, device=device)
+        for _ in range(length):
+            logits = net.step(state, current)
+            current, logp = draw(logits, gen, temperature, top_k, top_p)
+            values, logps = current.tolist(), logp.tolist()
+            for i in range(n):
+                if not live[i]:
+                    continue
+                char = codec.vocab[values[i]]
+                texts[i] += char
+                yield TextDelta(i, char, logps[i])
+                if any(texts[i].endswith(s) for s in stop):
+                    live[i], reasons[i] = False, "stop"
+            if not any(live):
+                break
+    yield TextDone(texts, reasons)

@@ -1,0 +1,181 @@
+"""A user's own files -> training data: images (optionally one sub-folder per class), audio, text.
+
+Unusable files are skipped and reported with their reason; training proceeds on the rest.
+Symbolic links to folders are not followed, so a link loop cannot trap the walk.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..codecs import CharCodec, ImageCodec, MuLawCodec
+from ..media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MediaError, read_audio, read_image, read_text
+from .datasets import ImageData, SequenceData
+from .presets import PreparedData
+from .sizes import fresh_config
+from .trainer import TrainSettings
+
+TEXT_SUFFIXES = {".txt", ".md", ".text", ".csv", ".py", ".json", ".html", ".xml", ".tex", ""}
+HELDOUT_SHARE = 0.1
+
+
+class DataFolderError(ValueError):
+    """A data folder or file that cannot be used for training at all."""
+
+
+@dataclass
+class Scan:
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
+
+    def summary(self, root: Path, used: int, extra: str = "") -> dict:
+        return {"source": str(root), "files_used": used, "files_skipped": len(self.skipped),
+                "skipped": [f"{p}: {why}" for p, why in self.skipped[:50]], "split": extra}
+
+
+def scan(root: Path, suffixes: set[str]) -> Scan:
+    if not root.exists():
+        raise DataFolderError(f"{root}: no such file or folder")
+    result = Scan()
+    if root.is_file():
+        candidates = [root]
+    else:
+        candidates = []
+        for folder, dirs, names in os.walk(root, followlinks=False, onerror=None):
+            dirs.sort()
+            candidates += [Path(folder) / n for n in sorted(names)]
+    for path in candidates:
+        if path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in suffixes:
+            result.skipped.append((str(path), f"wrong type ({path.suffix or 'no extension'})"))
+        elif not path.is_file():
+            result.skipped.append((str(path), "not a regular file (broken link?)"))
+        elif path.stat().st_size == 0:
+            result.skipped.append((str(path), "empty file"))
+        else:
+            result.files.append(path)
+    return result
+
+
+def _split_sequence(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cut = int(len(values) * (1 - HELDOUT_SHARE))
+    return values[:cut], values[cut:]
+
+
+def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
+    found = scan(root, IMAGE_SUFFIXES)
+    top = root if root.is_dir() else root.parent
+    folders = sorted({p.relative_to(top).parts[0] for p in found.files if p.parent != top})
+    labelled = bool(folders) and all(p.parent != top for p in found.files)
+    class_names = folders if labelled else []
+    if codec is None:
+        codec = ImageCodec(28, 28, 1, 256, class_names)
+    images, labels = [], []
+    for path in found.files:
+        try:
+            images.append(read_image(path, codec.height, codec.width, codec.channels))
+        except MediaError as err:
+            found.skipped.append((str(path), str(err)))
+            continue
+        if labelled:
+            labels.append(path.relative_to(top).parts[0])
+    if len(images) < 2:
+        raise DataFolderError(f"{root}: fewer than 2 usable images "
+                              f"({len(found.skipped)} files skipped)")
+    names = codec.class_names
+    use_labels = labelled and set(labels) <= set(names)
+    data = ImageData(codec.encode(np.stack(images)).astype(np.uint8),
+                     np.array([names.index(x) for x in labels]) if use_labels else None)
+    heldout = max(1, int(len(data) * HELDOUT_SHARE))
+    train, held = data.split(heldout, seed=0)
+    summary = found.summary(root, len(images), f"{len(train)} train / {len(held)} held out")
+    summary["classes"] = names if use_labels else []
+    return PreparedData(codec, train, held, held, "held-out images", summary)
+
+
+def prepare_audio(root: Path, codec: MuLawCodec | None, window: int) -> PreparedData:
+    found = scan(root, AUDIO_SUFFIXES)
+    codec = codec or MuLawCodec(8000, 256)
+    train_parts, held_parts, seconds = [], [], 0.0
+    for path in found.files:
+        try:
+            samples = read_audio(path, codec.sample_rate)
+        except MediaError as err:
+            found.skipped.append((str(path), str(err)))
+            continue
+        seconds += len(samples) / codec.sample_rate
+        a, b = _split_sequence(codec.encode(samples))
+        train_parts.append(a)
+        held_parts.append(b)
+    if not train_parts:
+        raise DataFolderError(f"{root}: no usable audio files ({len(found.skipped)} skipped)")
+    train, held = np.concatenate(train_parts), np.concatenate(held_parts)
+    if len(train) < window + 1 or len(held) < 2:
+        raise DataFolderError(f"{root}: only {seconds:.1f} s of audio; need at least "
+                              f"{(window + 1) / codec.sample_rate / (1 - HELDOUT_SHARE):.1f} s")
+    summary = found.summary(root, len(train_parts),
+                            f"{seconds:.1f} s; last 10% of each file held out")
+    return PreparedData(codec, SequenceData(train, window),
+                        SequenceData(held, min(window, len(held) - 1)), None,
+                        "held-out audio (last 10% of each file)", summary)
+
+
+def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedData:
+    found = scan(root, TEXT_SUFFIXES)
+    texts = []
+    for path in found.files:
+        try:
+            texts.append(read_text(path))
+        except (MediaError, OSError) as err:
+            found.skipped.append((str(path), str(err)))
+    if not texts:
+        raise DataFolderError(f"{root}: no usable UTF-8 text files ({len(found.skipped)} skipped)")
+    joined = "\n".join(texts)
+    dropped: set[str] = set()
+    if codec is None:
+        codec = CharCodec.from_text(joined)
+    elif not codec.unknown:
+        # Rule: characters the fine-tuned model has no embedding for are dropped (reported).
+        dropped = codec.unknown_chars(joined)
+        joined = "".join(ch for ch in joined if ch not in dropped)
+    train, held = _split_sequence(codec.encode(joined))
+    if len(train) < window + 1 or len(held) < 2:
+        raise DataFolderError(f"{root}: only {len(joined):,} characters; need at least "
+                              f"{int((window + 1) / (1 - HELDOUT_SHARE)):,}")
+    summary = found.summary(root, len(texts), f"{len(joined):,} characters; last 10% held out")
+    if dropped:
+        summary["dropped_characters"] = "".join(sorted(dropped))
+    return PreparedData(codec, SequenceData(train, window),
+                        SequenceData(held, min(window, len(held) - 1)), None,
+                        "held-out text (last 10%)", summary)
+
+
+DEFAULT_SETTINGS = {
+    "pixelcnn": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
+    "wavenet": TrainSettings(steps=500, batch_size=4, lr=2e-3, warmup=50, eval_every=100,
+                             label_dropout=0.0),
+    "charlm-lstm": TrainSettings(steps=500, batch_size=32, lr=2e-3, warmup=50, eval_every=100,
+                                 label_dropout=0.0),
+    "charlm-gpt": TrainSettings(steps=500, batch_size=32, lr=1e-3, warmup=50, eval_every=100,
+                                label_dropout=0.0),
+}
+
+
+def prepare_folder(kind: str, root: Path, size: str = "small", codec=None):
+    """(PreparedData, fresh config, default TrainSettings) for a kind and a data path."""
+    root = Path(root).expanduser()
+    if kind == "pixelcnn":
+        data = prepare_images(root, codec)
+    elif kind == "wavenet":
+        data = prepare_audio(root, codec, window=4000)
+    elif kind in ("charlm-lstm", "charlm-gpt"):
+        data = prepare_text(root, codec, window=256)
+    else:
+        raise DataFolderError(f"unknown model kind '{kind}' "
+                              "(use pixelcnn, wavenet, charlm-lstm or charlm-gpt)")
+    data.final = data.final or data.heldout
+    return data, fresh_config(kind, size, data.codec), DEFAULT_SETTINGS[kind]

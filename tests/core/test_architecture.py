@@ -1,0 +1,29 @@
+"""House rules from ARCHITECTURE.md that a test can hold."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_core_never_imports_qt():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "app" / "core").rglob("*.py")
+                 if re.search(r"^\s*(from|import)\s+(PySide6|pyqtgraph)", p.read_text(), re.M)]
+    assert offenders == []
+
+
+def test_importing_the_cli_and_light_core_modules_does_nothing_heavy():
+    # No torch, no device choice, no file access at import: `chainrule --help` stays fast.
+    code = ("import sys, app.cli, app.core.checkpoint, app.core.config, app.core.codecs, "
+            "app.core.paths, app.core.devices, app.core.registry, app.core.outputs; "
+            "app.cli.build_parser(); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_modules_stay_small():
+    long = [f"{p.relative_to(ROOT)}: {n}" for p in (ROOT / "app").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400]
+    assert long == []

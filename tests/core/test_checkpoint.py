@@ -1,0 +1,138 @@
+"""Corrupt, foreign and hostile model files give CheckpointError with one clear line."""
+import json
+import os
+import pickle
+import struct
+import zipfile
+
+import pytest
+import torch
+
+from app.core.checkpoint import CheckpointError, load_bundle, read_metadata, save_bundle
+from tests.conftest import make_bundle
+
+
+class _Exploit:
+    """Unpickling this would create a file: the side effect a loader must never allow."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _error(path) -> str:
+    with pytest.raises(CheckpointError) as info:
+        load_bundle(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+def test_missing_empty_directory_and_random_bytes(tmp_path):
+    assert "no such file" in _error(tmp_path / "nope.safetensors")
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    assert "empty" in _error(empty)
+    assert "directory" in _error(tmp_path)
+    noise = tmp_path / "noise.safetensors"
+    noise.write_bytes(os.urandom(4096))
+    assert "not a safetensors file" in _error(noise) or "truncated" in _error(noise)
+
+
+def test_pickle_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(pickle.dumps(_Exploit(str(marker))))
+    assert "pickle" in _error(evil)
+    assert not marker.exists()
+
+
+def test_zip_archive_is_named_as_such(tmp_path):
+    pt = tmp_path / "model.pt"
+    with zipfile.ZipFile(pt, "w") as z:
+        z.writestr("archive/data.pkl", b"x")
+    assert "zip archive" in _error(pt)
+
+
+def test_truncated_and_bad_headers(tmp_path, save_tiny):
+    good = save_tiny("pixelcnn").read_bytes()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(good[: len(good) // 2])
+    assert "truncated" in _error(cut)
+    huge = tmp_path / "huge.safetensors"
+    huge.write_bytes(struct.pack("<Q", 2**60) + b"{}")
+    assert "implausible" in _error(huge)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(struct.pack("<Q", 4) + b"{{{{" + b"\0" * 16)
+    assert "not valid JSON" in _error(garbage)
+
+
+def _rewrite_header(src, dst, edit):
+    raw = src.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    edit(header)
+    blob = json.dumps(header).encode()
+    dst.write_bytes(struct.pack("<Q", len(blob)) + blob + raw[8 + n:])
+    return dst
+
+
+def test_overlapping_offsets_and_foreign_safetensors(tmp_path, save_tiny):
+    src = save_tiny("wavenet")
+
+    def overlap(h):
+        names = [k for k in h if k != "__metadata__"]
+        h[names[1]]["data_offsets"] = h[names[0]]["data_offsets"]
+
+    assert "overlap" in _error(_rewrite_header(src, tmp_path / "o.safetensors", overlap))
+    foreign = _rewrite_header(src, tmp_path / "f.safetensors", lambda h: h.pop("__metadata__"))
+    assert "not a chainrule checkpoint" in _error(foreign)
+
+
+def test_config_problems(tmp_path, save_tiny):
+    src = save_tiny("charlm-lstm")
+
+    def set_config(**changes):
+        def edit(h):
+            cfg = json.loads(h["__metadata__"]["config"])
+            cfg.update(changes)
+            h["__metadata__"]["config"] = json.dumps(cfg)
+        return edit
+
+    unknown = _rewrite_header(src, tmp_path / "u.safetensors", set_config(colour=1))
+    assert "unknown key" in _error(unknown)
+    mismatch = _rewrite_header(src, tmp_path / "m.safetensors", set_config(hidden=32))
+    assert "do not match the config" in _error(mismatch)
+
+
+def test_nan_weights_and_integer_weights(tmp_path):
+    net, codec = make_bundle("charlm-gpt")
+    with torch.no_grad():
+        net.head.weight[0, 0] = float("nan")
+    path = save_bundle(tmp_path / "nan.safetensors", net, codec, {})
+    assert "NaN" in _error(path)
+
+
+def test_unreadable_file(tmp_path, save_tiny):
+    if os.geteuid() == 0:
+        pytest.skip("root can read any file")
+    path = save_tiny("wavenet")
+    path.chmod(0)
+    assert "permission denied" in _error(path)
+
+
+def test_atomic_save_keeps_previous_file_when_writing_fails(tmp_path, monkeypatch):
+    net, codec = make_bundle("wavenet")
+    path = save_bundle(tmp_path / "m.safetensors", net, codec, {"v": 1})
+    import safetensors.torch
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", boom)
+    with pytest.raises(OSError):
+        save_bundle(path, net, codec, {"v": 2})
+    assert read_metadata(path)["provenance"] == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]

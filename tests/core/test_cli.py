@@ -1,0 +1,114 @@
+"""The command line, in-process: sample, info, models, eval, train and its error contract."""
+import json
+import pickle
+
+import numpy as np
+import pytest
+import soundfile
+from PIL import Image
+
+from app.cli import main
+from app.core.outputs import read_png_params, read_wav_params
+from app.core.paths import user_models_dir
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_sample_image_grid_is_reproducible_with_parameters(tmp_path, save_tiny, capsys):
+    model = str(save_tiny("pixelcnn"))
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    for out in (a, b):
+        code, stdout, _ = run(capsys, "sample", "image", "--model", model, "--label", "class1",
+                              "--n", "4", "--seed", "1", "--scale", "1", "--out", str(out))
+        assert code == 0 and "wrote" in stdout
+    assert a.read_bytes() == b.read_bytes()
+    grid = np.asarray(Image.open(a))
+    assert grid.shape == (2 * (6 + 2) + 2, 2 * (5 + 2) + 2)
+    params = read_png_params(a)
+    assert params["seed"] == 1 and params["label"] == 1 and params["model"] == "pixelcnn"
+
+
+def test_sample_audio_and_text(tmp_path, save_tiny, capsys):
+    wav = tmp_path / "s.wav"
+    code, _, _ = run(capsys, "sample", "audio", "--model", str(save_tiny("wavenet")),
+                     "--seconds", "0.05", "--seed", "2", "--out", str(wav))
+    assert code == 0
+    data, rate = soundfile.read(wav)
+    assert rate == 8000 and len(data) == 400
+    assert read_wav_params(wav)["seed"] == 2
+    code, out, _ = run(capsys, "sample", "text", "--model", str(save_tiny("charlm-gpt")),
+                       "--prompt", "ab", "--length", "30", "--seed", "3")
+    assert code == 0 and out.startswith("ab") and len(out.rstrip("\n")) >= 30
+
+
+def test_wrong_modality_and_bad_label_exit_2(save_tiny, capsys):
+    code, _, err = run(capsys, "sample", "image", "--model", str(save_tiny("wavenet")))
+    assert code == 2 and "cannot sample image" in err
+    code, _, err = run(capsys, "sample", "image", "--model", str(save_tiny("pixelcnn")),
+                       "--label", "zebra")
+    assert code == 2 and "unknown label 'zebra'" in err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 3, pickle.dumps({"w": [1, 2]}),
+                                     bytes(range(256)) * 8])
+def test_broken_checkpoints_give_one_line_and_exit_2(tmp_path, content, capsys):
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(content)
+    for argv in (["info", str(path)], ["sample", "image", "--model", str(path)]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2
+        assert err.count("\n") == 1 and err.startswith("chainrule: error:") and str(path) in err
+        assert "Traceback" not in err
+
+
+def test_truncated_checkpoint_exit_2(tmp_path, save_tiny, capsys):
+    good = save_tiny("charlm-lstm").read_bytes()
+    path = tmp_path / "half.safetensors"
+    path.write_bytes(good[:-100])
+    code, _, err = run(capsys, "info", str(path))
+    assert code == 2 and "truncated" in err
+
+
+def test_info_and_models_list(save_tiny, capsys):
+    path = save_tiny("pixelcnn", name="digits")
+    code, out, _ = run(capsys, "info", str(path), "--json")
+    info = json.loads(out)
+    assert code == 0 and info["kind"] == "pixelcnn" and info["parameters"] > 0
+    assert info["codec"]["class_names"] == ["class0", "class1", "class2"]
+    code, out, _ = run(capsys, "info", str(path))
+    assert "config:" in out and "codec:" in out and "provenance:" in out
+    user_models_dir().mkdir(parents=True)
+    (user_models_dir() / "mine.safetensors").write_bytes(path.read_bytes())
+    code, out, _ = run(capsys, "models", "--json")
+    names = {row["name"]: row for row in json.loads(out)}
+    assert names["mine"]["origin"] == "user" and names["mine"]["kind"] == "pixelcnn"
+
+
+def test_train_on_a_folder_then_eval_and_sample_it(tmp_path, capsys):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("to be or not to be\n" * 80)
+    out = tmp_path / "tiny.safetensors"
+    code, stdout, _ = run(capsys, "train", "--kind", "charlm-lstm", "--data", str(folder),
+                          "--steps", "4", "--batch-size", "4", "--out", str(out), "--quiet")
+    assert code == 0 and "held-out:" in stdout and out.exists()
+    code, stdout, _ = run(capsys, "eval", "--model", str(out), "--data", str(folder), "--json")
+    result = json.loads(stdout)
+    assert code == 0 and result["unit"] == "bits/char" and 0 < result["nll"] < 10
+    code, stdout, _ = run(capsys, "train", "--kind", "charlm-lstm", "--data", str(folder),
+                          "--from", str(out), "--steps", "2", "--batch-size", "4",
+                          "--out", str(tmp_path / "tuned.safetensors"), "--quiet")
+    assert code == 0
+
+
+def test_train_errors_are_one_line(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--kind", "pixelcnn", "--data", str(tmp_path / "none"))
+    assert code == 2 and "no such file or folder" in err
+    code, _, err = run(capsys, "train", "--preset", "imagenet")
+    assert code == 2 and "unknown preset 'imagenet'" in err
+    code, _, err = run(capsys, "sample", "image", "--device", "cuda:7", "--model", "x")
+    assert code == 2
