@@ -58,9 +58,9 @@ install_system() {
 install_python() {
     spec=$1   # "." or ".[dev]"
     tag=$(echo "$spec" | tr -cd 'a-z')
-    command -v python3 >/dev/null 2>&1 || { say "python3 (3.10 or newer) is required"; exit 1; }
-    python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
-        { say "python3 is $(python3 -V 2>&1); chainrule needs 3.10 or newer"; exit 1; }
+    command -v python3 >/dev/null 2>&1 || { say "python3 (3.11 or newer) is required"; exit 1; }
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+        { say "python3 is $(python3 -V 2>&1); chainrule needs 3.11 or newer"; exit 1; }
     [ -x .venv/bin/python ] || { say "creating .venv"; python3 -m venv .venv; }
     # Re-install only when the project's requirements changed since the last install.
     stamp=".venv/.chainrule-${tag:-base}-$(cksum < pyproject.toml | cut -d' ' -f1)"

@@ -42,7 +42,9 @@ def add_parsers(sub, add_common) -> None:
         q.add_argument("--temperature", type=float, default=1.0)
         q.add_argument("--seed", type=int, default=None, help="fixed seed for repeatable output")
         add_common(q)
-        q.set_defaults(run=run)
+        # Sampling is thousands of tiny sequential steps: one thread is as fast, and it
+        # stays fast when other programs load the CPU (spinning worker threads do not).
+        q.set_defaults(run=run, threads=1)
 
 
 def load_for(args, modality: str):

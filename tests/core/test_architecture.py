@@ -27,3 +27,12 @@ def test_modules_stay_small():
     long = [f"{p.relative_to(ROOT)}: {n}" for p in (ROOT / "app").rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 400]
     assert long == []
+
+
+def test_wheel_package_list_covers_every_package():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("__init__.py")}
+    assert found <= listed
