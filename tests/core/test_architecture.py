@@ -35,4 +35,7 @@ def test_wheel_package_list_covers_every_package():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
                  ["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("__init__.py")}
+    # Every folder of resources/ travels as a package of data files.
+    found |= {".".join(("app",) + p.relative_to(ROOT).parts) for p in (ROOT / "resources").rglob("*")
+              if p.is_dir() and "__pycache__" not in p.parts} | {"app.resources"}
     assert found <= listed
