@@ -1,11 +1,26 @@
 """`chainrule sample image|audio|text`: generate with a bundled or local model."""
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
 import numpy as np
 from tqdm import tqdm
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
 
 
 def add_parsers(sub, add_common) -> None:
@@ -15,22 +30,22 @@ def add_parsers(sub, add_common) -> None:
     img = kinds.add_parser("image", help="sample a grid of images to a PNG")
     img.add_argument("--label", default="any",
                      help="class index or name (conditional models), or 'any'")
-    img.add_argument("--n", type=int, default=16, help="number of images (grid of them)")
-    img.add_argument("--scale", type=int, default=4, help="nearest-neighbour upscaling of the PNG")
+    img.add_argument("--n", type=positive_int, default=16, help="number of images (grid of them)")
+    img.add_argument("--scale", type=positive_int, default=4, help="nearest-neighbour upscaling of the PNG")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
 
     aud = kinds.add_parser("audio", help="sample audio to a WAV file")
-    aud.add_argument("--seconds", type=float, default=3.0)
+    aud.add_argument("--seconds", type=positive_float, default=3.0)
     aud.add_argument("--label", default="any", help="class index or name, or 'any'")
     aud.add_argument("--prime", help="WAV file whose audio the sample continues")
     aud.add_argument("--out", default="sample.wav")
 
     txt = kinds.add_parser("text", help="complete a prompt, streaming to the terminal")
     txt.add_argument("--prompt", default="")
-    txt.add_argument("--length", type=int, default=400, help="characters to generate")
-    txt.add_argument("--n", type=int, default=1, help="independent completions")
+    txt.add_argument("--length", type=positive_int, default=400, help="characters to generate")
+    txt.add_argument("--n", type=positive_int, default=1, help="independent completions")
     txt.add_argument("--top-k", type=int, default=0)
     txt.add_argument("--top-p", type=float, default=1.0)
     txt.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")

@@ -53,7 +53,15 @@ def list_models() -> list[tuple[str, Path, str]]:
 
 def resolve_model(name_or_path: str) -> Path:
     """A bundled/user model name, or a path to a checkpoint file."""
-    for name, path, _ in list_models():
+    models = list_models()
+    for name, path, _ in models:
         if name == name_or_path:
             return path
-    return Path(name_or_path).expanduser()
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and "/" not in name_or_path and not path.suffix:
+        from .checkpoint import CheckpointError
+
+        known = ", ".join(name for name, _, _ in models) or "none installed"
+        raise CheckpointError(name_or_path, f"no model of this name (models: {known}); "
+                                            "or give the path of a .safetensors file")
+    return path

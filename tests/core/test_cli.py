@@ -112,3 +112,15 @@ def test_train_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and "unknown preset 'imagenet'" in err
     code, _, err = run(capsys, "sample", "image", "--device", "cuda:7", "--model", "x")
     assert code == 2
+
+
+def test_unknown_model_name_lists_the_known_ones(capsys):
+    code, _, err = run(capsys, "info", "nosuchmodel")
+    assert code == 2 and "no model of this name" in err
+
+
+def test_argument_ranges_are_checked(capsys, save_tiny):
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "image", "--model", str(save_tiny("pixelcnn")), "--n", "0"])
+    assert info.value.code == 2
+    assert "must be 1 or more" in capsys.readouterr().err

@@ -41,11 +41,23 @@ class ResidualLayer(nn.Module):
 
 
 @dataclass
+class StepWeights:
+    """One layer's weights laid out for single-sample matmuls (taken once per sampling run)."""
+
+    past: torch.Tensor       # (R, 2D): tap at t - dilation
+    current: torch.Tensor    # (R, 2D): tap at t
+    bias: torch.Tensor       # (2D,) conv bias, plus the class embedding when conditioned
+    out: torch.Tensor        # (D, R + S): residual and skip 1x1s side by side
+    out_bias: torch.Tensor   # (R + S,)
+
+
+@dataclass
 class WaveNetState:
     """Explicit Fast-WaveNet state: per layer, a ring of its last `dilation` inputs."""
 
     labels: torch.Tensor | None
-    queues: list[torch.Tensor]   # per layer (B, R, dilation)
+    queues: list[torch.Tensor]          # per layer (dilation, B, R)
+    weights: list[StepWeights]
     position: int = 0
 
 
@@ -85,23 +97,35 @@ class WaveNet(nn.Module):
         device = device or next(self.parameters()).device
         if labels is None:
             labels = self.null_label(batch, device)
-        queues = [torch.zeros(batch, self.config.residual, layer.dilation, device=device)
+        queues = [torch.zeros(layer.dilation, batch, self.config.residual, device=device)
                   for layer in self.layers]
-        return WaveNetState(labels, queues)
+        return WaveNetState(labels, queues, [self._step_weights(l, labels) for l in self.layers])
+
+    @staticmethod
+    def _step_weights(layer: ResidualLayer, labels) -> StepWeights:
+        w = layer.conv.weight.detach()                      # (2D, R, 2)
+        bias = layer.conv.bias.detach()[None]               # (1, 2D)
+        if layer.cond is not None:
+            bias = bias + layer.cond(labels).detach()       # (B, 2D)
+        out = torch.cat([layer.res.weight[:, :, 0], layer.skip.weight[:, :, 0]]).detach()
+        out_bias = torch.cat([layer.res.bias, layer.skip.bias]).detach()
+        return StepWeights(w[:, :, 0].T.contiguous(), w[:, :, 1].T.contiguous(), bias,
+                           out.T.contiguous(), out_bias)
 
     def step(self, state: WaveNetState, x: torch.Tensor) -> torch.Tensor:
         """Feed one sample per stream, x: (B,) levels -> logits (B, levels) for the next one."""
-        h = self.embed(x)                                  # (B, R)
-        skips = 0
-        for layer, queue in zip(self.layers, state.queues):
-            slot = state.position % layer.dilation
-            past = queue[:, :, slot].clone()              # input from `dilation` steps ago
-            queue[:, :, slot] = h
-            w = layer.conv.weight                          # (2D, R, 2): taps [t - d, t]
-            pre = past @ w[:, :, 0].T + h @ w[:, :, 1].T + layer.conv.bias
-            z = layer.gated(pre[:, :, None], state.labels)[:, :, 0]
-            h = h + z @ layer.res.weight[:, :, 0].T + layer.res.bias
-            skips = skips + z @ layer.skip.weight[:, :, 0].T + layer.skip.bias
+        residual = self.config.residual
+        h = self.embed(x)                                   # (B, R)
+        skips = None
+        for layer, queue, w in zip(self.layers, state.queues, state.weights):
+            slot = queue[state.position % layer.dilation]   # (B, R): input from d steps ago
+            pre = torch.addmm(w.bias, slot, w.past).addmm_(h, w.current)       # (B, 2D)
+            a, b = pre.chunk(2, dim=1)
+            z = torch.tanh(a).mul_(torch.sigmoid(b))        # (B, D)
+            out = torch.addmm(w.out_bias, z, w.out)         # (B, R + S)
+            slot.copy_(h)                                   # h becomes "d steps ago" later
+            h = h + out[:, :residual]
+            skips = out[:, residual:] if skips is None else skips.add_(out[:, residual:])
         state.position += 1
         hidden = F.relu(F.relu(skips) @ self.out1.weight[:, :, 0].T + self.out1.bias)
         return hidden @ self.out2.weight[:, :, 0].T + self.out2.bias
