@@ -91,6 +91,11 @@ def run(args) -> int:
     print(f"training {job.config.kind} on {device} -> {job.out_path}", file=sys.stderr)
     print(f"data: {job.data.provenance.get('source', '')} "
           f"({job.data.provenance.get('split', '')})", file=sys.stderr)
+    skipped = job.data.provenance.get("skipped", [])
+    if skipped:
+        print(f"skipped {job.data.provenance['files_skipped']} file(s):", file=sys.stderr)
+        for line in skipped[:10]:
+            print(f"  {line}", file=sys.stderr)
     bar = _progress(job.settings.steps, args.quiet)
     for event in run_job(job):
         if isinstance(event, FinalReport):
