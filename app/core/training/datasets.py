@@ -41,7 +41,7 @@ class ImageData:
         return batch
 
     def eval_batches(self, size: int, device="cpu", limit: int | None = None):
-        """Every image once, in order (the first `limit` only, if given)."""
+        """Every image once, in order (the first `limit` images only, if given)."""
         n = len(self) if limit is None else min(limit, len(self))
         for start in range(0, n, size):
             yield self._batch(np.arange(start, min(start + size, n)), device)

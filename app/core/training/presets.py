@@ -25,7 +25,7 @@ class PreparedData:
     final: object              # evaluated once at the end; its figure goes into the card
     final_name: str
     provenance: dict
-    eval_limit: int | None = None
+    eval_limit: int | None = None   # held-out items scored at each evaluation during training
 
 
 @dataclass
@@ -58,7 +58,7 @@ def prepare_fashion() -> PreparedData:
     test = ImageData(codec.encode(te_images).astype(np.uint8), te_labels)
     # During training only the first 1,000 test images are scored (speed); the card reports all.
     return PreparedData(codec, train, test, test, "Fashion-MNIST test set (10,000 images)",
-                        dict(prov, split="60,000 train / 10,000 test"), eval_limit=1000 // 32 + 1)
+                        dict(prov, split="60,000 train / 10,000 test"), eval_limit=1000)
 
 
 def _join_clips(codec: MuLawCodec, clips: list[np.ndarray], gap_s: float = 0.05) -> np.ndarray:
@@ -95,7 +95,7 @@ def prepare_shakespeare() -> PreparedData:
                         f"last 5% of each play ({len(heldout_text):,} characters)",
                         dict(prov, split=f"{len(train_text):,} train / {len(heldout_text):,} "
                                          "held-out characters (last 5% of each play)"),
-                        eval_limit=40)
+                        eval_limit=1280)
 
 
 # ----- the presets --------------------------------------------------------------------------
@@ -104,11 +104,11 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("mnist", "class-conditional Gated PixelCNN on 5,000 MNIST digits, 256 grey levels",
            lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10),
            prepare_mnist,
-           TrainSettings(steps=1600, batch_size=32, lr=1e-3, warmup=100, eval_every=200)),
+           TrainSettings(steps=6400, batch_size=8, lr=1e-3, warmup=200, eval_every=800)),
     Preset("fashion", "class-conditional Gated PixelCNN on Fashion-MNIST, 256 grey levels",
            lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10),
            prepare_fashion,
-           TrainSettings(steps=1600, batch_size=32, lr=1e-3, warmup=100, eval_every=200)),
+           TrainSettings(steps=6400, batch_size=8, lr=1e-3, warmup=200, eval_every=800)),
     Preset("speech", "WaveNet on the English Asterisk prompts, 8 kHz mu-law",
            lambda d: WaveNetConfig(residual=32, dilation_channels=32, skip=64,
                                    output_hidden=128),

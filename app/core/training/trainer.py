@@ -26,7 +26,7 @@ class TrainSettings:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     eval_every: int = 250
-    eval_limit: int | None = None   # held-out batches per evaluation during training
+    eval_limit: int | None = None   # held-out items (images, windows) scored during training
     label_dropout: float = 0.1      # share of labels replaced by "no label" (conditional nets)
     seed: int = 0
 
