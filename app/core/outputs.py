@@ -62,3 +62,26 @@ def read_wav_params(path) -> dict:
         return json.loads(comment) if comment else {}
     except json.JSONDecodeError:
         return {}
+
+
+FRONT_MATTER = "---chainrule\n"
+
+
+def save_text(path, text: str, params: dict) -> Path:
+    """Text with its parameters as a short JSON header block that read_text_file strips."""
+    path = Path(path)
+    path.write_text(f"{FRONT_MATTER}{json.dumps(params)}\n---\n{text}", encoding="utf-8")
+    return path
+
+
+def read_text_file(path) -> tuple[str, dict]:
+    """(text, params) of a saved completion; a plain text file gives (its text, {})."""
+    text = Path(path).read_text(encoding="utf-8")
+    if text.startswith(FRONT_MATTER):
+        header, sep, body = text[len(FRONT_MATTER):].partition("\n---\n")
+        if sep:
+            try:
+                return body, json.loads(header)
+            except json.JSONDecodeError:
+                pass
+    return text, {}

@@ -1,0 +1,33 @@
+"""Loaded models shared by every view: each checkpoint is read once per device.
+
+Safe to call from worker threads. Sharing one net between threads is fine because sampling
+state (row caches, queues, KV caches) lives in explicit objects, never on the module.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .checkpoint import Bundle, load_bundle
+
+
+class ModelCache:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._bundles: dict[tuple, Bundle] = {}
+
+    def get(self, path, device="cpu") -> Bundle:
+        path = Path(path)
+        try:
+            stamp = path.stat().st_mtime_ns       # a re-saved file is a new model
+        except OSError:
+            stamp = None                          # load_bundle gives the readable error
+        key = (str(path.resolve()), stamp, str(device))
+        with self._lock:
+            if key not in self._bundles:
+                self._bundles[key] = load_bundle(path, device)
+            return self._bundles[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bundles.clear()

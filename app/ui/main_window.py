@@ -1,0 +1,255 @@
+"""The main window: tabs, menus, status bar with the compute device, drag and drop."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QTabWidget)
+
+from ..core.model_cache import ModelCache
+from ..core.paths import resources_dir, user_data_dir, user_models_dir
+from .tabs.audio_tab import AudioTab
+from .tabs.image_tab import ImageTab
+from .tabs.text_tab import TextTab
+from .theme import THEMES, apply_theme
+
+RESULT_TABS = {".png": "image", ".wav": "audio", ".txt": "text"}
+
+
+class TorchLoader(QObject):
+    """Imports torch off the GUI thread (1-3 s) and reports the compute devices."""
+
+    loaded = Signal(list, str)       # device ids, description of the first
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.Thread(target=self._run, name="torch-loader", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        from ..core.devices import available_devices, describe_device
+
+        devices = available_devices()
+        self.loaded.emit(devices, describe_device(devices[0]))
+
+
+def settings_store() -> QSettings:
+    return QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, theme: str = "system"):
+        super().__init__()
+        self.setWindowTitle("chainrule")
+        self.setWindowIcon(QIcon(str(resources_dir() / "icons" / "org.chainrule.Chainrule.svg")))
+        self.setAcceptDrops(True)
+        self.models = ModelCache()
+        self.device = "cpu"
+        self.theme = theme
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.image_tab = ImageTab(self.models, self.current_device)
+        self.audio_tab = AudioTab(self.models, self.current_device)
+        self.text_tab = TextTab(self.models, self.current_device)
+        for tab, title in ((self.image_tab, "Image"), (self.audio_tab, "Audio"),
+                           (self.text_tab, "Text")):
+            self.tabs.addTab(tab, title)
+            tab.status_changed.connect(self.statusBar().showMessage)
+        self.setCentralWidget(self.tabs)
+        self._build_status_bar()
+        self._build_menus()
+        self.resize(1100, 720)
+        self.loader = TorchLoader()
+        self.loader.loaded.connect(self._devices_ready)
+
+    def current_device(self) -> str:
+        return self.device
+
+    def generating_tabs(self):
+        return (self.image_tab, self.audio_tab, self.text_tab)
+
+    def current_tab(self):
+        return self.tabs.currentWidget()
+
+    # --- building -----------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.device_label = QLabel("Device:")
+        self.device_picker = QComboBox()
+        self.device_picker.addItem("loading torch\u2026", "cpu")
+        self.device_picker.setEnabled(False)
+        self.device_picker.setToolTip("Where the models run")
+        self.device_picker.currentIndexChanged.connect(self._device_chosen)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().addPermanentWidget(self.device_picker)
+        self.statusBar().showMessage("Ready")
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open\u2026", self.open_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &checkpoint\u2026", self.open_checkpoint_dialog)
+        self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Save &as\u2026", self.save_as, QKeySequence.StandardKey.SaveAs)
+        file_menu.addSeparator()
+        self._action(file_menu, "Show my &models folder", self.show_models_folder)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view = self.menuBar().addMenu("&View")
+        theme_menu = view.addMenu("&Theme")
+        self.theme_actions = {}
+        for name in THEMES:
+            action = self._action(theme_menu, name.capitalize(),
+                                  lambda checked=False, n=name: self.set_theme(n))
+            action.setCheckable(True)
+            self.theme_actions[name] = action
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About chainrule", self.about)
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- devices ------------------------------------------------------------------------
+    def _devices_ready(self, devices: list, description: str) -> None:
+        from ..core.devices import describe_device
+
+        self.device_picker.blockSignals(True)
+        self.device_picker.clear()
+        for device in devices:
+            self.device_picker.addItem(describe_device(device), device)
+        self.device_picker.setEnabled(len(devices) > 1)
+        self.device_picker.blockSignals(False)
+        self.device = devices[0]
+
+    def _device_chosen(self, index: int) -> None:
+        device = self.device_picker.itemData(index)
+        if device and device != self.device:
+            self.device = device
+            self.statusBar().showMessage(f"Models now run on {self.device_picker.currentText()}")
+
+    # --- files --------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open", str(Path.home()),
+            "chainrule files (*.safetensors *.png *.wav *.txt);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", str(user_models_dir()),
+                                              "Checkpoints (*.safetensors);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> None:
+        """A checkpoint goes to the tab of its kind; a saved result restores its tab."""
+        from ..core.checkpoint import CheckpointError
+        from ..core.registry import KINDS
+        from .widgets.controls import model_info
+
+        suffix = Path(path).suffix.lower()
+        if suffix in RESULT_TABS:
+            tab = {"image": self.image_tab, "audio": self.audio_tab,
+                   "text": self.text_tab}[RESULT_TABS[suffix]]
+            self.tabs.setCurrentWidget(tab)
+            try:
+                tab.open_result(path)
+            except Exception as err:   # any unreadable file: say so, keep going
+                tab.message.show_message(f"{path}: cannot open ({err})")
+            return
+        try:
+            info = model_info(path)
+            modality = KINDS[info.kind].modality if info.kind in KINDS else None
+        except CheckpointError as err:
+            self.current_tab().message.show_message(str(err))
+            return
+        tab = {"image": self.image_tab, "audio": self.audio_tab,
+               "text": self.text_tab}.get(modality, self.current_tab())
+        self.tabs.setCurrentWidget(tab)
+        tab.open_checkpoint(path)
+
+    def save(self) -> None:
+        tab = self.current_tab()
+        if not tab.has_result():
+            self.statusBar().showMessage("Nothing to save yet: generate something first", 4000)
+            return
+        self.save_as()
+
+    def save_as(self) -> None:
+        tab = self.current_tab()
+        if not tab.has_result():
+            return
+        folder = settings_store().value("last_save_dir", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, "Save", str(Path(folder) /
+                                                                tab.default_save_name()),
+                                              tab.save_filter)
+        if not path:
+            return
+        try:
+            tab.save_result(path)
+            settings_store().setValue("last_save_dir", str(Path(path).parent))
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+        except OSError as err:
+            tab.message.show_message(f"Could not save {path}: {err.strerror or err}")
+
+    def show_models_folder(self) -> None:
+        user_models_dir().mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(user_models_dir())))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+
+    # --- look ---------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        apply_theme(QApplication.instance(), name)
+        for key, action in self.theme_actions.items():
+            action.setChecked(key == name)
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About chainrule",
+                          "<b>chainrule</b><p>A playground for autoregressive generative models:"
+                          " p(x) = \u220f p(x<sub>i</sub> | x<sub>&lt;i</sub>).</p>"
+                          f"<p>Your models: {user_models_dir()}</p>")
+
+    # --- settings and shutdown ----------------------------------------------------------
+    def restore(self) -> None:
+        settings = settings_store()
+        geometry = settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.tabs.setCurrentIndex(int(settings.value("window/tab", 0)))
+        self.set_theme(str(settings.value("window/theme", self.theme)))
+        for tab in self.generating_tabs():
+            tab.restore_settings(settings)
+
+    def save_settings(self) -> None:
+        settings = settings_store()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/tab", self.tabs.currentIndex())
+        settings.setValue("window/theme", self.theme)
+        for tab in self.generating_tabs():
+            tab.save_settings(settings)
+        settings.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        for tab in self.generating_tabs():
+            tab.shutdown()
+        if self.loader.thread.is_alive():
+            self.loader.thread.join(timeout=10)
+        event.accept()

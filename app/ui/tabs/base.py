@@ -1,0 +1,209 @@
+"""What every generating tab shares: a control column, a worker, messages, settings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+
+from ..widgets.controls import ModelPicker, StatsLabel
+from ..workers import WorkerRunner
+
+
+class MessageBar(QLabel):
+    """A non-modal inline notice: 'error' (red) or 'info' (blue); click to dismiss."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_message(self, text: str, level: str = "error") -> None:
+        self.setObjectName(f"message-{level}")
+        self.setText(text)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.show()
+
+    def mousePressEvent(self, event) -> None:
+        self.hide()
+
+
+class GenerateTab(QWidget):
+    """Base class. Subclasses add controls to `self.form`, content to `self.content`."""
+
+    modality = ""
+    status_changed = Signal(str)      # a line for the main window's status bar
+
+    def __init__(self, models, device_source, parent=None):
+        super().__init__(parent)
+        self.models = models                  # ModelCache shared by all tabs
+        self.device_source = device_source    # callable -> current torch device string
+        self.runner = WorkerRunner(self)
+        self.runner.stopped.connect(self._on_stopped)
+        self.result_params: dict | None = None
+
+        self.picker = ModelPicker(self.modality)
+        self.model_note = QLabel()
+        self.model_note.setObjectName("muted")
+        self.model_note.setWordWrap(True)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("primary")
+        self.generate_button.setToolTip("Generate (Ctrl+Return)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop (Esc): keeps what was generated")
+        self.stop_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.stats = StatsLabel()
+        self.message = MessageBar()
+
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.form.addRow("Model", self.picker)
+        self.form.addRow("", self.model_note)
+        self.buttons = QHBoxLayout()
+        self.buttons.addWidget(self.generate_button, 1)
+        self.buttons.addWidget(self.stop_button, 1)
+        self.more_buttons = QHBoxLayout()      # a second row, for tabs with more actions
+        self.content = QVBoxLayout()
+        self._assemble()
+
+        self.generate_button.clicked.connect(self.generate)
+        self.stop_button.clicked.connect(self.stop)
+        self.picker.model_changed.connect(self._model_changed)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.generate,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, self.generate,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Esc"), self, self.stop,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def _assemble(self) -> None:
+        panel = QWidget()
+        panel.setObjectName("controls")
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(14, 14, 14, 14)
+        column.setSpacing(10)
+        column.addLayout(self.form)
+        column.addLayout(self.buttons)
+        column.addLayout(self.more_buttons)
+        column.addWidget(self.progress)
+        column.addWidget(self.stats)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFixedWidth(330)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 10, 10, 10)
+        right.addWidget(self.message)
+        right.addLayout(self.content, 1)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        outer.addLayout(right, 1)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    # --- model ---------------------------------------------------------------------------
+    def _model_changed(self, info) -> None:
+        self.model_note.setText(info.summary if info else "No model of this kind found.")
+        self.generate_button.setEnabled(info is not None and not self.runner.running)
+        self.on_model_changed(info)
+        if info is not None:
+            self.status_changed.emit(f"{self.modality.capitalize()}: {info.name}")
+
+    def on_model_changed(self, info) -> None:
+        """Subclasses update class lists and limits for the chosen model."""
+
+    def open_checkpoint(self, path) -> None:
+        from ...core.checkpoint import CheckpointError
+
+        try:
+            self.picker.add_file(path)
+            self.message.hide()
+        except CheckpointError as err:
+            self.message.show_message(str(err))
+
+    def bundle(self):
+        """Load (or reuse) the chosen model on the current device. Called in the worker."""
+        import torch
+
+        # Sampling is thousands of tiny sequential steps: one intra-op thread is as fast
+        # and leaves the other core to the GUI. (OpenMP's thread count is per thread.)
+        torch.set_num_threads(1)
+        info = self.picker.current()
+        if info is None:
+            raise ValueError("no model chosen")
+        return self.models.get(info.path, self.device_source())
+
+    # --- running -------------------------------------------------------------------------
+    def generate(self) -> None:
+        if self.runner.running or self.picker.current() is None:
+            return
+        self.message.hide()
+        factory = self.prepare_run()
+        if factory is None:
+            return
+        self._set_running(True)
+        self.runner.start(factory, self.on_events, self.on_error)
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def on_error(self, text: str) -> None:
+        self.message.show_message(text)
+
+    def _on_stopped(self, how: str) -> None:
+        self._set_running(False)
+        self.on_run_ended(how)
+
+    def _set_running(self, running: bool) -> None:
+        self.generate_button.setEnabled(not running and self.picker.current() is not None)
+        self.stop_button.setEnabled(running)
+        self.picker.setEnabled(not running)
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+    # --- for subclasses ------------------------------------------------------------------
+    def prepare_run(self):
+        """Read the controls (GUI thread) and return a factory for the worker, or None."""
+        raise NotImplementedError
+
+    def on_events(self, events: list) -> None:
+        raise NotImplementedError
+
+    def on_run_ended(self, how: str) -> None:
+        pass
+
+    # save / open / settings: overridden where the tab has a result
+    save_filter = ""
+
+    def default_save_name(self) -> str:
+        return ""
+
+    def has_result(self) -> bool:
+        return False
+
+    def save_result(self, path: str) -> None:
+        raise NotImplementedError
+
+    def open_result(self, path: str) -> None:
+        raise NotImplementedError
+
+    def save_settings(self, settings) -> None:
+        info = self.picker.current()
+        if info is not None:
+            settings.setValue(f"{self.modality}/model", str(info.path))
+
+    def restore_settings(self, settings) -> None:
+        path = settings.value(f"{self.modality}/model")
+        if path and not self.picker.select_path(path) and Path(path).is_file():
+            self.open_checkpoint(path)

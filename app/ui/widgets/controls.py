@@ -1,0 +1,181 @@
+"""Small shared controls: model picker, seed box with a dice button, run stats line."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton,
+                               QWidget)
+
+from ...core.checkpoint import CheckpointError, read_metadata
+from ...core.paths import list_models
+from ...core.registry import KINDS
+
+MAX_SEED = 2**31 - 1
+
+
+class ModelInfo:
+    """What a view needs to know about a checkpoint before loading it (header only)."""
+
+    def __init__(self, path: Path, meta: dict):
+        self.path = Path(path)
+        self.name = meta["name"] or self.path.stem
+        self.kind = meta["kind"]
+        self.config = meta["config"]
+        self.codec = meta["codec"]
+        self.provenance = meta["provenance"]
+
+    @property
+    def class_names(self) -> list[str]:
+        count = int(self.config.get("num_classes", 0) or 0)
+        names = list(self.codec.get("class_names") or [])
+        return (names + [str(i) for i in range(len(names), count)])[:count]
+
+    @property
+    def summary(self) -> str:
+        metrics = self.provenance.get("metrics") or {}
+        title = KINDS[self.kind].title if self.kind in KINDS else self.kind
+        text = f"{title}"
+        if metrics:
+            text += f", held-out {metrics.get('heldout')} {metrics.get('unit', '')}"
+        return text
+
+
+def model_info(path) -> ModelInfo:
+    return ModelInfo(Path(path), read_metadata(path))
+
+
+class ModelPicker(QComboBox):
+    """Lists bundled and user models of one modality; opened files can be added."""
+
+    model_changed = Signal(object)      # ModelInfo or None
+
+    def __init__(self, modality: str, parent=None):
+        super().__init__(parent)
+        self.modality = modality
+        self.setMinimumContentsLength(14)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.currentIndexChanged.connect(lambda _: self.model_changed.emit(self.current()))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-scan the model folders, keeping the current choice and any opened files."""
+        keep = self.current()
+        extra = [self.itemData(i) for i in range(self.count())
+                 if self.itemData(i) and self.itemData(i).path not in
+                 {p for _, p, _ in list_models()}]
+        self.blockSignals(True)
+        self.clear()
+        for name, path, origin in list_models():
+            try:
+                info = model_info(path)
+            except CheckpointError:
+                continue
+            if KINDS.get(info.kind) and KINDS[info.kind].modality == self.modality:
+                self._add(info, name if origin == "bundled" else f"{name} (yours)")
+        for info in extra:
+            self._add(info, f"{info.name} ({info.path.name})")
+        self.blockSignals(False)
+        if keep is not None and self.select_path(keep.path):
+            return
+        self.model_changed.emit(self.current())
+
+    def _add(self, info: ModelInfo, label: str) -> None:
+        self.addItem(label, info)
+        self.setItemData(self.count() - 1, f"{info.path}\n{info.summary}",
+                         Qt.ItemDataRole.ToolTipRole)
+
+    def add_file(self, path) -> ModelInfo:
+        """Add (or select) a checkpoint file; raises CheckpointError for a bad one."""
+        info = model_info(path)
+        if KINDS.get(info.kind) is None or KINDS[info.kind].modality != self.modality:
+            raise CheckpointError(path, f"is a {info.kind} model, not a {self.modality} model")
+        if not self.select_path(info.path):
+            self._add(info, f"{info.name} ({info.path.name})")
+            self.setCurrentIndex(self.count() - 1)
+        return info
+
+    def select_path(self, path) -> bool:
+        for i in range(self.count()):
+            if self.itemData(i).path.resolve() == Path(path).resolve():
+                self.setCurrentIndex(i)
+                return True
+        return False
+
+    def select_name(self, name: str) -> bool:
+        for i in range(self.count()):
+            if self.itemData(i).name == name or self.itemData(i).path.stem == name:
+                self.setCurrentIndex(i)
+                return True
+        return False
+
+    def current(self) -> ModelInfo | None:
+        return self.currentData()
+
+
+class LabelPicker(QComboBox):
+    """'any' plus the model's class names; disabled for unconditional models."""
+
+    def set_classes(self, names: list[str]) -> None:
+        keep = self.currentText()
+        self.clear()
+        self.addItem("any", None)
+        for i, name in enumerate(names):
+            self.addItem(name, i)
+        self.setEnabled(bool(names))
+        index = self.findText(keep)
+        self.setCurrentIndex(max(index, 0))
+
+    def label(self) -> int | None:
+        return self.currentData()
+
+    def set_label(self, value) -> None:
+        for i in range(self.count()):
+            if self.itemData(i) == value or self.itemText(i) == str(value):
+                self.setCurrentIndex(i)
+                return
+
+
+class SeedBox(QWidget):
+    """A seed spin box with a dice button that rolls a random one."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.spin = QSpinBox()
+        self.spin.setRange(0, MAX_SEED)
+        self.spin.setValue(1)
+        self.dice = QToolButton()
+        self.dice.setText("\u2684")          # a die face
+        self.dice.setToolTip("Random seed")
+        self.dice.setAccessibleName("Random seed")
+        self.dice.clicked.connect(self.roll)
+        layout.addWidget(self.spin, 1)
+        layout.addWidget(self.dice)
+
+    def roll(self) -> None:
+        self.spin.setValue(random.randint(0, MAX_SEED))
+
+    def value(self) -> int:
+        return self.spin.value()
+
+    def setValue(self, value: int) -> None:
+        self.spin.setValue(int(value))
+
+
+class StatsLabel(QLabel):
+    """One line of run statistics in a muted, fixed-width-digit style."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("stats")
+        self.setWordWrap(True)         # long lines wrap instead of widening the column
+        self.setText(" ")
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"

@@ -1,0 +1,101 @@
+"""A grid of images drawn crisply (nearest-neighbour, integer device-pixel scale)."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+GAP = 1           # image pixels between tiles
+UNDRAWN = np.array([34, 44, 68], np.uint8)   # pixels the model has not reached yet
+
+
+class ImageCanvasWidget(QWidget):
+    """Shows (B, H, W, C) uint8 images as a grid; marks the pixel being drawn in each."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 240)
+        self._images: np.ndarray | None = None
+        self._columns = 1
+        self._cursor: tuple[int, int] | None = None
+        self._qimage: QImage | None = None
+        self._highlight = QColor("#ffb020")
+        self._placeholder = "Press Generate to draw"
+
+    # --- content ------------------------------------------------------------------------
+    def set_images(self, images: np.ndarray, cursor: tuple[int, int] | None = None,
+                   drawn: np.ndarray | None = None) -> None:
+        """images (B, H, W, C) uint8; cursor = (row, col) being drawn, or None;
+        drawn = (H, W) bool of pixels already drawn (the others show as 'not yet')."""
+        self._images = images
+        self._columns = int(np.ceil(np.sqrt(len(images))))
+        self._cursor = cursor
+        self._qimage = self._grid_image(images, drawn)
+        self.update()
+
+    def clear(self, message: str = "Press Generate to draw") -> None:
+        self._images, self._qimage, self._cursor = None, None, None
+        self._placeholder = message
+        self.update()
+
+    @property
+    def images(self) -> np.ndarray | None:
+        return self._images
+
+    def _grid_image(self, images: np.ndarray, drawn: np.ndarray | None) -> QImage:
+        b, h, w, c = images.shape
+        cols = self._columns
+        rows = int(np.ceil(b / cols))
+        grid = np.full((rows * (h + GAP) - GAP, cols * (w + GAP) - GAP, 3), 40, np.uint8)
+        for i in range(b):
+            r, k = divmod(i, cols)
+            tile = images[i] if c == 3 else np.repeat(images[i], 3, axis=2)
+            if drawn is not None:
+                tile = np.where(drawn[..., None], tile, UNDRAWN)
+            grid[r * (h + GAP):r * (h + GAP) + h, k * (w + GAP):k * (w + GAP) + w] = tile
+        grid = np.ascontiguousarray(grid)
+        image = QImage(grid.data, grid.shape[1], grid.shape[0], grid.strides[0],
+                       QImage.Format.Format_RGB888)
+        return image.copy()     # own the pixels; the numpy buffer may go away
+
+    # --- painting -----------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        return QSize(480, 480)
+
+    def _layout(self) -> tuple[float, QPointF]:
+        """Scale (logical px per image px, a whole number of device px) and top-left."""
+        dpr = self.devicePixelRatioF()
+        iw, ih = self._qimage.width(), self._qimage.height()
+        device_scale = max(1, int(min(self.width() * dpr / iw, self.height() * dpr / ih)))
+        scale = device_scale / dpr
+        return scale, QPointF((self.width() - iw * scale) / 2, (self.height() - ih * scale) / 2)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))
+        if self._qimage is None:
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        scale, origin = self._layout()
+        target = QRectF(origin.x(), origin.y(), self._qimage.width() * scale,
+                        self._qimage.height() * scale)
+        painter.drawImage(target, self._qimage)
+        if self._cursor is not None:
+            self._draw_cursor(painter, scale, origin)
+
+    def _draw_cursor(self, painter: QPainter, scale: float, origin: QPointF) -> None:
+        b, h, w, _ = self._images.shape
+        row, col = self._cursor
+        pen = QPen(self._highlight)
+        pen.setWidthF(max(1.5, scale / 5))
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for i in range(b):
+            r, k = divmod(i, self._columns)
+            x = origin.x() + (k * (w + GAP) + col) * scale
+            y = origin.y() + (r * (h + GAP) + row) * scale
+            painter.drawRect(QRectF(x, y, scale, scale))

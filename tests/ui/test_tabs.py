@@ -1,0 +1,177 @@
+"""Generate in every tab with tiny models and watch the views change; stop; close; errors."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.core.outputs import read_png_params, read_text_file, read_wav_params
+
+
+def wait_done(qtbot, tab, timeout=30000):
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=timeout)
+
+
+def test_window_has_the_tabs_and_lists_models_by_kind(window):
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles[:3] == ["Image", "Audio", "Text"]
+    assert window.image_tab.picker.current().name == "digits"
+    assert window.audio_tab.picker.current().name == "voice"
+    assert window.text_tab.picker.current().name == "bard"
+    assert window.image_tab.label_picker.count() == 4          # any + 3 classes
+
+
+def test_image_tab_draws_pixel_by_pixel_and_finishes(window, qtbot):
+    tab = window.image_tab
+    tab.grid.setValue(2)
+    seen = []
+    tab.runner.started.connect(lambda: seen.append("started"))
+    tab.runner.start_original = tab.runner.start
+
+    def start(factory, on_events, on_error=None):
+        def spy(events):
+            on_events(events)
+            seen.append(int(tab._drawn.sum()))
+        tab.runner.start_original(factory, spy, on_error)
+
+    tab.runner.start = start
+    tab.generate()
+    wait_done(qtbot, tab)
+    counts = [c for c in seen if isinstance(c, int)]
+    # The canvas was updated several times mid-run, in raster order, and then completed.
+    assert len(set(counts)) >= 3 and counts == sorted(counts) and counts[-1] == 256
+    assert tab.canvas.images.shape == (4, 16, 16, 1)
+    assert tab.progress.value() == 256 and "Done" in tab.stats.text()
+
+
+def test_image_stop_keeps_what_was_drawn(window, qtbot):
+    tab = window.image_tab
+    tab.grid.setValue(8)
+    tab.generate()
+    qtbot.waitUntil(lambda: tab._done > 5, timeout=20000)
+    tab.stop()
+    wait_done(qtbot, tab)
+    assert 5 < tab._done < 256
+    assert "Stopped" in tab.stats.text()
+    assert tab.generate_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+def test_image_save_and_reopen_restores_parameters(window, qtbot, tmp_path):
+    tab = window.image_tab
+    tab.grid.setValue(2)
+    tab.seed.setValue(1234)
+    tab.label_picker.setCurrentIndex(2)                  # class1
+    tab.temperature.setValue(0.7)
+    tab.generate()
+    wait_done(qtbot, tab)
+    path = tmp_path / "out.png"
+    tab.save_result(str(path))
+    params = read_png_params(path)
+    assert params["seed"] == 1234 and params["label"] == 1 and params["model"] == "digits"
+    assert Image.open(path).size == ((2 * 17 + 1) * 4, (2 * 17 + 1) * 4)   # 1-px frame
+    tab.seed.setValue(1)
+    tab.label_picker.setCurrentIndex(0)
+    tab.grid.setValue(5)
+    window.open_path(str(path))
+    assert tab.seed.value() == 1234 and tab.label_picker.label() == 1
+    assert tab.grid.value() == 2 and tab.temperature.value() == pytest.approx(0.7)
+
+
+def test_audio_tab_generates_without_a_sound_device(window, qtbot, tmp_path):
+    tab = window.audio_tab
+    tab.seconds.setValue(0.25)
+    tab.generate()
+    qtbot.waitUntil(lambda: len(tab.waveform.samples) > 0, timeout=20000)
+    wait_done(qtbot, tab)
+    assert len(tab.waveform.samples) == 2000
+    assert tab.play_button.isEnabled()
+    if not tab.output.available:      # CI and this machine: a notice, not a crash
+        text = tab.message.text()
+        assert not tab.message.isHidden() and "Playback unavailable" in text
+    path = tmp_path / "a.wav"
+    tab.save_result(str(path))
+    assert read_wav_params(path)["seconds"] == 0.25
+    tab.play_again()                      # must not raise without a device
+    window.open_path(str(path))
+    assert len(tab.waveform.samples) == 2000
+
+
+def test_text_tab_streams_continues_and_regenerates(window, qtbot, tmp_path):
+    tab = window.text_tab
+    tab.prompt.setPlainText("ab")
+    tab.length.setValue(30)
+    tab.generate()
+    wait_done(qtbot, tab)
+    first = tab._completion
+    assert len(first) == 30 and tab.output.toPlainText() == "ab" + first
+    tab.continue_()
+    wait_done(qtbot, tab)
+    assert tab._completion.startswith(first) and len(tab._completion) == 60
+    seed = tab.seed.value()
+    tab.regenerate()
+    wait_done(qtbot, tab)
+    assert tab.seed.value() != seed and len(tab._completion) == 30
+    path = tmp_path / "t.txt"
+    tab.save_result(str(path))
+    text, params = read_text_file(path)
+    assert text == "ab" + tab._completion and params["prompt"] == "ab"
+
+
+def test_text_prompt_with_unknown_characters_is_explained(window, qtbot):
+    tab = window.text_tab
+    tab.prompt.setPlainText("ZZZ")
+    tab.generate()
+    assert not tab.runner.running and "never saw" in tab.message.text()
+
+
+def test_corrupt_checkpoint_shows_an_error_and_the_tab_still_works(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x80\x04garbage")
+    window.open_path(str(bad))
+    tab = window.current_tab()
+    assert not tab.message.isHidden() and "pickle" in tab.message.text()
+    image = window.image_tab
+    window.tabs.setCurrentWidget(image)
+    image.grid.setValue(1)
+    image.generate()
+    wait_done(qtbot, image)
+    assert "Done" in image.stats.text()
+
+
+def test_worker_error_is_shown_and_tab_recovers(window, qtbot, tiny_models):
+    tab = window.image_tab
+    info = tab.picker.current()
+    info.path.write_bytes(info.path.read_bytes()[:200])       # truncated after listing
+    tab.generate()
+    wait_done(qtbot, tab)
+    assert not tab.message.isHidden() and "truncated" in tab.message.text()
+    assert tab.generate_button.isEnabled()
+
+
+def test_closing_during_generation_stops_and_joins(qtbot, tiny_models):
+    from app.ui.main_window import MainWindow
+    from app.ui.workers import WorkerRunner
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.image_tab.grid.setValue(8)
+    win.image_tab.generate()
+    qtbot.waitUntil(lambda: win.image_tab._done > 2, timeout=20000)
+    win.close()
+    assert not WorkerRunner.live_threads
+
+
+def test_settings_persist_across_restarts(qtbot, tiny_models):
+    from app.ui.main_window import MainWindow
+
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.text_tab.prompt.setPlainText("hello")
+    first.image_tab.grid.setValue(3)
+    first.tabs.setCurrentIndex(2)
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.restore()
+    assert second.text_tab.prompt.toPlainText() == "hello"
+    assert second.image_tab.grid.value() == 3 and second.tabs.currentIndex() == 2
+    second.close()
