@@ -62,8 +62,12 @@ class MainWindow(QMainWindow):
             tab.status_changed.connect(self.statusBar().showMessage)
         self.setCentralWidget(self.tabs)
         self._build_status_bar()
+        for tab in self.generating_tabs():
+            tab.picker.model_changed.connect(lambda _info: self._show_model())
+        self.tabs.currentChanged.connect(lambda _index: self._show_model())
         self._build_menus()
         self.resize(1100, 720)
+        self._show_model()
         self.loader = TorchLoader()
         self.loader.loaded.connect(self._devices_ready)
 
@@ -77,7 +81,15 @@ class MainWindow(QMainWindow):
         return self.tabs.currentWidget()
 
     # --- building -----------------------------------------------------------------------
+    def _show_model(self) -> None:
+        tab = self.current_tab()
+        info = tab.picker.current() if hasattr(tab, "picker") else None
+        self.model_label.setText(f"Model: {info.name}" if info else "No model")
+        self.model_label.setToolTip(str(info.path) if info else "")
+
     def _build_status_bar(self) -> None:
+        self.model_label = QLabel()
+        self.statusBar().addPermanentWidget(self.model_label)
         self.device_label = QLabel("Device:")
         self.device_picker = QComboBox()
         self.device_picker.addItem("loading torch\u2026", "cpu")
