@@ -93,6 +93,7 @@ class PixelCNNConfig(ConfigBase):
     kernel: int = 3            # odd; every later (type B) layer
     output_hidden: int = 256   # 1x1 layer before the softmax
     num_classes: int = 0       # 0 = unconditional
+    position_bias: bool = True  # learned row + column biases inside every gate
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")

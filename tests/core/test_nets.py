@@ -60,13 +60,10 @@ def test_pixelcnn_causality_and_no_blind_spot(variant):
         assert grads[1, 3, 2, 0, 3, 2] > 0 and grads[2, 3, 2, 1, 3, 2] > 0
 
 
-@pytest.mark.parametrize("variant", PIXEL_VARIANTS)
-def test_pixelcnn_row_cache_matches_full_forward(variant):
-    net, _ = make_bundle("pixelcnn", **variant)
+def assert_row_cache_exact(net, labels):
+    """Sample with the row cache; the full forward on the result gives the same log-probs."""
     cfg = net.config
     b = 3
-    labels = torch.tensor([0, 1, 2]) if cfg.num_classes == 3 else \
-        (torch.tensor([0, 1, 0]) if cfg.num_classes else None)
     gen = torch.Generator().manual_seed(0)
     x = torch.zeros(b, cfg.channels, cfg.height, cfg.width, dtype=torch.long)
     stepped = torch.zeros(b, cfg.levels, cfg.channels, cfg.height, cfg.width)
@@ -83,6 +80,28 @@ def test_pixelcnn_row_cache_matches_full_forward(variant):
         full = net(x, labels)
     diff = (full.log_softmax(1) - stepped.log_softmax(1)).abs().max().item()
     assert diff < 1e-4
+
+
+@pytest.mark.parametrize("variant", PIXEL_VARIANTS)
+def test_pixelcnn_row_cache_matches_full_forward(variant):
+    net, _ = make_bundle("pixelcnn", **variant)
+    classes = net.config.num_classes
+    labels = torch.tensor([0, 1, 2]) if classes == 3 else \
+        (torch.tensor([0, 1, 0]) if classes else None)
+    assert_row_cache_exact(net, labels)
+
+
+def test_pixelcnn_position_biases_are_used_and_stay_exact():
+    net, _ = make_bundle("pixelcnn")
+    assert net.config.position_bias
+    with torch.no_grad():
+        for layer in net.layers:
+            layer.rows.normal_()
+            layer.cols.normal_()
+    # The same blank input at two places gives two different predictions.
+    logits = net(torch.zeros(1, 1, 6, 5, dtype=torch.long))
+    assert not torch.allclose(logits[..., 4, 2], logits[..., 5, 2])
+    assert_row_cache_exact(net, torch.tensor([2, 0, 1]))
 
 
 def sequence_grads(net, x):
@@ -169,3 +188,4 @@ def test_save_load_round_trip_gives_identical_logits(kind, half, tmp_path):
     a, b = (a[0], b[0]) if isinstance(a, tuple) else (a, b)
     assert torch.equal(a, b)
     assert np.isfinite(a.numpy()).all()
+

@@ -55,7 +55,7 @@ class GatedLayer(nn.Module):
     """One layer of both stacks. The first layer reads the image (type A, no residual)."""
 
     def __init__(self, cin: int, hidden: int, kernel: int, groups: int, first: bool,
-                 num_classes: int):
+                 num_classes: int, size: tuple[int, int] | None = None):
         super().__init__()
         self.pad = kernel // 2
         self.first = first
@@ -71,6 +71,18 @@ class GatedLayer(nn.Module):
         self.h_out = MaskedConv2d(hidden, hidden, 1, g_hidden, g_hidden, include_own_group=True)
         # One extra embedding row: the "no label" class used for unconditional sampling.
         self.cond = nn.Embedding(num_classes + 1, 4 * hidden) if num_classes else None
+        # Where am I? A blank region looks the same everywhere, so without these biases the
+        # net cannot tell row 3 from row 20 and starts digits at random heights.
+        self.rows = nn.Parameter(torch.zeros(4 * hidden, size[0])) if size else None
+        self.cols = nn.Parameter(torch.zeros(4 * hidden, size[1])) if size else None
+
+    def position(self, rows: slice | int, cols: slice | int):
+        """(v, h) biases, each (2h, R, C), for the given rows and columns (or None)."""
+        if self.rows is None:
+            return None
+        r = self.rows[:, rows] if isinstance(rows, slice) else self.rows[:, rows:rows + 1]
+        c = self.cols[:, cols] if isinstance(cols, slice) else self.cols[:, cols:cols + 1]
+        return (r[:, :, None] + c[:, None, :]).chunk(2, dim=0)
 
     def forward(self, v, h, y):
         # v, h: (B, Cin, H, W); y: (B,) labels or None
@@ -81,6 +93,9 @@ class GatedLayer(nn.Module):
         if self.cond is not None:
             cv, ch = self.cond(y)[:, :, None, None].chunk(2, dim=1)
             v_pre, h_pre = v_pre + cv, h_pre + ch
+        if self.rows is not None:
+            pv, ph = self.position(slice(None), slice(None))
+            v_pre, h_pre = v_pre + pv, h_pre + ph
         h_new = self.h_out(gate(h_pre))
         return gate(v_pre), h_new if self.first else h + h_new
 
@@ -101,9 +116,10 @@ class GatedPixelCNN(nn.Module):
         super().__init__()
         self.config = config
         c, hid, groups = config.channels, config.hidden, config.channels
+        size = (config.height, config.width) if config.position_bias else None
         self.layers = nn.ModuleList(
-            [GatedLayer(c, hid, config.first_kernel, groups, True, config.num_classes)]
-            + [GatedLayer(hid, hid, config.kernel, groups, False, config.num_classes)
+            [GatedLayer(c, hid, config.first_kernel, groups, True, config.num_classes, size)]
+            + [GatedLayer(hid, hid, config.kernel, groups, False, config.num_classes, size)
                for _ in range(config.layers)])
         g_hidden = channel_groups(hid, groups)
         g_out_hidden = channel_groups(config.output_hidden, groups)
@@ -170,6 +186,8 @@ class GatedPixelCNN(nn.Module):
             h_pre = layer.h_conv(window) + cache.v_links[i][:, :, :, col:col + 1]
             if cache.cond[i] is not None:
                 h_pre = h_pre + cache.cond[i][1]
+            if layer.rows is not None:
+                h_pre = h_pre + layer.position(row, col)[1]
             h_new = layer.h_out(gate(h_pre))                               # (B, h, 1, 1)
             if not layer.first:
                 h_new = h_new + cache.h_inputs[i][:, :, :, col + p:col + p + 1]
@@ -196,6 +214,8 @@ class GatedPixelCNN(nn.Module):
             cache.v_links[i] = layer.v_to_h(v_pre)       # used by the next row's pixels
             if cache.cond[i] is not None:
                 v_pre = v_pre + cache.cond[i][0]
+            if layer.rows is not None:
+                v_pre = v_pre + layer.position(row, slice(None))[0]
             if i + 1 < len(self.layers):
                 q = self.layers[i + 1].pad
                 cache.v_inputs[i + 1][:, :, row + q, q:q + self.config.width] = gate(v_pre)[:, :, 0]
