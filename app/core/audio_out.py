@@ -94,10 +94,13 @@ class StreamPlayer:
         out[:] = 0.0
         if not self._started.is_set():
             return 0
+        # Read the flag before the buffer: if input had ended by then, a short read really
+        # is the end; checked after, the last chunk could arrive in between and be lost.
+        finished = self._finished_input.is_set()
         got = self.buffer.read_into(out)
         self.played += got
         if got < len(out):
-            if self._finished_input.is_set():
+            if finished:
                 self._drained.set()
             else:
                 self.underruns += 1
