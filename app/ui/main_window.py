@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
                            (self.text_tab, "Text")):
             self.tabs.addTab(tab, title)
             tab.status_changed.connect(self.statusBar().showMessage)
+            tab.save_requested.connect(self.save_as)
         self.setCentralWidget(self.tabs)
         self._build_status_bar()
         for tab in self.generating_tabs():
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
                 tab.open_result(path)
             except Exception as err:   # any unreadable file: say so, keep going
                 tab.message.show_message(f"{path}: cannot open ({err})")
+            tab.refresh_actions()
             return
         try:
             info = model_info(path)

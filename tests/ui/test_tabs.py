@@ -19,27 +19,31 @@ def test_window_has_the_tabs_and_lists_models_by_kind(window):
     assert window.image_tab.label_picker.count() == 4          # any + 3 classes
 
 
+def record_updates(tab, probe):
+    """After every batch the tab shows, record probe(): what the view displays then."""
+    seen, start = [], tab.runner.start
+
+    def start_with_probe(factory, on_events, on_error=None):
+        def spy(events):
+            on_events(events)
+            seen.append(probe())
+        start(factory, spy, on_error)
+
+    tab.runner.start = start_with_probe
+    return seen
+
+
 def test_image_tab_draws_pixel_by_pixel_and_finishes(window, qtbot):
     tab = window.image_tab
     tab.grid.setValue(2)
-    seen = []
-    tab.runner.started.connect(lambda: seen.append("started"))
-    tab.runner.start_original = tab.runner.start
-
-    def start(factory, on_events, on_error=None):
-        def spy(events):
-            on_events(events)
-            seen.append(int(tab._drawn.sum()))
-        tab.runner.start_original(factory, spy, on_error)
-
-    tab.runner.start = start
+    counts = record_updates(tab, lambda: int(tab._drawn.sum()))
     tab.generate()
     wait_done(qtbot, tab)
-    counts = [c for c in seen if isinstance(c, int)]
     # The canvas was updated several times mid-run, in raster order, and then completed.
     assert len(set(counts)) >= 3 and counts == sorted(counts) and counts[-1] == 256
     assert tab.canvas.images.shape == (4, 16, 16, 1)
     assert tab.progress.value() == 256 and "Done" in tab.stats.text()
+    assert tab.save_button.isEnabled()
 
 
 def test_image_stop_keeps_what_was_drawn(window, qtbot):
@@ -77,38 +81,41 @@ def test_image_save_and_reopen_restores_parameters(window, qtbot, tmp_path):
 
 def test_audio_tab_generates_without_a_sound_device(window, qtbot, tmp_path):
     tab = window.audio_tab
-    tab.seconds.setValue(0.25)
+    tab.seconds.setValue(0.5)
+    lengths = record_updates(tab, lambda: len(tab.waveform.samples))
     tab.generate()
-    qtbot.waitUntil(lambda: len(tab.waveform.samples) > 0, timeout=20000)
     wait_done(qtbot, tab)
-    assert len(tab.waveform.samples) == 2000
+    assert len(set(lengths)) >= 3 and lengths == sorted(lengths)   # the waveform grew live
+    assert len(tab.waveform.samples) == 4000
     assert tab.play_button.isEnabled()
     if not tab.output.available:      # CI and this machine: a notice, not a crash
         text = tab.message.text()
         assert not tab.message.isHidden() and "Playback unavailable" in text
     path = tmp_path / "a.wav"
     tab.save_result(str(path))
-    assert read_wav_params(path)["seconds"] == 0.25
+    assert read_wav_params(path)["seconds"] == 0.5
     tab.play_again()                      # must not raise without a device
     window.open_path(str(path))
-    assert len(tab.waveform.samples) == 2000
+    assert len(tab.waveform.samples) == 4000
 
 
 def test_text_tab_streams_continues_and_regenerates(window, qtbot, tmp_path):
     tab = window.text_tab
     tab.prompt.setPlainText("ab")
-    tab.length.setValue(30)
+    tab.length.setValue(600)
+    shown = record_updates(tab, lambda: tab.output.toPlainText())
     tab.generate()
     wait_done(qtbot, tab)
     first = tab._completion
-    assert len(first) == 30 and tab.output.toPlainText() == "ab" + first
+    assert len(set(shown)) >= 2 and all(t.startswith("ab") for t in shown)   # streamed in
+    assert len(first) == 600 and tab.output.toPlainText() == "ab" + first
     tab.continue_()
     wait_done(qtbot, tab)
-    assert tab._completion.startswith(first) and len(tab._completion) == 60
+    assert tab._completion.startswith(first) and len(tab._completion) == 1200
     seed = tab.seed.value()
     tab.regenerate()
     wait_done(qtbot, tab)
-    assert tab.seed.value() != seed and len(tab._completion) == 30
+    assert tab.seed.value() != seed and len(tab._completion) == 600
     path = tmp_path / "t.txt"
     tab.save_result(str(path))
     text, params = read_text_file(path)

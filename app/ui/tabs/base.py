@@ -37,6 +37,7 @@ class GenerateTab(QWidget):
 
     modality = ""
     status_changed = Signal(str)      # a line for the main window's status bar
+    save_requested = Signal()         # the tab's Save button: the window asks where
 
     def __init__(self, models, device_source, parent=None):
         super().__init__(parent)
@@ -69,7 +70,12 @@ class GenerateTab(QWidget):
         self.buttons = QHBoxLayout()
         self.buttons.addWidget(self.generate_button, 1)
         self.buttons.addWidget(self.stop_button, 1)
-        self.more_buttons = QHBoxLayout()      # a second row, for tabs with more actions
+        self.more_buttons = QHBoxLayout()      # a second row: Save, and each tab's extras
+        self.save_button = QPushButton("Save\u2026")
+        self.save_button.setToolTip("Save the result with its parameters (Ctrl+S)")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_requested)
+        self.more_buttons.addWidget(self.save_button, 1)
         self.content = QVBoxLayout()
         self._assemble()
 
@@ -168,6 +174,11 @@ class GenerateTab(QWidget):
         self.generate_button.setEnabled(not running and self.picker.current() is not None)
         self.stop_button.setEnabled(running)
         self.picker.setEnabled(not running)
+        self.save_button.setEnabled(not running and self.has_result())
+
+    def refresh_actions(self) -> None:
+        """Re-evaluate which buttons apply (after opening or clearing a result)."""
+        self._set_running(self.runner.running)
 
     def shutdown(self) -> None:
         self.runner.shutdown()
