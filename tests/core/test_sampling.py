@@ -96,3 +96,14 @@ def test_top_k_top_p_and_greedy():
     assert greedy.item() == 0
     low, _ = draw(logits.repeat(200, 1), gen, temperature=0.05)
     assert (low == 0).float().mean() > 0.95
+
+
+def test_inverse_cdf_pick_never_chooses_an_excluded_value():
+    from app.core.sampling.draw import pick
+
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.5, 0.0]] * 4)
+    uniform = torch.tensor([0.0, 0.49, 0.5, 1.0 - 1e-9])
+    assert pick(probs, uniform).tolist() == [1, 1, 3, 3]
+    counts = torch.bincount(pick(torch.tensor([[0.2, 0.8]]).repeat(20000, 1),
+                                 torch.rand(20000, generator=torch.Generator().manual_seed(0))))
+    assert abs(counts[1].item() / 20000 - 0.8) < 0.01

@@ -32,5 +32,19 @@ def draw(logits: torch.Tensor, generator: torch.Generator, temperature: float = 
         return values, torch.zeros(values.shape, device=logits.device)
     shaped = shape_logits(logits, temperature, top_k, top_p)
     logp = shaped.log_softmax(-1)
-    values = torch.multinomial(logp.exp(), 1, generator=generator)[:, 0]
+    uniform = torch.rand(logits.shape[0], generator=generator, device=logits.device)
+    values = pick(logp.exp(), uniform)
     return values, logp.gather(-1, values[:, None])[:, 0]
+
+
+def pick(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw: the first index whose cumulative probability exceeds u.
+
+    Used instead of torch.multinomial so that compiled samplers, given the same uniforms,
+    make exactly the same choices as this reference path.
+    """
+    cdf = probs.cumsum(-1)                                      # (B, V)
+    total = cdf[:, -1:]
+    # Strictly below the total, so rounding can never land past the last allowed index.
+    target = torch.minimum(uniform[:, None] * total, torch.nextafter(total, torch.zeros_like(total)))
+    return torch.searchsorted(cdf, target, right=True)[:, 0]
