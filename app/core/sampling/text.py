@@ -15,9 +15,29 @@ def start_ids(codec, prompt: str) -> list[int]:
     return list(codec.encode(start))
 
 
+def stepper(net, batch: int, device, compiled: bool = True):
+    """A function ids (B,) -> next-character logits (B, V) that carries the model's state.
+
+    On the CPU the LSTM steps in NumPy with fused gates (app/core/fast/lstm_numpy.py);
+    otherwise the net's own step (recurrent state or KV cache) is used.
+    """
+    import torch
+
+    from ..nets.charlm import CharLSTM
+
+    if compiled and device.type == "cpu" and isinstance(net, CharLSTM):
+        from ..fast.lstm_numpy import NumpyLSTM
+
+        fast = NumpyLSTM(net, batch)
+        return lambda ids: torch.from_numpy(fast.step(ids.numpy()))
+    state = net.begin(batch, device)
+    return lambda ids: net.step(state, ids)
+
+
 def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: float = 1.0,
                 top_k: int = 0, top_p: float = 1.0, seed: int | None = None, n: int = 1,
-                stop: Sequence[str] = (), device=None) -> Iterator[TextDelta | TextDone]:
+                stop: Sequence[str] = (), device=None,
+                compiled: bool = True) -> Iterator[TextDelta | TextDone]:
     """Yield a TextDelta per new character per live stream, then TextDone.
 
     A stream ends when it has produced `length` characters or its text ends with a stop
@@ -27,19 +47,19 @@ def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: fl
 
     from ..devices import make_generator
 
-    device = device or next(net.parameters()).device
+    device = torch.device(device or next(net.parameters()).device)
     gen = make_generator(seed, device)
     stop = [s for s in stop if s]
     texts, reasons = [""] * n, ["length"] * n
     live = [True] * n
     with torch.no_grad():
-        state = net.begin(n, device)
+        step = stepper(net, n, device, compiled)
         ids = start_ids(codec, prompt)
         for value in ids[:-1]:
-            net.step(state, torch.full((n,), value, dtype=torch.long, device=device))
+            step(torch.full((n,), value, dtype=torch.long, device=device))
         current = torch.full((n,), ids[-1], dtype=torch.long, device=device)
         for _ in range(length):
-            logits = net.step(state, current)
+            logits = step(current)
             current, logp = draw(logits, gen, temperature, top_k, top_p)
             values, logps = current.tolist(), logp.tolist()
             for i in range(n):
