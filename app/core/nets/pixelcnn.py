@@ -7,19 +7,17 @@ embedding added inside every gate, and a per-sub-pixel softmax over `levels` val
 the feature maps are split into three groups and masked so R sees nothing of the current
 pixel, G sees R and B sees R and G (the channel ordering of PixelRNN).
 
-The row cache (`begin` / `step_logits` / `set_value`) computes every layer's output exactly
-once per position, as in Fast PixelCNN++ (Ramachandran et al. 2017): the vertical stack once
-per finished row, the horizontal stack once per pixel on a window of `kernel // 2 + 1` columns.
+The row cache (`begin` / `step_logits` / `set_value`, in pixelcnn_cache.py) computes every
+layer's output exactly once per position, as in Fast PixelCNN++ (Ramachandran et al. 2017).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import PixelCNNConfig
+from . import pixelcnn_cache
 
 
 def channel_groups(n: int, groups: int, copies: int = 1) -> torch.Tensor:
@@ -100,17 +98,6 @@ class GatedLayer(nn.Module):
         return gate(v_pre), h_new if self.first else h + h_new
 
 
-@dataclass
-class PixelCNNCache:
-    """Explicit incremental state for one batch being sampled."""
-
-    labels: torch.Tensor | None
-    v_inputs: list[torch.Tensor]    # per layer (B, Cin, H+pad, W+2*pad), zero padded
-    v_links: list[torch.Tensor]     # per layer (B, 2h, 1, W): v_to_h of the row above
-    h_inputs: list[torch.Tensor]    # per layer + output (B, Cin, 1, W+pad) of the current row
-    cond: list[tuple[torch.Tensor, torch.Tensor] | None]
-
-
 class GatedPixelCNN(nn.Module):
     def __init__(self, config: PixelCNNConfig):
         super().__init__()
@@ -158,67 +145,20 @@ class GatedPixelCNN(nn.Module):
         logits = self(x, batch.get("y"))
         return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)
 
-    # ----- row-cached incremental sampling ------------------------------------------------
-    def begin(self, batch: int, labels: torch.Tensor | None = None, device=None) -> PixelCNNCache:
-        cfg = self.config
+    # ----- row-cached incremental sampling (app/core/nets/pixelcnn_cache.py) ----------------
+    def begin(self, batch: int, labels: torch.Tensor | None = None, device=None):
         device = device or next(self.parameters()).device
         if labels is None:
             labels = self.null_label(batch, device)
-        v_inputs, h_inputs, links, cond = [], [], [], []
-        for layer in self.layers:
-            cin, p = layer.v_conv.in_channels, layer.pad
-            v_inputs.append(torch.zeros(batch, cin, cfg.height + p, cfg.width + 2 * p,
-                                        device=device))
-            h_inputs.append(torch.zeros(batch, cin, 1, cfg.width + p, device=device))
-            # The row above the image is zero padding: its link is v_to_h's bias alone.
-            links.append(layer.v_to_h.bias.detach()[None, :, None, None]
-                         .expand(batch, -1, 1, cfg.width).clone())
-            cond.append(None if layer.cond is None else
-                        tuple(layer.cond(labels)[:, :, None, None].chunk(2, dim=1)))
-        h_inputs.append(torch.zeros(batch, cfg.hidden, 1, cfg.width, device=device))
-        return PixelCNNCache(labels, v_inputs, links, h_inputs, cond)
+        return pixelcnn_cache.begin(self, batch, labels, device)
 
-    def step_logits(self, cache: PixelCNNCache, row: int, col: int, channel: int) -> torch.Tensor:
-        """Logits (B, levels) for sub-pixel (row, col, channel), given everything before it."""
-        for i, layer in enumerate(self.layers):
-            p = layer.pad
-            window = cache.h_inputs[i][:, :, :, col:col + p + 1]           # (B, Cin, 1, p+1)
-            h_pre = layer.h_conv(window) + cache.v_links[i][:, :, :, col:col + 1]
-            if cache.cond[i] is not None:
-                h_pre = h_pre + cache.cond[i][1]
-            if layer.rows is not None:
-                h_pre = h_pre + layer.position(row, col)[1]
-            h_new = layer.h_out(gate(h_pre))                               # (B, h, 1, 1)
-            if not layer.first:
-                h_new = h_new + cache.h_inputs[i][:, :, :, col + p:col + p + 1]
-            nxt = cache.h_inputs[i + 1]
-            offset = self.layers[i + 1].pad if i + 1 < len(self.layers) else 0
-            nxt[:, :, :, col + offset:col + offset + 1] = h_new
-        last = cache.h_inputs[-1][:, :, :, col:col + 1]
-        return self.head(last)[:, :, channel, 0, 0]
+    def step_logits(self, cache, row: int, col: int, channel: int) -> torch.Tensor:
+        """Logits (B, levels) for sub-pixel (row, col, channel), given everything before it.
 
-    def set_value(self, cache: PixelCNNCache, row: int, col: int, channel: int,
-                  values: torch.Tensor) -> None:
+        Rows must be stepped in order: the cache holds the current row's state.
+        """
+        return pixelcnn_cache.step_logits(cache, col, channel)
+
+    def set_value(self, cache, row: int, col: int, channel: int, values: torch.Tensor) -> None:
         """Record the drawn value of a sub-pixel; a finished row advances the vertical stack."""
-        scaled = self.scale_input(values)
-        first = self.layers[0]
-        cache.h_inputs[0][:, channel, 0, col + first.pad] = scaled
-        cache.v_inputs[0][:, channel, row + first.pad, col + first.pad] = scaled
-        if col == self.config.width - 1 and channel == self.config.channels - 1:
-            self._finish_row(cache, row)
-
-    def _finish_row(self, cache: PixelCNNCache, row: int) -> None:
-        for i, layer in enumerate(self.layers):
-            p = layer.pad
-            v_pre = layer.v_conv(cache.v_inputs[i][:, :, row:row + p + 1])  # (B, 2h, 1, W)
-            cache.v_links[i] = layer.v_to_h(v_pre)       # used by the next row's pixels
-            if cache.cond[i] is not None:
-                v_pre = v_pre + cache.cond[i][0]
-            if layer.rows is not None:
-                v_pre = v_pre + layer.position(row, slice(None))[0]
-            if i + 1 < len(self.layers):
-                q = self.layers[i + 1].pad
-                cache.v_inputs[i + 1][:, :, row + q, q:q + self.config.width] = gate(v_pre)[:, :, 0]
-        for buf in cache.h_inputs[1:]:
-            buf.zero_()
-        cache.h_inputs[0][:, :, :, :] = 0.0
+        pixelcnn_cache.set_value(self, cache, row, col, channel, values)
