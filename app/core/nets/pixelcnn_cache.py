@@ -4,8 +4,9 @@ As in Fast PixelCNN++ (Ramachandran et al. 2017): the vertical stack runs once p
 row; the horizontal stack runs once per sub-pixel on a window of `kernel // 2 + 1` columns.
 For speed the per-pixel work is laid out as a handful of matrix products per layer: masked
 weights are flattened once per run, and everything that depends only on the row (the link
-from the vertical stack, the class and position biases) is summed once per row. Eager
-PyTorch's cost here is per op, so fewer, larger ops is what makes sampling fast.
+from the vertical stack, the class and position biases) is summed once per row into one
+preallocated array. Eager PyTorch's cost here is per op, so fewer, larger ops is what makes
+sampling fast; app/core/fast/pixelcnn_numba.py compiles the per-pixel part on top of this.
 """
 from __future__ import annotations
 
@@ -24,14 +25,17 @@ class LayerCache:
     b_out: torch.Tensor           # (h,)
     v_in: torch.Tensor            # (B, Cin, H+pad, W+2pad): vertical input, zero padded
     h_in: torch.Tensor            # (B, W+pad, Cin): current row's horizontal input
-    row_bias: torch.Tensor        # (B, W, 2h): link + conv bias + class + position, this row
-    cond_v: torch.Tensor | None   # (B, 2h, 1, 1)
-    cond_h: torch.Tensor | None   # (B, 2h)
+    cond_v: torch.Tensor          # (B, 2h, 1, 1): class bias of the vertical gates (or 0)
+    pos_v: torch.Tensor           # (H, 2h, 1, W): position bias of the vertical gates (or 0)
+    cond_h: torch.Tensor          # (B, 1, 2h): class bias of the horizontal gates (or 0)
+    h_static: torch.Tensor        # (H, W, 2h): conv bias + position bias, horizontal
 
 
 @dataclass
 class PixelCNNCache:
     layers: list[LayerCache]
+    rest: torch.Tensor            # (L-1, B, W+pad, h): h_in of every layer after the first
+    row_bias: torch.Tensor        # (L, B, W, 2h): everything per-row the horizontal adds
     last: torch.Tensor            # (B, h): top of the horizontal stack at the current pixel
     head: list[tuple]             # per colour channel: (w1, b1, w2, b2)
 
@@ -40,44 +44,53 @@ def _masked(conv) -> torch.Tensor:
     return (conv.weight * conv.mask).detach()
 
 
+def _static_biases(layer, labels, height: int, width: int, batch: int, device):
+    """The parts of the gates that ignore the pixels: (cond_v, pos_v, cond_h, h_static)."""
+    two_h = layer.v_conv.out_channels
+    cond_v = torch.zeros(batch, two_h, 1, 1, device=device)
+    cond_h = torch.zeros(batch, 1, two_h, device=device)
+    pos_v = torch.zeros(height, two_h, 1, width, device=device)
+    h_static = layer.h_conv.bias.detach()[None, None, :].expand(height, width, -1).clone()
+    if layer.cond is not None:
+        cv, ch = layer.cond(labels).detach().chunk(2, dim=1)               # (B, 2h) each
+        cond_v += cv[:, :, None, None]
+        cond_h += ch[:, None, :]
+    if layer.rows is not None:
+        pv, ph = (p.detach() for p in layer.position(slice(None), slice(None)))  # (2h, H, W)
+        pos_v += pv.permute(1, 0, 2)[:, :, None, :]
+        h_static += ph.permute(1, 2, 0)
+    return cond_v, pos_v, cond_h, h_static
+
+
 def begin(net, batch: int, labels, device) -> PixelCNNCache:
     cfg = net.config
     layers = []
-    for layer in net.layers:
+    # One block for the horizontal inputs of all layers but the first (same shape each),
+    # so a compiled kernel can take them as one array; each layer holds a view.
+    rest = torch.zeros(len(net.layers) - 1, batch, cfg.width + cfg.kernel // 2, cfg.hidden,
+                       device=device)
+    for index, layer in enumerate(net.layers):
         p, cin = layer.pad, layer.v_conv.in_channels
         w_h = _masked(layer.h_conv)[:, :, 0, :].permute(2, 1, 0).reshape((p + 1) * cin, -1)
-        cond_v = cond_h = None
-        if layer.cond is not None:
-            cond_v, cond_h = layer.cond(labels).detach().chunk(2, dim=1)
-            cond_v = cond_v[:, :, None, None]
+        biases = _static_biases(layer, labels, cfg.height, cfg.width, batch, device)
         layers.append(LayerCache(
             p, layer.first, w_h.contiguous(), _masked(layer.h_out)[:, :, 0, 0].T.contiguous(),
             layer.h_out.bias.detach(),
             torch.zeros(batch, cin, cfg.height + p, cfg.width + 2 * p, device=device),
-            torch.zeros(batch, cfg.width + p, cin, device=device),
-            torch.zeros(batch, cfg.width, w_h.shape[1], device=device), cond_v, cond_h))
+            rest[index - 1] if index else torch.zeros(batch, cfg.width + p, cin, device=device),
+            *biases))
     w1, b1 = _masked(net.out1)[:, :, 0, 0].T, net.out1.bias.detach()
     w2, b2 = _masked(net.out2)[:, :, 0, 0].T, net.out2.bias.detach()
     levels = cfg.levels
-    head = [(w1, b1, w2[:, c * levels:(c + 1) * levels].contiguous(),
-             b2[c * levels:(c + 1) * levels]) for c in range(cfg.channels)]
-    cache = PixelCNNCache(layers, torch.zeros(batch, cfg.hidden, device=device), head)
+    head = [(w1.contiguous(), b1, w2[:, c * levels:(c + 1) * levels].contiguous(),
+             b2[c * levels:(c + 1) * levels].contiguous()) for c in range(cfg.channels)]
+    row_bias = torch.zeros(len(layers), batch, cfg.width, 2 * cfg.hidden, device=device)
+    cache = PixelCNNCache(layers, rest, row_bias, torch.zeros(batch, cfg.hidden, device=device),
+                          head)
     # The row above the image is zero padding: its link is v_to_h's bias alone.
-    links = [layer.v_to_h.bias.detach()[None, :, None].expand(batch, -1, cfg.width)
-             for layer in net.layers]
-    _set_row_biases(net, cache, 0, links)
+    for i, (layer, lc) in enumerate(zip(net.layers, layers)):
+        cache.row_bias[i] = lc.h_static[0] + lc.cond_h + layer.v_to_h.bias.detach()
     return cache
-
-
-def _set_row_biases(net, cache: PixelCNNCache, row: int, links) -> None:
-    """Everything the horizontal stack adds on `row` that does not depend on its pixels."""
-    for layer, lc, link in zip(net.layers, cache.layers, links):
-        bias = link + layer.h_conv.bias.detach()[None, :, None]           # (B, 2h, W)
-        if lc.cond_h is not None:
-            bias = bias + lc.cond_h[:, :, None]
-        if layer.rows is not None:
-            bias = bias + layer.position(row, slice(None))[1].detach()[:, 0][None]
-        lc.row_bias = bias.transpose(1, 2).contiguous()                   # (B, W, 2h)
 
 
 def step_logits(cache: PixelCNNCache, col: int, channel: int) -> torch.Tensor:
@@ -85,7 +98,7 @@ def step_logits(cache: PixelCNNCache, col: int, channel: int) -> torch.Tensor:
     layers = cache.layers
     for i, lc in enumerate(layers):
         window = lc.h_in[:, col:col + lc.pad + 1].reshape(lc.h_in.shape[0], -1)
-        a, b = torch.addmm(lc.row_bias[:, col], window, lc.w_h).chunk(2, dim=1)
+        a, b = torch.addmm(cache.row_bias[i, :, col], window, lc.w_h).chunk(2, dim=1)
         z = torch.tanh(a).mul_(torch.sigmoid(b))                           # (B, h)
         h = torch.addmm(lc.b_out, z, lc.w_out)
         if not lc.first:
@@ -107,25 +120,21 @@ def set_value(net, cache: PixelCNNCache, row: int, col: int, channel: int, value
     first.v_in[:, channel, row + first.pad, col + first.pad] = scaled
     cfg = net.config
     if col == cfg.width - 1 and channel == cfg.channels - 1:
-        _finish_row(net, cache, row)
+        finish_row(net, cache, row)
 
 
-def _finish_row(net, cache: PixelCNNCache, row: int) -> None:
+def finish_row(net, cache: PixelCNNCache, row: int) -> None:
+    """Run the vertical stack on `row` and prepare the next row's horizontal biases."""
     cfg = net.config
-    links = []
+    last_row = row + 1 >= cfg.height
     for i, (layer, lc) in enumerate(zip(net.layers, cache.layers)):
         v_pre = layer.v_conv(lc.v_in[:, :, row:row + lc.pad + 1])         # (B, 2h, 1, W)
-        links.append(layer.v_to_h(v_pre)[:, :, 0])                         # for the next row
-        if lc.cond_v is not None:
-            v_pre = v_pre + lc.cond_v
-        if layer.rows is not None:
-            v_pre = v_pre + layer.position(row, slice(None))[0]
+        if not last_row:
+            link = layer.v_to_h(v_pre)[:, :, 0].transpose(1, 2)            # (B, W, 2h)
+            torch.add(link, lc.h_static[row + 1], out=cache.row_bias[i]).add_(lc.cond_h)
         if i + 1 < len(cache.layers):
+            a, b = (v_pre + lc.cond_v + lc.pos_v[row]).chunk(2, dim=1)
             q = cache.layers[i + 1].pad
-            v_out = torch.tanh(v_pre[:, :v_pre.shape[1] // 2]) * \
-                torch.sigmoid(v_pre[:, v_pre.shape[1] // 2:])
-            cache.layers[i + 1].v_in[:, :, row + q, q:q + cfg.width] = v_out[:, :, 0]
-    for lc in cache.layers:
+            cache.layers[i + 1].v_in[:, :, row + q, q:q + cfg.width] = \
+                (torch.tanh(a) * torch.sigmoid(b))[:, :, 0]
         lc.h_in.zero_()
-    if row + 1 < cfg.height:
-        _set_row_biases(net, cache, row + 1, links)

@@ -31,18 +31,19 @@ def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, devic
 
 
 def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
-                  seed: int | None = None, naive: bool = False,
-                  device=None) -> Iterator[PixelStep | ImageResult]:
+                  seed: int | None = None, naive: bool = False, device=None,
+                  compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
     """Yield a PixelStep per sub-pixel, then the ImageResult.
 
-    The fast path uses the net's row cache; `naive` recomputes the full forward pass for every
+    The fast path uses the net's row cache, with the per-pixel part compiled (numba) on the
+    CPU unless `compiled=False`; `naive` recomputes the full forward pass for every
     sub-pixel (the textbook method, kept for comparison and tests).
     """
     import torch
 
     from ..devices import make_generator
 
-    device = device or next(net.parameters()).device
+    device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
     gen = make_generator(seed, device)
     y = resolve_labels(net, n, labels, device)
@@ -50,22 +51,43 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
     total = cfg.channels * cfg.height * cfg.width
     step = 0
     with torch.no_grad():
-        cache = None if naive else net.begin(n, y, device)
+        draw_at, record = _stepper(net, x, y, naive, compiled, device, gen, temperature)
         for row in range(cfg.height):
             for col in range(cfg.width):
                 for ch in range(cfg.channels):
-                    if naive:
-                        logits = net(x, y)[:, :, ch, row, col]
-                    else:
-                        logits = net.step_logits(cache, row, col, ch)
-                    values, _ = draw(logits, gen, temperature)
+                    values = draw_at(row, col, ch)
                     x[:, ch, row, col] = values
-                    if not naive:
-                        net.set_value(cache, row, col, ch, values)
+                    record(row, col, ch, values)
                     yield PixelStep(step, total, row, col, ch, values.cpu().numpy())
                     step += 1
     levels = x.cpu().numpy()
     yield ImageResult(levels, codec.decode(levels))
+
+
+def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: float):
+    """(draw_at(row, col, ch) -> values (B,), record(row, col, ch, values)) for one path.
+
+    Every path draws with the same uniforms from `gen`, so they make the same choices.
+    """
+    import torch
+
+    from ..fast import pixelcnn_numba
+
+    if naive:
+        return (lambda row, col, ch: draw(net(x, y)[:, :, ch, row, col], gen, temperature)[0]), \
+            (lambda *a: None)
+    if compiled and device.type == "cpu" and pixelcnn_numba.available():
+        fast = pixelcnn_numba.CompiledPixelCNN(net, x.shape[0], y)
+
+        def draw_compiled(row, col, ch):
+            uniforms = torch.rand(x.shape[0], generator=gen).numpy()
+            return torch.from_numpy(fast.draw(col, ch, uniforms, temperature)[0].copy())
+
+        return draw_compiled, fast.set_value
+    cache = net.begin(x.shape[0], y, device)
+    return (lambda row, col, ch: draw(net.step_logits(cache, row, col, ch), gen,
+                                      temperature)[0]), \
+        (lambda row, col, ch, values: net.set_value(cache, row, col, ch, values))
 
 
 def generate_images(*args, **kwargs) -> ImageResult:

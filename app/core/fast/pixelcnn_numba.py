@@ -1,0 +1,114 @@
+"""The PixelCNN's per-pixel work compiled with numba: horizontal stack, head and the draw.
+
+With the row cache a pixel costs only ~20k multiply-adds per layer, so eager PyTorch spends
+nearly all its time on per-op overhead rather than arithmetic (~3 ms a pixel for one image).
+This runs the arithmetic of app/core/nets/pixelcnn_cache.py for all layers in one compiled
+call per pixel, on the same memory as the PyTorch cache; the once-per-row vertical stack
+stays in PyTorch (a few convolutions per row).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..nets import pixelcnn_cache
+from .wavenet_numba import _jit, _pick, available  # noqa: F401  (numba decided in one place)
+
+
+@_jit
+def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z):
+    """One horizontal layer at column `col` for every image; writes (B, h) into out."""
+    batch, _, cin = h_in.shape
+    two_h = w_h.shape[1]
+    h = two_h // 2
+    for b in range(batch):
+        pre[:] = row_bias[b, col]
+        for t in range(pad + 1):
+            for c in range(cin):
+                x = h_in[b, col + t, c]
+                if x != 0.0:
+                    row = t * cin + c
+                    for k in range(two_h):
+                        pre[k] += x * w_h[row, k]
+        for k in range(h):
+            z[k] = np.tanh(pre[k]) * (1.0 / (1.0 + np.exp(-pre[h + k])))
+        out[b, :] = b_out
+        if residual:
+            out[b, :] += h_in[b, col + pad]
+        for k in range(h):
+            zk = z[k]
+            for j in range(h):
+                out[b, j] += zk * w_out[k, j]
+
+
+@_jit
+def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out,
+           w1, b1, w2, b2, uniforms, inv_temperature, greedy, logits, values):
+    """All layers, the head and the draw for one sub-pixel of every image."""
+    batch = h_in0.shape[0]
+    hidden = w_out.shape[1]
+    out = np.empty((batch, hidden), np.float32)
+    pre = np.empty(2 * hidden, np.float32)
+    z = np.empty(hidden, np.float32)
+    _layer(h_in0, col, pad0, w_h0, row_bias[0], w_out[0], b_out[0], False, out, pre, z)
+    for i in range(h_rest.shape[0]):
+        h_rest[i, :, col + pad, :] = out          # this layer's input at the current pixel
+        _layer(h_rest[i], col, pad, w_h_rest[i], row_bias[i + 1], w_out[i + 1], b_out[i + 1],
+               True, out, pre, z)
+    head = np.empty(w1.shape[1], np.float32)
+    for b in range(batch):
+        head[:] = b1
+        for k in range(hidden):
+            x = max(out[b, k], 0.0)
+            if x != 0.0:
+                for j in range(head.shape[0]):
+                    head[j] += x * w1[k, j]
+        logits[b, :] = b2
+        for j in range(head.shape[0]):
+            x = max(head[j], 0.0)
+            if x != 0.0:
+                for v in range(logits.shape[1]):
+                    logits[b, v] += x * w2[j, v]
+        values[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
+                                                              uniforms[b])
+
+
+class CompiledPixelCNN:
+    """The PyTorch row cache's state, with the per-pixel part run by `_pixel`."""
+
+    def __init__(self, net, batch: int, labels):
+        import torch
+
+        with torch.no_grad():
+            self.cache = pixelcnn_cache.begin(net, batch, labels, torch.device("cpu"))
+        self.net = net
+        layers = self.cache.layers
+        f = lambda t: np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
+        self.w_h0 = f(layers[0].w_h)
+        self.w_h_rest = np.stack([f(lc.w_h) for lc in layers[1:]])
+        self.w_out = np.stack([f(lc.w_out) for lc in layers])
+        self.b_out = np.stack([f(lc.b_out) for lc in layers])
+        self.head = [tuple(f(t) for t in h) for h in self.cache.head]
+        # Views of the cache's own buffers: PyTorch (rows) and numba (pixels) share them.
+        self.h_in0 = layers[0].h_in.numpy()
+        self.h_rest = self.cache.rest.numpy()
+        self.row_bias = self.cache.row_bias.numpy()
+        self.pad0, self.pad = layers[0].pad, layers[1].pad if len(layers) > 1 else 0
+        self.logits = np.empty((batch, net.config.levels), np.float32)
+        self.values = np.empty(batch, np.int64)
+
+    def draw(self, col: int, channel: int, uniforms: np.ndarray, temperature: float):
+        """Draw sub-pixel (current row, col, channel) for every image -> (values, logits)."""
+        w1, b1, w2, b2 = self.head[channel]
+        _pixel(col, self.h_in0, self.pad0, self.w_h0, self.h_rest, self.pad, self.w_h_rest,
+               self.row_bias, self.w_out, self.b_out, w1, b1, w2, b2,
+               np.ascontiguousarray(uniforms, dtype=np.float32),
+               np.float32(1.0 / max(temperature, 1e-8)), temperature <= 0,
+               self.logits, self.values)
+        return self.values, self.logits
+
+    def set_value(self, row: int, col: int, channel: int, values) -> None:
+        import torch
+
+        with torch.no_grad():
+            pixelcnn_cache.set_value(self.net, self.cache, row, col, channel,
+                                     torch.as_tensor(values))
