@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from ..codecs import CharCodec, ImageCodec, MuLawCodec
-from ..config import LSTMConfig, PixelCNNConfig, WaveNetConfig
+from ..config import GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
 from . import sources
 from .datasets import ImageData, SequenceData
 from .trainer import TrainSettings
@@ -121,6 +121,12 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            TrainSettings(steps=2000, batch_size=32, lr=2e-3, warmup=100, eval_every=250,
                          label_dropout=0.0),
            half=True),
+    Preset("shakespeare-gpt", "character Transformer (4 layers, 192 wide) on 38 Shakespeare plays",
+           lambda d: GPTConfig(vocab_size=d.codec.size, context=256, embed=192, heads=3,
+                               layers=4),
+           prepare_shakespeare,
+           TrainSettings(steps=1600, batch_size=32, lr=1e-3, warmup=100, eval_every=200,
+                         label_dropout=0.0)),
 )}
 
 
