@@ -1,4 +1,4 @@
-"""Headless command line: `chainrule sample | train | eval | info | models`.
+"""Headless command line: `chainrule sample | train | eval | info | models | bench`.
 
 Every command reports bad input as one line on stderr and exit status 2, never a traceback.
 """
@@ -17,13 +17,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import inspect, sample, train
+    from .commands import bench, inspect, sample, train
 
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Autoregressive generative models: sample, train and inspect them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (sample, train, inspect):
+    for module in (sample, train, inspect, bench):
         module.add_parsers(sub, _add_common)
     return parser
 

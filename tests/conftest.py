@@ -27,7 +27,8 @@ def tiny_config(kind: str, **overrides):
 
     base = {
         "pixelcnn": lambda: PixelCNNConfig(height=6, width=5, channels=1, levels=16, hidden=12,
-                                           layers=2, output_hidden=24, num_classes=3),
+                                           layers=2, output_hidden=24, num_classes=3,
+                                           position_bias=True),
         "wavenet": lambda: WaveNetConfig(levels=32, residual=8, dilation_channels=8, skip=12,
                                          output_hidden=16, dilations=[1, 2, 4, 1, 2, 4]),
         "charlm-lstm": lambda: LSTMConfig(vocab_size=12, embed=8, hidden=16, layers=2),

@@ -93,7 +93,9 @@ class PixelCNNConfig(ConfigBase):
     kernel: int = 3            # odd; every later (type B) layer
     output_hidden: int = 256   # 1x1 layer before the softmax
     num_classes: int = 0       # 0 = unconditional
-    position_bias: bool = True  # learned row + column biases inside every gate
+    # Learned row + column biases inside every gate. Absent from files written before it
+    # existed, which therefore load as False.
+    position_bias: bool = False
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")

@@ -124,3 +124,22 @@ def test_argument_ranges_are_checked(capsys, save_tiny):
         main(["sample", "image", "--model", str(save_tiny("pixelcnn")), "--n", "0"])
     assert info.value.code == 2
     assert "must be 1 or more" in capsys.readouterr().err
+
+
+def test_bench_reports_every_modality_as_json(tmp_path, capsys):
+    from app.core.checkpoint import save_bundle
+    from tests.conftest import make_bundle
+
+    for name, kind in (("mnist", "pixelcnn"), ("speech", "wavenet"),
+                       ("shakespeare", "charlm-lstm"), ("shakespeare-gpt", "charlm-gpt")):
+        net, codec = make_bundle(kind)
+        save_bundle(tmp_path / f"{name}.safetensors", net, codec, {})
+    code, out, _ = run(capsys, "bench", "--json", "--models", str(tmp_path))
+    report = json.loads(out)
+    assert code == 0
+    assert {"model", "batch", "fast_s", "naive_s", "speedup", "fast_s_batch1"} <= set(report["image"])
+    assert report["image"]["model"] == "mnist" and report["image"]["speedup"] > 1
+    assert {"model", "samples_per_s", "realtime_factor"} <= set(report["audio"])
+    assert report["text"]["model"] == "shakespeare" and report["text"]["chars_per_s"] > 0
+    gpt = [m for m in report["text"]["models"] if m["kind"] == "charlm-gpt"][0]
+    assert gpt["kv_cache_speedup"] > 0 and gpt["context"] == 16

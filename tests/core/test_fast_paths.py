@@ -50,7 +50,7 @@ def test_compiled_and_torch_audio_samplers_are_each_reproducible():
 
 
 @pytest.mark.parametrize("temperature", [0.6, 1.0])
-def test_numpy_lstm_matches_full_forward_over_a_sampled_sequence(temperature):
+def test_fused_lstm_matches_full_forward_over_a_sampled_sequence(temperature):
     from app.core.sampling.draw import draw
     from app.core.sampling.text import stepper
 

@@ -18,18 +18,15 @@ def start_ids(codec, prompt: str) -> list[int]:
 def stepper(net, batch: int, device, compiled: bool = True):
     """A function ids (B,) -> next-character logits (B, V) that carries the model's state.
 
-    On the CPU the LSTM steps in NumPy with fused gates (app/core/fast/lstm_numpy.py);
-    otherwise the net's own step (recurrent state or KV cache) is used.
+    The LSTM steps with fused gate weights (app/core/fast/lstm_fused.py) unless
+    `compiled=False`; otherwise the net's own step (recurrent state or KV cache) is used.
     """
-    import torch
-
     from ..nets.charlm import CharLSTM
 
-    if compiled and device.type == "cpu" and isinstance(net, CharLSTM):
-        from ..fast.lstm_numpy import NumpyLSTM
+    if compiled and isinstance(net, CharLSTM):
+        from ..fast.lstm_fused import FusedLSTM
 
-        fast = NumpyLSTM(net, batch)
-        return lambda ids: torch.from_numpy(fast.step(ids.numpy()))
+        return FusedLSTM(net, batch, device).step
     state = net.begin(batch, device)
     return lambda ids: net.step(state, ids)
 

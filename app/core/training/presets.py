@@ -102,11 +102,11 @@ def prepare_shakespeare() -> PreparedData:
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("mnist", "class-conditional Gated PixelCNN on 5,000 MNIST digits, 256 grey levels",
-           lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10),
+           lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10, position_bias=True),
            prepare_mnist,
            TrainSettings(steps=6400, batch_size=8, lr=1e-3, warmup=200, eval_every=800)),
     Preset("fashion", "class-conditional Gated PixelCNN on Fashion-MNIST, 256 grey levels",
-           lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10),
+           lambda d: PixelCNNConfig(hidden=64, layers=10, num_classes=10, position_bias=True),
            prepare_fashion,
            TrainSettings(steps=6400, batch_size=8, lr=1e-3, warmup=200, eval_every=800)),
     Preset("speech", "WaveNet on the English Asterisk prompts, 8 kHz mu-law",

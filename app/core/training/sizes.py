@@ -14,7 +14,7 @@ def fresh_config(kind: str, size: str, codec):
         return PixelCNNConfig(height=codec.height, width=codec.width, channels=codec.channels,
                               levels=codec.levels, hidden=hidden - hidden % codec.channels,
                               layers=layers, output_hidden=4 * hidden,
-                              num_classes=len(codec.class_names))
+                              num_classes=len(codec.class_names), position_bias=True)
     if kind == "wavenet":
         res, stacks = [(16, 1), (32, 2), (48, 3)][pick]
         return WaveNetConfig(levels=codec.levels, residual=res, dilation_channels=res,

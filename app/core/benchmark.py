@@ -1,0 +1,150 @@
+"""`chainrule bench`: how fast the bundled models sample on this device.
+
+Every figure is a median of several runs after a warm-up run (which also compiles the numba
+kernels). The naive PixelCNN sampler is far too slow to run to the end, so it is timed on a
+number of pixel steps and extrapolated to the whole image; the report says how many.
+"""
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from typing import Callable
+
+from .paths import bundled_models_dir
+
+
+def _median_time(run: Callable[[], object], repeats: int) -> float:
+    run()                                        # warm-up: caches, allocations, numba
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _drain(events, limit: int | None = None) -> None:
+    for _ in itertools.islice(events, limit):
+        pass
+
+
+def bench_image(bundle, device, repeats: int = 3, naive_steps: int = 12) -> dict:
+    from .sampling.image import sample_images
+
+    net, codec = bundle.net, bundle.codec
+    fast = _median_time(lambda: _drain(sample_images(net, codec, 16, None, seed=0,
+                                                     device=device)), repeats)
+    fast1 = _median_time(lambda: _drain(sample_images(net, codec, 1, None, seed=0,
+                                                      device=device)), repeats)
+    per_step = _median_time(lambda: _drain(sample_images(net, codec, 16, None, seed=0,
+                                                         naive=True, device=device),
+                                           naive_steps), repeats) / naive_steps
+    naive = per_step * codec.dims
+    return {"model": bundle.name, "batch": 16, "fast_s": round(fast, 3),
+            "naive_s": round(naive, 1), "speedup": round(naive / fast, 1),
+            "fast_s_batch1": round(fast1, 3),
+            "naive_note": f"naive_s extrapolated from {naive_steps} of {codec.dims} pixel "
+                          "steps (full forward pass per step)"}
+
+
+def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
+                streams: int = 4) -> dict:
+    from .sampling.audio import sample_audio
+
+    rate = bundle.codec.sample_rate
+    n = int(seconds * rate)
+    one = _median_time(lambda: _drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
+                                                   device=device)), repeats)
+    many = _median_time(lambda: _drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
+                                                    streams=streams, device=device)), repeats)
+    return {"model": bundle.name, "sample_rate": rate, "samples_per_s": round(n / one),
+            "realtime_factor": round(n / one / rate, 2), "streams": streams,
+            "total_samples_per_s_streams": round(n * streams / many),
+            "per_stream_realtime_factor_streams": round(n / many / rate, 2)}
+
+
+def bench_text(bundle, device, repeats: int = 3, length: int = 400) -> dict:
+    from .sampling.text import sample_text
+
+    prompt = "ROMEO:\n" if not bundle.codec.unknown_chars("ROMEO:\n") else ""
+    t = _median_time(lambda: _drain(sample_text(bundle.net, bundle.codec, prompt, length,
+                                                seed=0, device=device)), repeats)
+    report = {"model": bundle.name, "kind": bundle.kind, "chars_per_s": round(length / t)}
+    if bundle.kind == "charlm-gpt":
+        report.update(_kv_cache_speedup(bundle, device, repeats))
+    return report
+
+
+def _kv_cache_speedup(bundle, device, repeats: int, chars: int = 16) -> dict:
+    """Per character: a KV-cache step vs a full forward over a full context window."""
+    import torch
+
+    net, context = bundle.net, bundle.config.context
+    window = torch.randint(0, bundle.config.vocab_size, (1, context), device=device,
+                           generator=torch.Generator(device=device).manual_seed(0))
+
+    def cached():
+        with torch.no_grad():
+            state = net.begin(1, device)
+            for t in range(context - chars):                 # fill the cache
+                net.step(state, window[:, t])
+            start = time.perf_counter()
+            for t in range(context - chars, context):
+                net.step(state, window[:, t])
+            return (time.perf_counter() - start) / chars
+
+    def recompute():
+        with torch.no_grad():
+            start = time.perf_counter()
+            for _ in range(chars):
+                net(window)[:, -1]
+            return (time.perf_counter() - start) / chars
+
+    cached()
+    recompute()
+    step = statistics.median(cached() for _ in range(repeats))
+    full = statistics.median(recompute() for _ in range(repeats))
+    return {"context": context, "kv_cache_ms_per_char": round(step * 1e3, 3),
+            "recompute_ms_per_char": round(full * 1e3, 3),
+            "kv_cache_speedup": round(full / step, 1)}
+
+
+def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
+    """Bench every bundled model by modality; returns one JSON-ready dict."""
+    import platform
+
+    import torch
+
+    from .checkpoint import CheckpointError, load_bundle
+    from .devices import describe_device
+    from .fast import wavenet_numba
+    from .registry import KINDS
+
+    folder = models_dir or bundled_models_dir()
+    # The models the targets are set for come first; others of a modality are skipped.
+    preferred = ["mnist", "speech", "shakespeare", "shakespeare-gpt"]
+    paths = sorted(folder.glob("*.safetensors"),
+                   key=lambda p: (preferred.index(p.stem) if p.stem in preferred else 99, p.stem))
+    report = {"device": describe_device(device), "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "numba": wavenet_numba.available(),
+              "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
+    texts = []
+    for path in paths:
+        try:
+            bundle = load_bundle(path, device)
+        except CheckpointError as err:
+            log(f"skipping {err}")
+            continue
+        modality = KINDS[bundle.kind].modality
+        log(f"{modality}: {bundle.name}")
+        if modality == "image" and "image" not in report:
+            report["image"] = bench_image(bundle, device)
+        elif modality == "audio" and "audio" not in report:
+            report["audio"] = bench_audio(bundle, device)
+        elif modality == "text":
+            texts.append(bench_text(bundle, device))
+    if texts:
+        main = next((t for t in texts if t["kind"] == "charlm-lstm"), texts[0])
+        report["text"] = dict(main, models=texts)
+    return report
