@@ -33,9 +33,11 @@ class TorchLoader(QObject):
 
     def _run(self) -> None:
         from ..core.devices import available_devices, describe_device
+        from ..core.fast.warmup import warm_up
 
         devices = available_devices()
         self.loaded.emit(devices, describe_device(devices[0]))
+        warm_up()       # compile the fast samplers now rather than on the first Generate
 
 
 def settings_store() -> QSettings:

@@ -1,0 +1,34 @@
+"""Compile the numba kernels ahead of first use (on a tiny model), e.g. while a window opens.
+
+numba compiles on the first call (seconds) and caches the result on disk, so only the
+first start on a machine pays; without this the first Generate would stall instead.
+"""
+from __future__ import annotations
+
+
+def warm_up() -> bool:
+    """Compile every kernel; returns False when numba is not installed (nothing to do)."""
+    import itertools
+
+    import torch
+
+    from ..codecs import ImageCodec, MuLawCodec
+    from ..config import PixelCNNConfig, WaveNetConfig
+    from ..nets.pixelcnn import GatedPixelCNN
+    from ..nets.wavenet import WaveNet
+    from ..sampling.audio import sample_audio
+    from ..sampling.image import sample_images
+    from . import wavenet_numba
+
+    if not wavenet_numba.available():
+        return False
+    with torch.no_grad():
+        pixel = GatedPixelCNN(PixelCNNConfig(height=2, width=2, hidden=4, layers=1,
+                                             output_hidden=4, levels=4)).eval()
+        for _ in itertools.islice(sample_images(pixel, ImageCodec(2, 2, 1, 4), 1, seed=0), 1):
+            pass
+        wave = WaveNet(WaveNetConfig(levels=4, residual=2, dilation_channels=2, skip=2,
+                                     output_hidden=2, dilations=[1])).eval()
+        for _ in sample_audio(wave, MuLawCodec(8000, 4), 2, seed=0, prime=[0.0, 0.1]):
+            pass
+    return True
