@@ -5,7 +5,6 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "org.chainrule.Chainrule"

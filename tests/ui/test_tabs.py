@@ -1,5 +1,4 @@
 """Generate in every tab with tiny models and watch the views change; stop; close; errors."""
-import numpy as np
 import pytest
 from PIL import Image
 
