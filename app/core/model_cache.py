@@ -28,6 +28,16 @@ class ModelCache:
                 self._bundles[key] = load_bundle(path, device)
             return self._bundles[key]
 
+    def has(self, path, device="cpu") -> bool:
+        """Whether this exact file is already loaded on this device (no I/O beyond a stat)."""
+        path = Path(path)
+        try:
+            key = (str(path.resolve()), path.stat().st_mtime_ns, str(device))
+        except OSError:
+            return False
+        with self._lock:
+            return key in self._bundles
+
     def clear(self) -> None:
         with self._lock:
             self._bundles.clear()

@@ -181,3 +181,22 @@ def test_settings_persist_across_restarts(qtbot, tiny_models):
     assert second.text_tab.prompt.toPlainText() == "hello"
     assert second.image_tab.grid.value() == 3 and second.tabs.currentIndex() == 2
     second.close()
+
+
+def test_dropping_a_checkpoint_selects_it_in_its_tab(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from app.core.checkpoint import save_bundle
+    from tests.conftest import make_bundle
+
+    net, codec = make_bundle("charlm-gpt")
+    path = save_bundle(tmp_path / "dropped.safetensors", net, codec, {})
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.current_tab() is window.text_tab
+    assert window.text_tab.picker.current().path == path
+    assert "Model: dropped" in window.model_label.text()

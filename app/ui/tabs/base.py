@@ -158,7 +158,13 @@ class GenerateTab(QWidget):
         if factory is None:
             return
         self._set_running(True)
+        self.stats.setText("Loading the model\u2026" if not self.models_loaded()
+                           else "Starting\u2026")
         self.runner.start(factory, self.on_events, self.on_error)
+
+    def models_loaded(self) -> bool:
+        info = self.picker.current()
+        return info is not None and self.models.has(info.path, self.device_source())
 
     def stop(self) -> None:
         self.runner.stop()
