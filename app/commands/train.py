@@ -1,4 +1,9 @@
-"""`chainrule train`: a bundled preset, or a fresh / fine-tuned model on local files."""
+"""`chainrule train`: a bundled preset, or a fresh / fine-tuned model on local files.
+
+Every run gets a run folder (history, settings, best and resumable state); `--resume
+RUN_DIR` continues one exactly. Under `torchrun --nproc_per_node=N -m app train ...` the
+same command trains with DistributedDataParallel.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,20 +15,25 @@ def add_parsers(sub, add_common) -> None:
     p = sub.add_parser("train", help="train a model (a bundled preset or your own files)",
                        description="Train a preset from offline data (--preset), or any kind "
                                    "on local files (--kind ... --data PATH), optionally "
-                                   "fine-tuning a checkpoint (--from).")
+                                   "fine-tuning a checkpoint (--from), or continue a run "
+                                   "(--resume RUN_DIR).")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--preset", help="mnist, fashion, speech or shakespeare")
+    what.add_argument("--preset", help="mnist, fashion, speech, shakespeare, shakespeare-gpt")
     what.add_argument("--kind", help="pixelcnn, wavenet, charlm-lstm or charlm-gpt")
+    what.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run exactly")
     p.add_argument("--data", help="folder or file of your own images / audio / text")
     p.add_argument("--from", dest="init_from", metavar="CKPT",
                    help="fine-tune this checkpoint (bundled name or path)")
     p.add_argument("--size", choices=["small", "medium", "large"], default="small",
                    help="architecture size for a fresh --kind model")
+    p.add_argument("--name", help="name of the new model (default: from the data folder)")
     p.add_argument("--out", help="checkpoint to write (default: your models folder)")
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--eval-every", type=int)
+    p.add_argument("--checkpoint-every", type=int, help="resumable state every N steps")
+    p.add_argument("--mixed-precision", action="store_true", help="bfloat16 autocast (CUDA)")
     p.add_argument("--seed", type=int)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common(p)
@@ -33,7 +43,10 @@ def add_parsers(sub, add_common) -> None:
 def _override(settings, args):
     changes = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size),
                                  ("lr", args.lr), ("eval_every", args.eval_every),
+                                 ("checkpoint_every", args.checkpoint_every),
                                  ("seed", args.seed)) if v is not None}
+    if args.mixed_precision:
+        changes["mixed_precision"] = True
     settings = dataclasses.replace(settings, **changes)
     if args.steps is not None and args.eval_every is None:
         settings = dataclasses.replace(settings, eval_every=min(settings.eval_every, args.steps))
@@ -51,33 +64,42 @@ def _job_from_preset(args, device):
     return TrainJob(data, preset.make_config(data), _override(preset.settings, args), out,
                     device, preset.half,
                     provenance={"preset": preset.name, "description": preset.description,
-                                "command": f"chainrule train --preset {preset.name}"})
+                                "command": f"chainrule train --preset {preset.name}"},
+                    name=args.name or preset.name, source={"preset": preset.name})
 
 
 def _job_from_folder(args, device):
-    from ..core.checkpoint import load_bundle
-    from ..core.paths import resolve_model, user_models_dir
-    from ..core.training.folders import DataFolderError, prepare_folder
-    from ..core.training.runner import TrainJob
+    from ..core.training.folders import DataFolderError
+    from ..core.training.jobs import job_for_folder
 
     if not args.data:
         raise DataFolderError("--kind needs --data PATH (a folder or file of your own data)")
-    init = load_bundle(resolve_model(args.init_from), device) if args.init_from else None
-    if init is not None and init.kind != args.kind:
-        raise DataFolderError(f"--from {args.init_from} is a {init.kind} model, not {args.kind}")
-    data, config, settings = prepare_folder(args.kind, Path(args.data), args.size,
-                                            init.codec if init else None)
-    if init is not None:
-        config = init.config
-    name = f"{Path(args.data).resolve().name or 'data'}-{args.kind}"
-    out = args.out or str(user_models_dir() / f"{name}.safetensors")
-    provenance = {"description": f"{args.kind} trained on {args.data}",
-                  "command": " ".join(["chainrule"] + sys.argv[1:])}
-    if init is not None:
-        provenance["fine_tuned_from"] = {"path": init.path, "name": init.name}
-    return TrainJob(data, config, _override(settings, args), out, device,
-                    half=init is not None and init.half, init_from=init,
-                    provenance=provenance)
+    return job_for_folder(args.kind, Path(args.data), args.size, args.init_from, device,
+                          name=args.name, out=args.out,
+                          adjust=lambda settings: _override(settings, args),
+                          command=" ".join(["chainrule"] + sys.argv[1:]))
+
+
+def _job_from_run(args, device):
+    """Rebuild the job a run folder describes, to continue it from its saved state."""
+    from ..core.training.runs import read_run
+    from ..core.training.runner import TrainJob, TrainSettings
+
+    run_dir = Path(args.resume)
+    info = read_run(run_dir)
+    source = info.get("source", {})
+    if "preset" in source:
+        args.preset = source["preset"]
+        job = _job_from_preset(args, device)
+    else:
+        args.kind, args.data = info["kind"], source.get("data")
+        args.size, args.init_from = source.get("size", "small"), source.get("from")
+        job = _job_from_folder(args, device)
+    job.settings = TrainSettings(**info["settings"])
+    if args.steps is not None:          # extend (or shorten) a run
+        job.settings = dataclasses.replace(job.settings, steps=args.steps)
+    job.run_dir, job.out_path = run_dir, info.get("out", job.out_path)
+    return job
 
 
 def run(args) -> int:
@@ -86,7 +108,10 @@ def run(args) -> int:
     from ..core.training.runner import FinalReport, run_job
 
     device = pick_device(args.device)
-    job = _job_from_preset(args, device) if args.preset else _job_from_folder(args, device)
+    if args.resume:
+        job = _job_from_run(args, device)
+    else:
+        job = _job_from_preset(args, device) if args.preset else _job_from_folder(args, device)
     unit = kind_spec(job.config.kind).unit
     print(f"training {job.config.kind} on {device} -> {job.out_path}", file=sys.stderr)
     print(f"data: {job.data.provenance.get('source', '')} "
@@ -101,13 +126,17 @@ def run(args) -> int:
         if isinstance(event, FinalReport):
             bar.close()
             print(f"saved {event.path}\nheld-out: {event.heldout_bits:.4f} {event.unit} "
-                  f"on {event.final_name} (trained in {event.wall_time_s / 60:.1f} min)")
+                  f"on {event.final_name} (trained in {event.wall_time_s / 60:.1f} min)\n"
+                  f"run folder: {event.run_dir}")
             return 0
+        if bar.n == 0 and event.step > 1:
+            bar.update(event.step - 1)           # resumed: the bar starts where the run was
         postfix = {"loss": f"{event.loss_bits:.3f}"}
         if event.best_bits is not None:
             postfix["held-out"] = f"{event.best_bits:.3f} {unit}"
         bar.set_postfix(postfix, refresh=False)
         bar.update(1)
+    bar.close()
     return 0
 
 

@@ -112,4 +112,5 @@ def test_text_folder_and_vocabulary_rule_for_fine_tuning(tmp_path):
     assert "latin1.txt: not UTF-8" in skipped and "binary.txt: binary file" in skipped
     small = CharCodec("helo \n")
     tuned, _, _ = prepare_folder("charlm-lstm", tmp_path, codec=small)
-    assert tuned.provenance["dropped_characters"] == "drw"
+    assert tuned.provenance["added_characters"] == "drw"
+    assert tuned.codec.vocab == "helo \ndrw"          # old ids unchanged, new ones appended

@@ -135,20 +135,21 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedDa
     if not texts:
         raise DataFolderError(f"{root}: no usable UTF-8 text files ({len(found.skipped)} skipped)")
     joined = "\n".join(texts)
-    dropped: set[str] = set()
+    added: list[str] = []
     if codec is None:
         codec = CharCodec.from_text(joined)
     elif not codec.unknown:
-        # Rule: characters the fine-tuned model has no embedding for are dropped (reported).
-        dropped = codec.unknown_chars(joined)
-        joined = "".join(ch for ch in joined if ch not in dropped)
+        # Rule: characters a fine-tuned model has never seen extend its vocabulary; the net
+        # gets new embedding and output rows for them (see jobs.extend_vocabulary).
+        added = sorted(codec.unknown_chars(joined))
+        codec = CharCodec(codec.vocab + "".join(added))
     train, held = _split_sequence(codec.encode(joined))
     if len(train) < window + 1 or len(held) < 2:
         raise DataFolderError(f"{root}: only {len(joined):,} characters; need at least "
                               f"{int((window + 1) / (1 - HELDOUT_SHARE)):,}")
     summary = found.summary(root, len(texts), f"{len(joined):,} characters; last 10% held out")
-    if dropped:
-        summary["dropped_characters"] = "".join(sorted(dropped))
+    if added:
+        summary["added_characters"] = "".join(added)
     return PreparedData(codec, SequenceData(train, window),
                         SequenceData(held, min(window, len(held) - 1)), None,
                         "held-out text (last 10%)", summary)

@@ -1,19 +1,26 @@
-"""Runs a training job end to end: build (or load) a net, train, then score the best checkpoint.
+"""Runs a training job end to end: build (or load) a net, train in a run folder, score it.
 
-Shared by `chainrule train` and (later) the Train tab, so both write identical checkpoints.
+Shared by `chainrule train` and the Train tab, so both write identical run folders and
+checkpoints. Under `torchrun` the same job runs as DistributedDataParallel (Gloo on CPU,
+NCCL on GPUs); only rank 0 writes files.
 """
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
+import shutil
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 from ..checkpoint import load_bundle, save_bundle
 from ..registry import kind_spec
 from .presets import PreparedData
-from .trainer import TrainMetrics, TrainSettings, evaluate, train
+from .runs import BEST_FILE, History, new_run_dir, read_run, write_run
+from .trainer import RunOptions, TrainMetrics, TrainSettings, evaluate, train
 
 
 @dataclass
@@ -21,11 +28,15 @@ class TrainJob:
     data: PreparedData
     config: object                  # architecture of a fresh net (ignored when fine-tuning)
     settings: TrainSettings
-    out_path: str
+    out_path: str                   # where the finished model goes (e.g. the user's models)
     device: object = "cpu"
     half: bool = False
     init_from: object = None        # a Bundle to fine-tune, or None for a fresh net
     provenance: dict = dataclasses.field(default_factory=dict)
+    name: str = "model"
+    source: dict = dataclasses.field(default_factory=dict)   # how to prepare the data again
+    run_dir: Path | None = None     # an existing run to resume, or None for a new one
+    score_final: bool = True        # evaluate on the full final set when done
 
 
 @dataclass
@@ -35,6 +46,35 @@ class FinalReport:
     final_name: str
     unit: str
     wall_time_s: float
+    run_dir: str = ""
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def writer(self) -> bool:
+        return self.rank == 0
+
+
+def start_distributed(device):
+    """Join the process group when launched by torchrun; returns (Distributed, device)."""
+    import torch
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed(), device
+    import torch.distributed as dist
+
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return Distributed(dist.get_rank(), dist.get_world_size()), device
 
 
 def build_net(job: TrainJob):
@@ -46,25 +86,111 @@ def build_net(job: TrainJob):
     return kind_spec(job.config.kind).build(job.config)
 
 
+def run_info(job: TrainJob, net, status: str, step: int = 0, best=None) -> dict:
+    return {"name": job.name, "kind": net.config.kind, "status": status, "step": step,
+            "steps": job.settings.steps, "best": best, "unit": kind_spec(net.config.kind).unit,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "out": str(job.out_path),
+            "config": net.config.to_dict(), "codec": job.data.codec.to_dict(),
+            "settings": dataclasses.asdict(job.settings), "source": job.source,
+            "data": job.data.provenance, "half": job.half}
+
+
 def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
-    """Yield TrainMetrics every step, then one FinalReport after scoring on the final set."""
+    """Yield TrainMetrics every step, then one FinalReport (rank 0) after scoring."""
+    import torch
+
+    dist, device = start_distributed(job.device)
     net = build_net(job)
     settings = job.settings
     if settings.eval_limit is None and job.data.eval_limit is not None:
         settings = dataclasses.replace(settings, eval_limit=job.data.eval_limit)
+    resume = job.run_dir is not None
+    run_dir = Path(job.run_dir) if resume else (new_run_dir(job.name) if dist.writer else None)
+    info = read_run(run_dir) if resume else run_info(job, net, "running")
+    info.update(steps=settings.steps, settings=dataclasses.asdict(job.settings))
+    if dist.writer:
+        write_run(run_dir, dict(info, status="running"))
+    options = RunOptions(run_dir, resume, dist.writer, dist.rank, _ddp_wrapper(dist, device))
     provenance = dict(job.provenance, data=job.data.provenance,
                       settings=dataclasses.asdict(job.settings),
                       host=f"{platform.machine()} {platform.system()}")
-    start = time.perf_counter()
-    yield from train(net, job.data.train, job.data.heldout, settings, job.out_path,
-                     job.data.codec, provenance, job.device, job.half)
-    wall = time.perf_counter() - start
-    # Score exactly what was saved (float16 weights included) on the full final set.
-    bundle = load_bundle(job.out_path, job.device)
-    bits = evaluate(bundle.net, job.data.final, job.settings.batch_size, job.device)
+    best_path = run_dir / BEST_FILE if run_dir else Path(os.devnull)
+    start, status, last = time.perf_counter(), "failed", None
+    inner = train(net, job.data.train, job.data.heldout, settings, best_path, job.data.codec,
+                  provenance, device, job.half, options)
+    try:
+        for metrics in inner:
+            last = metrics
+            if dist.writer and (metrics.checkpointed or metrics.saved):
+                write_run(run_dir, dict(info, status="running", step=metrics.step,
+                                        best=metrics.best_bits))
+            yield metrics
+        status = "finished"
+    except GeneratorExit:
+        status = "stopped"
+        raise
+    finally:
+        inner.close()           # a stopped run saves its resumable state here
+        if dist.writer:
+            best = last.best_bits if last else info.get("best")
+            write_run(run_dir, dict(info, status=status, step=last.step if last else
+                                    info.get("step", 0), best=best))
+            if status == "stopped" and best_path.exists():
+                _export(best_path, job.out_path)
+        if dist.world > 1:
+            _report_weights(net, dist)
+    if dist.writer:
+        yield _finish(job, run_dir, best_path, time.perf_counter() - start)
+
+
+def _finish(job: TrainJob, run_dir: Path, best_path: Path, wall: float) -> FinalReport:
+    """Score exactly what was saved (float16 weights included) and export it."""
+    bundle = load_bundle(best_path, job.device)
     unit = kind_spec(bundle.kind).unit
-    bundle.provenance["metrics"] = {"heldout": round(bits, 4), "unit": unit,
-                                    "heldout_set": job.data.final_name}
+    if job.score_final:
+        bits = evaluate(bundle.net, job.data.final, job.settings.batch_size, job.device)
+        bundle.provenance["metrics"] = {"heldout": round(bits, 4), "unit": unit,
+                                        "heldout_set": job.data.final_name}
+    else:
+        bits = bundle.provenance.get("heldout_bits", float("nan"))
     bundle.provenance["train_wall_time_s"] = round(wall, 1)
-    save_bundle(job.out_path, bundle.net, bundle.codec, bundle.provenance, half=job.half)
-    yield FinalReport(job.out_path, bits, job.data.final_name, unit, wall)
+    bundle.provenance["run"] = run_dir.name
+    save_bundle(best_path, bundle.net, bundle.codec, bundle.provenance, half=job.half)
+    _export(best_path, job.out_path)
+    return FinalReport(str(job.out_path), bits, job.data.final_name, unit, wall, str(run_dir))
+
+
+def _export(best_path: Path, out_path) -> None:
+    """Copy the run's best checkpoint to where models are used (atomically)."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.copyfile(best_path, tmp)
+    os.replace(tmp, out)
+
+
+def _ddp_wrapper(dist: Distributed, device):
+    if dist.world <= 1:
+        return None
+    from torch.nn.parallel import DistributedDataParallel
+
+    import torch
+
+    ids = [device] if torch.device(device).type == "cuda" else None
+    return lambda module: DistributedDataParallel(module, device_ids=ids)
+
+
+def _report_weights(net, dist: Distributed) -> None:
+    """Each rank prints a digest of its weights (a check that DDP kept them identical)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(net.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    print(f"rank {dist.rank}/{dist.world} weights sha256 {digest.hexdigest()}", file=sys.stderr,
+          flush=True)
+
+
+def resume_history(run_dir) -> list[dict]:
+    return History(Path(run_dir)).read()

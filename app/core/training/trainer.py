@@ -1,15 +1,18 @@
 """The training loop: a plain generator of metrics, a sibling of the samplers.
 
-Pulling from `train()` runs steps; stopping the pull stops training. The best checkpoint
-(lowest held-out loss) is written atomically whenever the held-out loss improves, so the file
-on disk is always a complete, usable model.
+Pulling from `train()` runs steps; stopping the pull stops training (and, with a run folder,
+saves a resumable state first). The best checkpoint (lowest held-out loss) is written
+atomically whenever the held-out loss improves, so the file on disk is always a complete,
+usable model. With a run folder the loop also appends the metrics history and writes the
+resumable state every `checkpoint_every` steps.
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -29,6 +32,8 @@ class TrainSettings:
     eval_limit: int | None = None   # held-out items (images, windows) scored during training
     label_dropout: float = 0.1      # share of labels replaced by "no label" (conditional nets)
     seed: int = 0
+    checkpoint_every: int | None = None   # resumable state (run folders); default eval_every
+    mixed_precision: bool = False   # bfloat16 autocast on CUDA
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup:
@@ -49,8 +54,20 @@ class TrainMetrics:
     elapsed_s: float
     heldout_bits: float | None = None
     best_bits: float | None = None
-    saved: str | None = None          # path written at this step, if any
+    saved: str | None = None          # best checkpoint written at this step, if any
+    checkpointed: bool = False        # resumable state written at this step
     extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunOptions:
+    """How a training loop relates to its run folder and to other processes."""
+
+    run_dir: Path | None = None
+    resume: bool = False              # continue from run_dir/state.safetensors
+    writer: bool = True               # only one process (rank 0) writes files
+    data_seed_offset: int = 0         # each distributed rank draws different batches
+    wrap: Callable | None = None      # e.g. DistributedDataParallel around the objective
 
 
 def evaluate(net, data, batch_size: int, device, limit: int | None = None) -> float:
@@ -71,50 +88,102 @@ def evaluate(net, data, batch_size: int, device, limit: int | None = None) -> fl
     return total / count / LN2
 
 
+def _objective(net):
+    """An nn.Module whose forward is the loss, so DistributedDataParallel can wrap it."""
+    import torch
+
+    class Objective(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, batch: dict):
+            return self.net.nll(batch)
+
+    return Objective()
+
+
 def train(net, train_data, heldout_data, settings: TrainSettings, out_path, codec,
-          provenance: dict, device="cpu", half: bool = False) -> Iterator[TrainMetrics]:
+          provenance: dict, device="cpu", half: bool = False,
+          options: RunOptions | None = None) -> Iterator[TrainMetrics]:
     """Train `net` in place, yielding metrics every step; best weights go to `out_path`."""
     import torch
 
     from ..checkpoint import save_bundle
+    from .runs import STATE_FILE, History
+    from .state import load_state, save_state
 
+    options = options or RunOptions()
+    device = torch.device(device)
     net.to(device).train()
-    rng = np.random.default_rng(settings.seed)
+    model = _objective(net)
+    model = options.wrap(model) if options.wrap else model
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    rng = np.random.default_rng(settings.seed + options.data_seed_offset)
+    history = History(options.run_dir) if options.run_dir and options.writer else None
+    every = settings.checkpoint_every or settings.eval_every
     null_label = getattr(net.config, "num_classes", 0) or None
-    best = math.inf
-    start = time.perf_counter()
-    recent: list[float] = []
-    for step in range(1, settings.steps + 1):
-        tick = time.perf_counter()
-        lr = settings.lr_at(step - 1)
-        for group in opt.param_groups:
-            group["lr"] = lr
-        batch = train_data.sample_batch(rng, settings.batch_size, device, null_label=null_label,
-                                        label_dropout=settings.label_dropout)
-        loss = net.nll(batch).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), settings.grad_clip)
-        opt.step()
-        recent = (recent + [time.perf_counter() - tick])[-50:]
-        elapsed = time.perf_counter() - start
-        per_step = sum(recent) / len(recent)
-        metrics = TrainMetrics(step, settings.steps, loss.item() / LN2, lr, 1.0 / per_step,
-                               per_step * (settings.steps - step), elapsed)
-        if step % settings.eval_every == 0 or step == settings.steps:
-            metrics.heldout_bits = evaluate(net, heldout_data, settings.batch_size, device,
-                                            settings.eval_limit)
-            if metrics.heldout_bits < best:
-                best = metrics.heldout_bits
-                record = dict(provenance, steps=step, wall_time_s=round(elapsed, 1),
-                              device=str(device), heldout_bits=round(best, 4))
-                metrics.saved = str(save_bundle(out_path, net, codec, record, half=half))
-            metrics.best_bits = best
-        yield metrics
+    best, done = math.inf, 0
+    if options.resume:
+        done, rng, extra = load_state(options.run_dir / STATE_FILE, net, opt)
+        best = extra.get("best", math.inf)
+        if history:
+            history.truncate(done)
+    autocast = settings.mixed_precision and device.type == "cuda"
+
+    def checkpoint() -> None:
+        save_state(options.run_dir / STATE_FILE, net, opt, done, rng, {"best": best})
+
+    start, recent, rows = time.perf_counter(), [], []
+    try:
+        for step in range(done + 1, settings.steps + 1):
+            tick = time.perf_counter()
+            lr = settings.lr_at(step - 1)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            batch = train_data.sample_batch(rng, settings.batch_size, device,
+                                            null_label=null_label,
+                                            label_dropout=settings.label_dropout)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                loss = model(batch).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if settings.grad_clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), settings.grad_clip)
+            opt.step()
+            done = step
+            recent = (recent + [time.perf_counter() - tick])[-50:]
+            per_step = sum(recent) / len(recent)
+            metrics = TrainMetrics(step, settings.steps, loss.item() / LN2, lr, 1.0 / per_step,
+                                   per_step * (settings.steps - step),
+                                   time.perf_counter() - start)
+            if options.writer and (step % settings.eval_every == 0 or step == settings.steps):
+                metrics.heldout_bits = evaluate(net, heldout_data, settings.batch_size, device,
+                                                settings.eval_limit)
+                if metrics.heldout_bits < best:
+                    best = metrics.heldout_bits
+                    record = dict(provenance, steps=step, device=str(device),
+                                  wall_time_s=round(metrics.elapsed_s, 1),
+                                  heldout_bits=round(best, 4))
+                    metrics.saved = str(save_bundle(out_path, net, codec, record, half=half))
+                metrics.best_bits = best
+            rows.append({"step": step, "loss": round(metrics.loss_bits, 5), "lr": lr,
+                         "time": round(metrics.elapsed_s, 2),
+                         **({"heldout": round(metrics.heldout_bits, 5)}
+                            if metrics.heldout_bits is not None else {})})
+            if history and (step % every == 0 or step == settings.steps):
+                history.append(rows)
+                rows = []
+                checkpoint()
+                metrics.checkpointed = True
+            yield metrics
+    except GeneratorExit:
+        # Stopped by the consumer: keep a resumable state at the last finished step.
+        if history:
+            history.append(rows)
+            checkpoint()
+        raise
 
 
 def model_size(net) -> int:
     return sum(p.numel() for p in net.parameters())
-

@@ -1,0 +1,63 @@
+"""Training jobs on the user's own files: fresh models and fine-tuning, shared by the CLI
+and the Train tab."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..paths import resolve_model, user_models_dir
+from .folders import DataFolderError, prepare_folder
+from .runner import TrainJob
+
+
+def extend_vocabulary(net, old_size: int, new_size: int):
+    """Give a character model rows for new characters: embeddings at the mean of the known
+    ones, output rows that start them as unlikely. Known characters are untouched."""
+    import torch
+
+    if new_size == old_size:
+        return net
+    config = dataclasses.replace(net.config, vocab_size=new_size)
+    grown = type(net)(config)
+    state = net.state_dict()
+    with torch.no_grad():
+        for name, value in grown.state_dict().items():
+            old = state[name]
+            if old.shape == value.shape:
+                value.copy_(old)
+            elif name in ("embed.weight", "head.weight"):
+                value[:old_size] = old
+                value[old_size:] = old.mean(0, keepdim=True)
+            elif name == "head.bias":
+                value[:old_size] = old
+                value[old_size:] = old.min() - 1.0
+            else:
+                raise ValueError(f"cannot grow '{name}' for a larger vocabulary")
+    return grown.to(next(net.parameters()).device).eval()
+
+
+def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=None,
+                   device="cpu", name: str | None = None, out: str | None = None,
+                   adjust=None, command: str = "") -> TrainJob:
+    """A TrainJob for `kind` on the files at `data_path`, fresh or fine-tuning `init_from`."""
+    from ..checkpoint import load_bundle
+
+    init = load_bundle(resolve_model(init_from), device) if init_from else None
+    if init is not None and init.kind != kind:
+        raise DataFolderError(f"{init_from} is a {init.kind} model, not {kind}")
+    data, config, settings = prepare_folder(kind, Path(data_path), size,
+                                            init.codec if init else None)
+    provenance = {"description": f"{kind} trained on {data_path}", "command": command}
+    if init is not None:
+        provenance["fine_tuned_from"] = {"path": init.path, "name": init.name}
+        if kind.startswith("charlm") and data.codec.size != init.codec.size:
+            init.net = extend_vocabulary(init.net, init.codec.size, data.codec.size)
+        config = init.net.config
+    name = name or (f"{Path(data_path).resolve().name}-{init.name}" if init else
+                    f"{Path(data_path).resolve().name}-{kind}")
+    out = out or str(user_models_dir() / f"{name}.safetensors")
+    settings = adjust(settings) if adjust else settings
+    return TrainJob(data, config, settings, out, device, half=bool(init and init.half),
+                    init_from=init, provenance=provenance, name=name,
+                    source={"data": str(Path(data_path).resolve()), "size": size,
+                            "from": str(init.path) if init else None, "kind": kind})
