@@ -54,18 +54,10 @@ def _override(settings, args):
 
 
 def _job_from_preset(args, device):
-    from ..core.paths import user_models_dir
-    from ..core.training.presets import get_preset
-    from ..core.training.runner import TrainJob
+    from ..core.training.jobs import job_for_preset
 
-    preset = get_preset(args.preset)
-    data = preset.prepare()
-    out = args.out or str(user_models_dir() / f"{preset.name}.safetensors")
-    return TrainJob(data, preset.make_config(data), _override(preset.settings, args), out,
-                    device, preset.half,
-                    provenance={"preset": preset.name, "description": preset.description,
-                                "command": f"chainrule train --preset {preset.name}"},
-                    name=args.name or preset.name, source={"preset": preset.name})
+    return job_for_preset(args.preset, device, name=args.name, out=args.out,
+                          adjust=lambda settings: _override(settings, args))
 
 
 def _job_from_folder(args, device):
@@ -80,28 +72,6 @@ def _job_from_folder(args, device):
                           command=" ".join(["chainrule"] + sys.argv[1:]))
 
 
-def _job_from_run(args, device):
-    """Rebuild the job a run folder describes, to continue it from its saved state."""
-    from ..core.training.runs import read_run
-    from ..core.training.runner import TrainJob, TrainSettings
-
-    run_dir = Path(args.resume)
-    info = read_run(run_dir)
-    source = info.get("source", {})
-    if "preset" in source:
-        args.preset = source["preset"]
-        job = _job_from_preset(args, device)
-    else:
-        args.kind, args.data = info["kind"], source.get("data")
-        args.size, args.init_from = source.get("size", "small"), source.get("from")
-        job = _job_from_folder(args, device)
-    job.settings = TrainSettings(**info["settings"])
-    if args.steps is not None:          # extend (or shorten) a run
-        job.settings = dataclasses.replace(job.settings, steps=args.steps)
-    job.run_dir, job.out_path = run_dir, info.get("out", job.out_path)
-    return job
-
-
 def run(args) -> int:
     from ..core.devices import pick_device
     from ..core.registry import kind_spec
@@ -109,7 +79,9 @@ def run(args) -> int:
 
     device = pick_device(args.device)
     if args.resume:
-        job = _job_from_run(args, device)
+        from ..core.training.jobs import job_from_run
+
+        job = job_from_run(Path(args.resume), device, args.steps)
     else:
         job = _job_from_preset(args, device) if args.preset else _job_from_folder(args, device)
     unit = kind_spec(job.config.kind).unit

@@ -14,6 +14,7 @@ from ..core.paths import resources_dir, user_data_dir, user_models_dir
 from .tabs.audio_tab import AudioTab
 from .tabs.image_tab import ImageTab
 from .tabs.text_tab import TextTab
+from .tabs.train_tab import TrainTab
 from .theme import THEMES, apply_theme
 
 RESULT_TABS = {".png": "image", ".wav": "audio", ".txt": "text"}
@@ -63,10 +64,15 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(tab, title)
             tab.status_changed.connect(self.statusBar().showMessage)
             tab.save_requested.connect(self.save_as)
+        self.train_tab = TrainTab(self.models, self.current_device)
+        self.tabs.addTab(self.train_tab, "Train")
+        self.train_tab.status_changed.connect(self.statusBar().showMessage)
+        self.train_tab.model_ready.connect(self.model_trained)
         self.setCentralWidget(self.tabs)
         self._build_status_bar()
         for tab in self.generating_tabs():
             tab.picker.model_changed.connect(lambda _info: self._show_model())
+        self.train_tab.start.currentIndexChanged.connect(lambda _index: self._show_model())
         self.tabs.currentChanged.connect(lambda _index: self._show_model())
         self._build_menus()
         self.resize(1100, 720)
@@ -83,10 +89,31 @@ class MainWindow(QMainWindow):
     def current_tab(self):
         return self.tabs.currentWidget()
 
+    def model_trained(self, path: str) -> None:
+        """A new or updated model: every tab lists it at once, and its own tab selects it."""
+        from ..core.registry import KINDS
+        from .widgets.controls import model_info
+
+        for tab in self.generating_tabs():
+            tab.picker.refresh()
+        try:
+            modality = KINDS[model_info(path).kind].modality
+        except Exception:
+            return
+        for tab in self.generating_tabs():
+            if tab.modality == modality:
+                tab.picker.select_path(path)
+        self.train_tab.refresh_starts()
+        self.statusBar().showMessage(f"New model ready: {Path(path).stem}", 8000)
+
     # --- building -----------------------------------------------------------------------
     def _show_model(self) -> None:
         tab = self.current_tab()
-        info = tab.picker.current() if hasattr(tab, "picker") else None
+        if tab is self.train_tab:
+            self.model_label.setText(tab.start.currentText())
+            self.model_label.setToolTip("")
+            return
+        info = tab.picker.current()
         self.model_label.setText(f"Model: {info.name}" if info else "No model")
         self.model_label.setToolTip(str(info.path) if info else "")
 
@@ -143,6 +170,7 @@ class MainWindow(QMainWindow):
         self.device_picker.setEnabled(len(devices) > 1)
         self.device_picker.blockSignals(False)
         self.device = devices[0]
+        self.train_tab.set_devices([(describe_device(d), d) for d in devices])
 
     def _device_chosen(self, index: int) -> None:
         device = self.device_picker.itemData(index)
@@ -266,6 +294,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         for tab in self.generating_tabs():
             tab.shutdown()
+        self.train_tab.shutdown()       # a running training saves its resumable state
         if self.loader.thread.is_alive():
             self.loader.thread.join(timeout=10)
         event.accept()

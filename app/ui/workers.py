@@ -27,10 +27,16 @@ class GeneratorWorker(QObject):
         super().__init__()
         self._factory = factory
         self._cancel = threading.Event()
+        self._go = threading.Event()          # cleared = paused between events
+        self._go.set()
         self._describe_error = describe_error or default_error_text
 
     def cancel(self) -> None:
         self._cancel.set()
+        self._go.set()                        # a paused run must wake up to stop
+
+    def pause(self, paused: bool) -> None:
+        (self._go.clear if paused else self._go.set)()
 
     @Slot()
     def run(self) -> None:
@@ -40,6 +46,10 @@ class GeneratorWorker(QObject):
             generator = self._factory()
             for event in generator:
                 batch.append(event)
+                if not self._go.is_set():       # paused: hand over what we have, then wait
+                    self.yielded.emit(batch)
+                    batch = []
+                    self._go.wait()
                 if self._cancel.is_set():
                     break
                 now = time.monotonic()
@@ -110,6 +120,11 @@ class WorkerRunner(QObject):
         """Ask the run to stop; it ends after the current step (see `stopped`)."""
         if self._worker is not None:
             self._worker.cancel()
+
+    def pause(self, paused: bool) -> None:
+        """Hold the run between two steps (True) or let it go on (False)."""
+        if self._worker is not None:
+            self._worker.pause(paused)
 
     @Slot(list)
     def _events(self, events: list) -> None:

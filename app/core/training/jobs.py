@@ -61,3 +61,39 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
                     init_from=init, provenance=provenance, name=name,
                     source={"data": str(Path(data_path).resolve()), "size": size,
                             "from": str(init.path) if init else None, "kind": kind})
+
+
+def job_for_preset(preset_name: str, device="cpu", name: str | None = None,
+                   out: str | None = None, adjust=None) -> TrainJob:
+    """The exact recipe of a bundled model (see presets.py)."""
+    from .presets import get_preset
+
+    preset = get_preset(preset_name)
+    data = preset.prepare()
+    out = out or str(user_models_dir() / f"{preset.name}.safetensors")
+    settings = adjust(preset.settings) if adjust else preset.settings
+    return TrainJob(data, preset.make_config(data), settings, out, device, preset.half,
+                    provenance={"preset": preset.name, "description": preset.description,
+                                "command": f"chainrule train --preset {preset.name}"},
+                    name=name or preset.name, source={"preset": preset.name})
+
+
+def job_from_run(run_dir: Path, device="cpu", steps: int | None = None) -> TrainJob:
+    """The job a run folder describes, set to continue from its saved state."""
+    from .runs import read_run
+    from .trainer import TrainSettings
+
+    info = read_run(Path(run_dir))
+    source = info.get("source", {})
+    if "preset" in source:
+        job = job_for_preset(source["preset"], device, name=info.get("name"))
+    else:
+        if not source.get("data"):
+            raise DataFolderError(f"{run_dir}: the run does not say where its data was")
+        job = job_for_folder(info["kind"], Path(source["data"]), source.get("size", "small"),
+                             source.get("from"), device, name=info.get("name"))
+    job.settings = TrainSettings(**info["settings"])
+    if steps is not None:               # extend (or shorten) a run
+        job.settings = dataclasses.replace(job.settings, steps=steps)
+    job.run_dir, job.out_path = Path(run_dir), info.get("out", job.out_path)
+    return job

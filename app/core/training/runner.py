@@ -37,6 +37,7 @@ class TrainJob:
     source: dict = dataclasses.field(default_factory=dict)   # how to prepare the data again
     run_dir: Path | None = None     # an existing run to resume, or None for a new one
     score_final: bool = True        # evaluate on the full final set when done
+    net: object = None              # the net being trained, once run_job has built it
 
 
 @dataclass
@@ -100,7 +101,7 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     import torch
 
     dist, device = start_distributed(job.device)
-    net = build_net(job)
+    net = job.net = build_net(job)
     settings = job.settings
     if settings.eval_limit is None and job.data.eval_limit is not None:
         settings = dataclasses.replace(settings, eval_limit=job.data.eval_limit)
@@ -117,7 +118,7 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     best_path = run_dir / BEST_FILE if run_dir else Path(os.devnull)
     start, status, last = time.perf_counter(), "failed", None
     inner = train(net, job.data.train, job.data.heldout, settings, best_path, job.data.codec,
-                  provenance, device, job.half, options)
+                  provenance, device, job.half, options, name=job.name)
     try:
         for metrics in inner:
             last = metrics
@@ -155,7 +156,8 @@ def _finish(job: TrainJob, run_dir: Path, best_path: Path, wall: float) -> Final
         bits = bundle.provenance.get("heldout_bits", float("nan"))
     bundle.provenance["train_wall_time_s"] = round(wall, 1)
     bundle.provenance["run"] = run_dir.name
-    save_bundle(best_path, bundle.net, bundle.codec, bundle.provenance, half=job.half)
+    save_bundle(best_path, bundle.net, bundle.codec, bundle.provenance,
+                name=Path(job.out_path).stem, half=job.half)
     _export(best_path, job.out_path)
     return FinalReport(str(job.out_path), bits, job.data.final_name, unit, wall, str(run_dir))
 

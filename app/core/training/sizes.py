@@ -29,3 +29,37 @@ def fresh_config(kind: str, size: str, codec):
         return GPTConfig(vocab_size=codec.size, context=256, embed=embed, heads=embed // 64,
                          layers=layers)
     raise KeyError(f"unknown model kind '{kind}'")
+
+
+def count_parameters(config) -> int:
+    """Parameters of a net with this config, by arithmetic (no torch needed)."""
+    kind = config.kind
+    if kind == "pixelcnn":
+        h, c, classes = config.hidden, config.channels, config.num_classes
+        total = 0
+        for i in range(config.layers + 1):
+            k = config.first_kernel if i == 0 else config.kernel
+            cin, p = (c if i == 0 else h), k // 2
+            total += (cin * (p + 1) * k + 1) * 2 * h       # vertical conv
+            total += (cin * (p + 1) + 1) * 2 * h           # horizontal conv
+            total += (2 * h + 1) * 2 * h + (h + 1) * h     # link, 1x1 after the gate
+            total += (classes + 1) * 4 * h if classes else 0
+            total += 4 * h * (config.height + config.width) if config.position_bias else 0
+        oh = config.output_hidden
+        return total + (h + 1) * oh + (oh + 1) * c * config.levels
+    if kind == "wavenet":
+        r, d, s = config.residual, config.dilation_channels, config.skip
+        layer = (2 * r + 1) * 2 * d + (d + 1) * r + (d + 1) * s
+        layer += (config.num_classes + 1) * 2 * d if config.num_classes else 0
+        oh = config.output_hidden
+        return (config.levels * r + len(config.dilations) * layer + (s + 1) * oh
+                + (oh + 1) * config.levels)
+    if kind == "charlm-lstm":
+        h, e, v = config.hidden, config.embed, config.vocab_size
+        lstm = sum(4 * h * ((e if k == 0 else h) + h + 2) for k in range(config.layers))
+        return v * e + lstm + (h + 1) * v
+    if kind == "charlm-gpt":
+        e, v = config.embed, config.vocab_size
+        block = 2 * 2 * e + (e + 1) * 3 * e + (e + 1) * e + (e + 1) * 4 * e + (4 * e + 1) * e
+        return v * e + config.context * e + config.layers * block + 2 * e + (e + 1) * v
+    raise KeyError(f"unknown model kind '{kind}'")

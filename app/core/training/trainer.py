@@ -105,7 +105,7 @@ def _objective(net):
 
 def train(net, train_data, heldout_data, settings: TrainSettings, out_path, codec,
           provenance: dict, device="cpu", half: bool = False,
-          options: RunOptions | None = None) -> Iterator[TrainMetrics]:
+          options: RunOptions | None = None, name: str | None = None) -> Iterator[TrainMetrics]:
     """Train `net` in place, yielding metrics every step; best weights go to `out_path`."""
     import torch
 
@@ -165,7 +165,8 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
                     record = dict(provenance, steps=step, device=str(device),
                                   wall_time_s=round(metrics.elapsed_s, 1),
                                   heldout_bits=round(best, 4))
-                    metrics.saved = str(save_bundle(out_path, net, codec, record, half=half))
+                    metrics.saved = str(save_bundle(out_path, net, codec, record, name=name,
+                                                    half=half))
                 metrics.best_bits = best
             rows.append({"step": step, "loss": round(metrics.loss_bits, 5), "lr": lr,
                          "time": round(metrics.elapsed_s, 2),

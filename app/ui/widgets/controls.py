@@ -20,7 +20,7 @@ class ModelInfo:
 
     def __init__(self, path: Path, meta: dict):
         self.path = Path(path)
-        self.name = meta["name"] or self.path.stem
+        self.name = self.path.stem          # what `--model NAME` and the lists call it
         self.kind = meta["kind"]
         self.config = meta["config"]
         self.codec = meta["codec"]

@@ -1,0 +1,97 @@
+"""The Train tab: read a folder, train with live curves and samples, pause, stop, resume."""
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+
+def choose_start(tab, text):
+    index = next(i for i in range(tab.start.count()) if text in tab.start.itemText(i))
+    tab.start.setCurrentIndex(index)
+
+
+def text_folder(tmp_path) -> Path:
+    folder = tmp_path / "poems"
+    folder.mkdir()
+    (folder / "a.txt").write_text("shall i compare thee to a summer's day?\n" * 40)
+    (folder / "noise.bin").write_bytes(b"\x00\x01")
+    return folder
+
+
+def prepare(qtbot, window, tmp_path, start="New LSTM"):
+    tab = window.train_tab
+    window.tabs.setCurrentWidget(tab)
+    choose_start(tab, start)
+    tab.set_data(str(text_folder(tmp_path)))
+    qtbot.waitUntil(lambda: tab.job is not None and not tab.runner.running, timeout=30000)
+    return tab
+
+
+def test_data_summary_before_training(window, qtbot, tmp_path):
+    tab = prepare(qtbot, window, tmp_path)
+    text = tab.summary.text()
+    assert "1 text files" in text and "characters" in text
+    assert "noise.bin: wrong type" in text and "split:" in text
+    assert tab.train_button.isEnabled()
+    assert "0." in tab.size.itemText(0) and "parameters" in tab.size.itemText(0)
+
+
+def test_training_shows_curves_and_samples_and_publishes_the_model(window, qtbot, tmp_path):
+    tab = prepare(qtbot, window, tmp_path)
+    tab.steps.setValue(12)
+    tab.batch.setValue(4)
+    tab.checkpoint.setValue(4)
+    tab.preview_every.setValue(6)
+    tab.name.setText("sonnets")
+    tab.train()
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
+    assert tab.plot.steps == list(range(1, 13))
+    assert [s for s, _ in tab.plot.held] == [4, 8, 12]
+    assert tab.preview.preview is not None and tab.preview.preview.step == 12
+    assert tab.preview.text.toPlainText()
+    assert "Done" in tab.stats.text()
+    names = [window.text_tab.picker.itemData(i).name for i in range(window.text_tab.picker.count())]
+    assert "sonnets" in names
+    assert window.text_tab.picker.current().name == "sonnets"
+    assert tab.runs.count() == 1 and "finished" in tab.runs.item(0).text()
+
+
+def test_pause_stop_and_resume_continue_the_curve(window, qtbot, tmp_path):
+    tab = prepare(qtbot, window, tmp_path)
+    tab.steps.setValue(150)
+    tab.batch.setValue(2)
+    tab.checkpoint.setValue(5)
+    tab.preview_every.setValue(1000)
+    tab.train()
+    qtbot.waitUntil(lambda: len(tab.plot.steps) >= 3, timeout=60000)
+    tab.toggle_pause()
+    qtbot.wait(300)
+    paused_at = len(tab.plot.steps)
+    qtbot.wait(500)
+    assert len(tab.plot.steps) == paused_at            # nothing moves while paused
+    tab.toggle_pause()
+    qtbot.waitUntil(lambda: len(tab.plot.steps) > paused_at, timeout=30000)
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=30000)
+    stopped_at = tab.plot.steps[-1]
+    assert stopped_at < 150 and "Stopped" in tab.stats.text()
+    item = tab.runs.item(0)
+    assert "stopped" in item.text()
+    tab.runs.setCurrentItem(item)
+    assert tab.resume_button.isEnabled()
+    tab.resume_selected()
+    qtbot.waitUntil(lambda: tab.mode == "train", timeout=30000)
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=120000)
+    assert tab.plot.steps == list(range(1, 151))       # one curve, continued, no repeats
+    assert "finished" in tab.runs.item(0).text()
+
+
+def test_bad_data_shows_a_message_and_the_tab_stays_usable(window, qtbot, tmp_path):
+    tab = window.train_tab
+    choose_start(tab, "New Gated PixelCNN")
+    (tmp_path / "empty").mkdir()
+    tab.set_data(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=30000)
+    assert not tab.message.isHidden() and "fewer than 2 usable images" in tab.message.text()
+    assert not tab.train_button.isEnabled()
+    prepare(qtbot, window, tmp_path)
+    assert tab.train_button.isEnabled()
