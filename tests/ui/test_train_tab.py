@@ -64,10 +64,15 @@ def test_pause_stop_and_resume_continue_the_curve(window, qtbot, tmp_path):
     tab.train()
     qtbot.waitUntil(lambda: len(tab.plot.steps) >= 3, timeout=60000)
     tab.toggle_pause()
-    qtbot.wait(300)
+    # The step under way when Pause was pressed still finishes; after that, nothing moves.
+    for _ in range(30):
+        before = len(tab.plot.steps)
+        qtbot.wait(600)
+        if len(tab.plot.steps) == before:
+            break
     paused_at = len(tab.plot.steps)
-    qtbot.wait(500)
-    assert len(tab.plot.steps) == paused_at            # nothing moves while paused
+    qtbot.wait(800)
+    assert len(tab.plot.steps) == paused_at
     tab.toggle_pause()
     qtbot.waitUntil(lambda: len(tab.plot.steps) > paused_at, timeout=30000)
     tab.stop()
