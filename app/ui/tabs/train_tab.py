@@ -80,6 +80,10 @@ class TrainTab(TrainRunMixin, QWidget):
         self.mixed.setEnabled(False)
         self.name = QLineEdit()
         self.name.setPlaceholderText("name of the new model")
+        for combo in (self.start, self.size, self.device):
+            # Long entries must not widen the column: they elide and show in full when open.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("primary")
         self.pause_button = QPushButton("Pause")

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-SMOOTHING = 0.95        # exponential moving average of the training loss
+SMOOTHING = 0.9         # exponential moving average of the training loss (~10 steps)
 
 
 def smooth(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:
