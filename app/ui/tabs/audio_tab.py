@@ -5,13 +5,13 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QDoubleSpinBox, QPushButton
+from PySide6.QtWidgets import QPushButton
 
 from ...core.audio_out import AudioOutputError, open_output
 from ...core.codecs import codec_from_dict
 from ...core.outputs import read_wav_params, save_wav
 from ...core.sampling.events import AudioChunk
-from ..widgets.controls import LabelPicker, SeedBox
+from ..widgets.controls import LabelPicker, SeedBox, number_box, temperature_box
 from ..widgets.waveform import WaveformWidget
 from .base import GenerateTab
 
@@ -26,15 +26,8 @@ class AudioTab(GenerateTab):
     def __init__(self, models, device_source, parent=None):
         super().__init__(models, device_source, parent)
         self.label_picker = LabelPicker()
-        self.seconds = QDoubleSpinBox()
-        self.seconds.setRange(0.25, 60.0)
-        self.seconds.setSingleStep(0.5)
-        self.seconds.setValue(3.0)
-        self.seconds.setSuffix(" s")
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.05, 2.0)
-        self.temperature.setSingleStep(0.05)
-        self.temperature.setValue(1.0)
+        self.seconds = number_box(0.25, 60.0, 3.0, 0.5, " s")
+        self.temperature = temperature_box()
         self.seed = SeedBox()
         self.form.addRow("Class", self.label_picker)
         self.form.addRow("Length", self.seconds)

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
-from ..widgets.controls import ModelPicker, StatsLabel
+from ..widgets.controls import ModelPicker, StatsLabel, control_column
 from ..workers import WorkerRunner
 
 
@@ -101,12 +101,7 @@ class GenerateTab(QWidget):
         column.addWidget(self.progress)
         column.addWidget(self.stats)
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setFixedWidth(330)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = control_column(panel, 330)
         right = QVBoxLayout()
         right.setContentsMargins(0, 10, 10, 10)
         right.addWidget(self.message)

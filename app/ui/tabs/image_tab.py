@@ -4,12 +4,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
+from PySide6.QtWidgets import QSpinBox
 
 from ...core.codecs import codec_from_dict
 from ...core.outputs import read_png_params, save_png
 from ...core.sampling.events import ImageResult, PixelStep
-from ..widgets.controls import LabelPicker, SeedBox, format_eta
+from ..widgets.controls import LabelPicker, SeedBox, format_eta, temperature_box
 from ..widgets.image_canvas import ImageCanvasWidget
 from .base import GenerateTab
 
@@ -27,10 +27,7 @@ class ImageTab(GenerateTab):
         self.grid.setRange(1, 8)
         self.grid.setValue(4)
         self.grid.setSuffix(" \u00d7 grid")
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.05, 2.0)
-        self.temperature.setSingleStep(0.05)
-        self.temperature.setValue(1.0)
+        self.temperature = temperature_box()
         self.seed = SeedBox()
         self.form.addRow("Class", self.label_picker)
         self.form.addRow("Images", self.grid)

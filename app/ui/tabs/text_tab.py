@@ -5,13 +5,12 @@ import random
 import time
 
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import (QDoubleSpinBox, QLineEdit, QPlainTextEdit, QPushButton,
-                               QSpinBox, QTextEdit)
+from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QTextEdit
 
 from ...core.codecs import codec_from_dict
 from ...core.outputs import read_text_file, save_text
 from ...core.sampling.events import TextDelta, TextDone
-from ..widgets.controls import MAX_SEED, SeedBox
+from ..widgets.controls import MAX_SEED, SeedBox, number_box, temperature_box
 from .base import GenerateTab
 
 DEFAULT_PROMPT = "ROMEO:\n"
@@ -32,18 +31,12 @@ class TextTab(GenerateTab):
         self.prompt = QPlainTextEdit(DEFAULT_PROMPT)
         self.prompt.setPlaceholderText("Prompt: the model continues from here")
         self.prompt.setFixedHeight(96)
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.0, 2.0)
-        self.temperature.setSingleStep(0.05)
-        self.temperature.setValue(0.8)
+        self.temperature = temperature_box(0.8, low=0.0)
         self.temperature.setToolTip("0 = always the most likely character")
         self.top_k = QSpinBox()
         self.top_k.setRange(0, 1000)
         self.top_k.setSpecialValueText("off")
-        self.top_p = QDoubleSpinBox()
-        self.top_p.setRange(0.05, 1.0)
-        self.top_p.setSingleStep(0.05)
-        self.top_p.setValue(1.0)
+        self.top_p = number_box(0.05, 1.0, 1.0, 0.05)
         self.length = QSpinBox()
         self.length.setRange(1, 20000)
         self.length.setValue(600)

@@ -4,17 +4,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ...core.codecs import CharCodec, ImageCodec, MuLawCodec
 from ...core.paths import list_models
 from ...core.registry import KINDS
 from ...core.training.sizes import SIZES, count_parameters, fresh_config
-from ..widgets.controls import StatsLabel, model_info
+from ..widgets.controls import StatsLabel, control_column, model_info, number_box
 from ..widgets.loss_plot import LossPlotWidget
 from ..widgets.train_preview import TrainPreviewWidget
 from ..workers import WorkerRunner
@@ -69,11 +68,7 @@ class TrainTab(TrainRunMixin, QWidget):
                                        (self.preview_every, 1, 100_000, 100)):
             spin.setRange(low, high)
             spin.setValue(value)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-4)
-        self.lr.setValue(1e-3)
+        self.lr = number_box(1e-5, 1.0, 1e-3, 1e-4, decimals=5)
         self.device = QComboBox()
         self.device.addItem("CPU", "cpu")
         self.mixed = QCheckBox("Mixed precision (CUDA)")
@@ -123,12 +118,7 @@ class TrainTab(TrainRunMixin, QWidget):
         column.addWidget(self.stats)
         column.addWidget(runs_box)
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setFixedWidth(350)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = control_column(panel, 350)
         right = QVBoxLayout()
         right.setContentsMargins(0, 10, 10, 10)
         right.addWidget(self.message)

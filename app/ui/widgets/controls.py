@@ -5,8 +5,8 @@ import random
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSpinBox, QToolButton,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel,
+                               QScrollArea, QSpinBox, QToolButton, QWidget)
 
 from ...core.checkpoint import CheckpointError, read_metadata
 from ...core.paths import list_models
@@ -179,3 +179,31 @@ class StatsLabel(QLabel):
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+def number_box(low: float, high: float, value: float, step: float, suffix: str = "",
+               decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(decimals)
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    box.setSuffix(suffix)
+    return box
+
+
+def temperature_box(value: float = 1.0, low: float = 0.05) -> QDoubleSpinBox:
+    box = number_box(low, 2.0, value, 0.05)
+    box.setToolTip("Below 1: safer, more typical samples; above 1: wilder ones")
+    return box
+
+
+def control_column(panel: QWidget, width: int) -> QScrollArea:
+    """The left column of a tab: fixed width, scrolls vertically when the window is short."""
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setFixedWidth(width)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
