@@ -75,6 +75,8 @@ class TrainTab(TrainRunMixin, QWidget):
         self.mixed.setEnabled(False)
         self.name = QLineEdit()
         self.name.setPlaceholderText("name of the new model")
+        self.epochs = QLabel()
+        self.epochs.setObjectName("muted")
         for combo in (self.start, self.size, self.device):
             # Long entries must not widen the column: they elide and show in full when open.
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -100,7 +102,8 @@ class TrainTab(TrainRunMixin, QWidget):
         data_box = self._group("Data", [("", self.data_path), ("", data_row), ("", self.summary),
                                         ("", self.data_preview)])
         settings_box = self._group("Settings", [
-            ("Steps", self.steps), ("Batch size", self.batch), ("Learning rate", self.lr),
+            ("Steps", self.steps), ("", self.epochs), ("Batch size", self.batch),
+            ("Learning rate", self.lr),
             ("Checkpoint every", self.checkpoint), ("Samples every", self.preview_every),
             ("Device", self.device), ("", self.mixed), ("Name", self.name)])
         buttons = QHBoxLayout()
@@ -140,6 +143,8 @@ class TrainTab(TrainRunMixin, QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self.resume_selected)
+        self.steps.valueChanged.connect(self._show_epochs)
+        self.batch.valueChanged.connect(self._show_epochs)
         self.runs.currentItemChanged.connect(self._run_selected)
         self._set_state()
 
@@ -280,6 +285,18 @@ class TrainTab(TrainRunMixin, QWidget):
             self.data_preview.title.setText("As the model will see them:")
         if not self.name.text():
             self.name.setText(self.job.name)
+        self._show_epochs()
+
+    def _show_epochs(self, *_) -> None:
+        """Steps as passes over the data: what "epochs" would say."""
+        if self.job is None:
+            self.epochs.setText("")
+            return
+        data = self.job.data.train
+        # Images count one by one; sequences (audio, text) in training windows.
+        items = max(1, len(data) // data.window) if hasattr(data, "window") else len(data)
+        epochs = self.steps.value() * self.batch.value() / max(items, 1)
+        self.epochs.setText(f"\u2248 {epochs:,.1f} passes over your data")
 
     def _failed(self, text: str) -> None:
         self.message.show_message(text)
