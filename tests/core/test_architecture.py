@@ -39,3 +39,12 @@ def test_wheel_package_list_covers_every_package():
     found |= {".".join(("app",) + p.relative_to(ROOT).parts) for p in (ROOT / "resources").rglob("*")
               if p.is_dir() and "__pycache__" not in p.parts} | {"app.resources"}
     assert found <= listed
+
+
+def test_the_window_can_open_before_torch_loads():
+    # The GUI imports no torch and no numba: they load in the background after it shows.
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; "
+            "import app.ui.main_window; print('torch' in sys.modules or 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "False"
