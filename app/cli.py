@@ -34,8 +34,8 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     from .core.codecs import CodecError
     from .core.config import ConfigError
     from .core.devices import DeviceError
-    from .core.training.sources import DataSourceError
     from .core.training.folders import DataFolderError
+    from .core.training.sources import DataSourceError
 
     return (CheckpointError, CodecError, ConfigError, DeviceError, DataSourceError,
             DataFolderError, FileNotFoundError, IsADirectoryError, PermissionError)

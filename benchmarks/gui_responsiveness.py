@@ -13,10 +13,10 @@ import time
 
 STARTED = time.perf_counter()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import sys  # noqa: E402
+import argparse
+import json
+import os
+import sys
 
 TICK_MS = 5
 
@@ -64,7 +64,7 @@ def main() -> None:
         timer.setInterval(TICK_MS)
         expected = [0.0]
 
-        def tick():
+        def tick(clock=clock, lateness=lateness, expected=expected):
             now = clock.nsecsElapsed() / 1e6
             lateness.append(max(0.0, now - expected[0]))
             expected[0] = now + TICK_MS

@@ -31,7 +31,8 @@ def add_parsers(sub, add_common) -> None:
     img.add_argument("--label", default="any",
                      help="class index or name (conditional models), or 'any'")
     img.add_argument("--n", type=positive_int, default=16, help="number of images (grid of them)")
-    img.add_argument("--scale", type=positive_int, default=4, help="nearest-neighbour upscaling of the PNG")
+    img.add_argument("--scale", type=positive_int, default=4,
+                     help="nearest-neighbour upscaling of the PNG")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .paths import bundled_models_dir
 

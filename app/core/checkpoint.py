@@ -98,7 +98,7 @@ def _check_offsets(path: Path, header: dict, data_bytes: int) -> None:
             raise CheckpointError(path, f"truncated: tensor '{name}' ends past the end of the file")
         spans.append((offsets[0], offsets[1], name))
     spans.sort()
-    for (s0, e0, n0), (s1, e1, n1) in zip(spans, spans[1:]):
+    for (_, e0, n0), (s1, _, n1) in zip(spans, spans[1:]):
         if s1 < e0:
             raise CheckpointError(path, f"tensors '{n0}' and '{n1}' overlap")
 
@@ -177,10 +177,12 @@ def _load_weights(path: Path, net, tensors: dict, torch) -> None:
         raise CheckpointError(path, f"weights do not match the config ({what})")
     for name, tensor in tensors.items():
         if not tensor.is_floating_point():
-            raise CheckpointError(path, f"tensor '{name}' has dtype {tensor.dtype}, expected floats")
+            raise CheckpointError(path, f"tensor '{name}' has dtype {tensor.dtype}, "
+                                        "expected floats")
         if tuple(tensor.shape) != tuple(expected[name].shape):
+            need = tuple(expected[name].shape)
             raise CheckpointError(path, f"weights do not match the config: '{name}' is "
-                                        f"{tuple(tensor.shape)}, config needs {tuple(expected[name].shape)}")
+                                        f"{tuple(tensor.shape)}, config needs {need}")
         if not torch.isfinite(tensor).all():
             raise CheckpointError(path, f"tensor '{name}' contains NaN or infinite values")
     net.load_state_dict({k: v.float() for k, v in tensors.items()})

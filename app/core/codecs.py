@@ -67,7 +67,7 @@ class ImageCodec:
                 "class_names": list(self.class_names)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ImageCodec":
+    def from_dict(cls, data: dict) -> ImageCodec:
         _strict_fields("image", data, {"modality", "height", "width", "channels", "levels",
                                        "class_names"}, {"height", "width"})
         return cls(int(data["height"]), int(data["width"]), int(data.get("channels", 1)),
@@ -109,7 +109,7 @@ class MuLawCodec:
                 "levels": self.levels, "class_names": list(self.class_names)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "MuLawCodec":
+    def from_dict(cls, data: dict) -> MuLawCodec:
         _strict_fields("audio", data, {"modality", "sample_rate", "levels", "class_names"},
                        {"sample_rate"})
         return cls(int(data["sample_rate"]), int(data.get("levels", 256)),
@@ -131,7 +131,7 @@ class CharCodec:
             raise CodecError("the unknown-character stand-in must be in the vocabulary")
 
     @classmethod
-    def from_text(cls, text: str, unknown: str = "") -> "CharCodec":
+    def from_text(cls, text: str, unknown: str = "") -> CharCodec:
         chars = sorted(set(text) | ({unknown} if unknown else set()))
         return cls("".join(chars), unknown)
 
@@ -163,7 +163,7 @@ class CharCodec:
         return {"modality": self.modality, "vocab": self.vocab, "unknown": self.unknown}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CharCodec":
+    def from_dict(cls, data: dict) -> CharCodec:
         _strict_fields("text", data, {"modality", "vocab", "unknown"}, {"vocab"})
         if not isinstance(data["vocab"], str) or not data["vocab"]:
             raise CodecError("text codec 'vocab' must be a non-empty string")

@@ -33,7 +33,8 @@ def pick_device(request: str = "auto"):
     try:
         return torch.device(request)
     except RuntimeError:
-        raise DeviceError(f"unknown device '{request}' (use auto, cpu, cuda, cuda:N or mps)") from None
+        raise DeviceError(f"unknown device '{request}' "
+                          "(use auto, cpu, cuda, cuda:N or mps)") from None
 
 
 def describe_device(device) -> str:

@@ -8,8 +8,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_core_never_imports_qt():
+    qt_import = re.compile(r"^\s*(from|import)\s+(PySide6|pyqtgraph)", re.MULTILINE)
     offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "app" / "core").rglob("*.py")
-                 if re.search(r"^\s*(from|import)\s+(PySide6|pyqtgraph)", p.read_text(), re.M)]
+                 if qt_import.search(p.read_text())]
     assert offenders == []
 
 
@@ -34,9 +35,11 @@ def test_wheel_package_list_covers_every_package():
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
                  ["packages"])
-    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("__init__.py")}
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "app").rglob("__init__.py")}
     # Every folder of resources/ travels as a package of data files.
-    found |= {".".join(("app",) + p.relative_to(ROOT).parts) for p in (ROOT / "resources").rglob("*")
+    found |= {".".join(("app",) + p.relative_to(ROOT).parts)
+              for p in (ROOT / "resources").rglob("*")
               if p.is_dir() and "__pycache__" not in p.parts} | {"app.resources"}
     assert found <= listed
 

@@ -1,9 +1,21 @@
 import numpy as np
 import pytest
 
-from app.core.codecs import CharCodec, CodecError, ImageCodec, MuLawCodec, codec_from_dict
-from app.core.config import (CONFIG_CLASSES, ConfigError, GPTConfig, PixelCNNConfig,
-                             WaveNetConfig, config_from_dict)
+from app.core.codecs import (
+    CharCodec,
+    CodecError,
+    ImageCodec,
+    MuLawCodec,
+    codec_from_dict,
+)
+from app.core.config import (
+    CONFIG_CLASSES,
+    ConfigError,
+    GPTConfig,
+    PixelCNNConfig,
+    WaveNetConfig,
+    config_from_dict,
+)
 
 
 @pytest.mark.parametrize("kind", sorted(CONFIG_CLASSES))

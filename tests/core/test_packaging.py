@@ -5,7 +5,6 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "org.chainrule.Chainrule"
 DESKTOP = ROOT / "packaging" / f"{APP_ID}.desktop"
@@ -50,7 +49,8 @@ def test_install_desktop_script_writes_entry_pointing_at_the_venv(tmp_path):
                    capture_output=True)
     entry = tmp_path / "data" / "applications" / f"{APP_ID}.desktop"
     assert f"Exec={exe}" in entry.read_text()
-    assert (tmp_path / "data" / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").exists()
+    icons = tmp_path / "data" / "icons" / "hicolor" / "scalable" / "apps"
+    assert (icons / f"{APP_ID}.svg").exists()
     subprocess.run(["sh", str(fake / "packaging" / "install-desktop.sh"), "--remove"], env=env,
                    check=True, capture_output=True)
     assert not entry.exists()

@@ -4,9 +4,9 @@ import threading
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.conftest import make_bundle  # noqa: E402
+from tests.conftest import make_bundle
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,6 @@
 """The Train tab: read a folder, train with live curves and samples, pause, stop, resume."""
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-
 
 def choose_start(tab, text):
     index = next(i for i in range(tab.start.count()) if text in tab.start.itemText(i))

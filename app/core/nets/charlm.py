@@ -124,7 +124,8 @@ class CharGPT(nn.Module):
         """ids (B, T) at positions start..start+T-1 -> logits (B, T, V)."""
         n = ids.shape[1]
         if start + n > self.config.context:
-            raise ValueError(f"sequence of {start + n} exceeds the context of {self.config.context}")
+            raise ValueError(f"sequence of {start + n} exceeds the context of "
+                             f"{self.config.context}")
         pos = torch.arange(start, start + n, device=ids.device)
         x = self.embed(ids) + self.position(pos)
         for i, block in enumerate(self.blocks):

@@ -99,7 +99,8 @@ class WaveNet(nn.Module):
             labels = self.null_label(batch, device)
         queues = [torch.zeros(layer.dilation, batch, self.config.residual, device=device)
                   for layer in self.layers]
-        return WaveNetState(labels, queues, [self._step_weights(l, labels) for l in self.layers])
+        return WaveNetState(labels, queues, [self._step_weights(layer, labels)
+                                                   for layer in self.layers])
 
     @staticmethod
     def _step_weights(layer: ResidualLayer, labels) -> StepWeights:

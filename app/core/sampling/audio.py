@@ -1,7 +1,7 @@
 """Audio sampling with the Fast WaveNet step, emitted in chunks for a ring buffer."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

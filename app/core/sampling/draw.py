@@ -46,5 +46,6 @@ def pick(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     cdf = probs.cumsum(-1)                                      # (B, V)
     total = cdf[:, -1:]
     # Strictly below the total, so rounding can never land past the last allowed index.
-    target = torch.minimum(uniform[:, None] * total, torch.nextafter(total, torch.zeros_like(total)))
+    below_total = torch.nextafter(total, torch.zeros_like(total))
+    target = torch.minimum(uniform[:, None] * total, below_total)
     return torch.searchsorted(cdf, target, right=True)[:, 0]

@@ -1,7 +1,7 @@
 """Image sampling in raster order (row, column, then R -> G -> B), one sub-pixel at a time."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 

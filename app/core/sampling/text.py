@@ -1,7 +1,7 @@
 """Text sampling, character by character, for any character language model."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .draw import draw
 from .events import TextDelta, TextDone

@@ -46,7 +46,7 @@ class ImageData:
         for start in range(0, n, size):
             yield self._batch(np.arange(start, min(start + size, n)), device)
 
-    def split(self, heldout: int, seed: int) -> tuple["ImageData", "ImageData"]:
+    def split(self, heldout: int, seed: int) -> tuple[ImageData, ImageData]:
         """A seeded random split into (train, held-out)."""
         order = np.random.default_rng(seed).permutation(len(self))
         take = lambda idx: ImageData(self.images[idx],

@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from ..codecs import CharCodec, ImageCodec, MuLawCodec
-from ..media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MediaError, read_audio, read_image, read_text
+from ..media import (
+    AUDIO_SUFFIXES,
+    IMAGE_SUFFIXES,
+    MediaError,
+    read_audio,
+    read_image,
+    read_text,
+)
 from .datasets import ImageData, SequenceData
 from .presets import PreparedData
 from .sizes import fresh_config

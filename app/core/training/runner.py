@@ -12,9 +12,9 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..checkpoint import load_bundle, save_bundle
 from ..registry import kind_spec
@@ -98,7 +98,6 @@ def run_info(job: TrainJob, net, status: str, step: int = 0, best=None) -> dict:
 
 def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     """Yield TrainMetrics every step, then one FinalReport (rank 0) after scoring."""
-    import torch
 
     dist, device = start_distributed(job.device)
     net = job.net = build_net(job)
@@ -174,9 +173,8 @@ def _export(best_path: Path, out_path) -> None:
 def _ddp_wrapper(dist: Distributed, device):
     if dist.world <= 1:
         return None
-    from torch.nn.parallel import DistributedDataParallel
-
     import torch
+    from torch.nn.parallel import DistributedDataParallel
 
     ids = [device] if torch.device(device).type == "cuda" else None
     return lambda module: DistributedDataParallel(module, device_ids=ids)

@@ -75,7 +75,10 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 def load_fashion_mnist(split: str):
-    """Fashion-MNIST 'train' (60,000) or 'test' (10,000): uint8 (N, 28, 28, 1), labels, provenance."""
+    """Fashion-MNIST 'train' (60,000) or 'test' (10,000).
+
+    Returns uint8 images (N, 28, 28, 1), labels and the provenance record.
+    """
     prefix = {"train": "train", "test": "t10k"}[split]
     hint = "apt-get install dataset-fashion-mnist"
     images = _read_idx(_need_file(FASHION_DIR / f"{prefix}-images-idx3-ubyte.gz", hint))
@@ -97,7 +100,8 @@ def load_asterisk_prompts(root: Path = ASTERISK_EN):
 
     files = sorted(root.rglob("*.wav")) if root.is_dir() else []
     if not files:
-        raise DataSourceError(f"no WAV files under {root}: apt-get install asterisk-core-sounds-en-wav")
+        raise DataSourceError(f"no WAV files under {root}: "
+                              "apt-get install asterisk-core-sounds-en-wav")
     clips = []
     for path in files:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)

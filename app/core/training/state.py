@@ -40,9 +40,8 @@ def save_state(path: Path, net, optimizer, step: int, rng: np.random.Generator,
 def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, dict]:
     """Restore weights and optimizer in place; returns (step, data RNG, extra)."""
     import torch
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
-    from safetensors import safe_open
 
     try:
         with safe_open(str(path), "pt") as f:

@@ -153,9 +153,9 @@ class AudioTab(GenerateTab):
         self.play_button.setEnabled(len(self.waveform.samples) > 0)
         elapsed = time.perf_counter() - self._started
         if how == "finished":
+            realtime = self._made / max(elapsed, 1e-6) / self._rate
             self.stats.setText(f"Done: {self._made / self._rate:.2f} s of audio in "
-                               f"{elapsed:.1f} s ({self._made / max(elapsed, 1e-6) / self._rate:.2f}"
-                               "\u00d7 real time)")
+                               f"{elapsed:.1f} s ({realtime:.2f}\u00d7 real time)")
         elif how == "cancelled":
             self.stats.setText(f"Stopped after {self._made / self._rate:.2f} s of audio")
 

@@ -5,7 +5,13 @@ import random
 import time
 
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QTextEdit
+from PySide6.QtWidgets import (
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTextEdit,
+)
 
 from ...core.codecs import codec_from_dict
 from ...core.outputs import read_text_file, save_text

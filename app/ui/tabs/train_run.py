@@ -85,7 +85,8 @@ class TrainRunMixin:
             self.progress.setValue(last.step)
             held = f" \u00b7 held-out {last.best_bits:.3f}" if last.best_bits else ""
             self.stats.setText(f"loss {last.loss_bits:.3f} {self._unit}{held} \u00b7 "
-                               f"{last.steps_per_s:.2f} steps/s \u00b7 ETA {format_eta(last.eta_s)}")
+                               f"{last.steps_per_s:.2f} steps/s \u00b7 "
+                               f"ETA {format_eta(last.eta_s)}")
 
     def toggle_pause(self) -> None:
         if not self.runner.running or self.mode != "train":

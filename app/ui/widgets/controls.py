@@ -5,8 +5,17 @@ import random
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel,
-                               QScrollArea, QSpinBox, QToolButton, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
 
 from ...core.checkpoint import CheckpointError, read_metadata
 from ...core.paths import list_models

@@ -1,8 +1,14 @@
 """Samples from the model being trained: an image grid, a clip to play, or text."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QLabel, QPlainTextEdit, QPushButton, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .image_canvas import ImageCanvasWidget
 from .waveform import WaveformWidget
