@@ -78,16 +78,19 @@ def main() -> None:
     parser.add_argument("--preset", default="speech", help="whose held-out clips to compare")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--png", help="write spectrograms (generated above, real below)")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     bundle = load_bundle(resolve_model(args.model))
     rate = bundle.codec.sample_rate
-    fake = generate_audio(bundle.net, bundle.codec, int(args.seconds * rate), seed=args.seed)[0]
+    fake = generate_audio(bundle.net, bundle.codec, int(args.seconds * rate), seed=args.seed,
+                          temperature=args.temperature)[0]
     held = get_preset(args.preset).prepare().heldout.values
     real = bundle.codec.decode(held[:int(args.seconds * rate)])
     print(json.dumps({"model": bundle.name, "seconds": args.seconds, "seed": args.seed,
+                      "temperature": args.temperature,
                       "generated": describe(fake, rate), "real_heldout": describe(real, rate)},
                      indent=2))
     if args.png:

@@ -7,7 +7,7 @@ the sample was drawn for. A figure near the real-image accuracy means samples ar
 recognisable as real ones.
 
     python benchmarks/image_quality.py --model mnist --preset mnist
-    python benchmarks/image_quality.py --model fashion --preset fashion --per-class 10
+    python benchmarks/image_quality.py --model fashion --preset fashion --png fashion.png
 """
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--png", help="also write the samples, one row per class, to look at")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -91,6 +92,19 @@ def main() -> None:
                       "per_class": dict(zip(bundle.codec.class_names,
                                             [round(a, 2) for a in per_class])),
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))
+    if args.png:
+        write_grid(args.png, result.levels, classes, args.per_class, top)
+
+
+def write_grid(path: str, levels: np.ndarray, rows: int, cols: int, top: int) -> None:
+    """Samples (N, C, H, W) as a rows x cols sheet, scaled up 3x, one class per row."""
+    from PIL import Image
+
+    n, c, h, w = levels.shape
+    sheet = levels.reshape(rows, cols, c, h, w).transpose(0, 3, 1, 4, 2)
+    sheet = (sheet.reshape(rows * h, cols * w, c) * (255 / top)).round().astype(np.uint8)
+    image = Image.fromarray(sheet[:, :, 0] if c == 1 else sheet)
+    image.resize((cols * w * 3, rows * h * 3), Image.NEAREST).save(path)
 
 
 if __name__ == "__main__":
