@@ -1,4 +1,4 @@
-"""Headless command line: `chainrule sample | train | eval | info | models | bench`.
+"""Headless command line: `chainrule sample | inpaint | train | eval | info | models | bench`.
 
 Every command reports bad input as one line on stderr and exit status 2, never a traceback.
 """
@@ -17,13 +17,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import bench, inspect, sample, train
+    from .commands import bench, inpaint, inspect, sample, train
 
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Autoregressive generative models: sample, train and inspect them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (sample, train, inspect, bench):
+    for module in (sample, inpaint, train, inspect, bench):
         module.add_parsers(sub, _add_common)
     return parser
 
@@ -34,11 +34,14 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     from .core.codecs import CodecError
     from .core.config import ConfigError
     from .core.devices import DeviceError
+    from .core.masks import MaskError
+    from .core.media import MediaError
     from .core.training.folders import DataFolderError
     from .core.training.sources import DataSourceError
 
     return (CheckpointError, CodecError, ConfigError, DeviceError, DataSourceError,
-            DataFolderError, FileNotFoundError, IsADirectoryError, PermissionError)
+            DataFolderError, MaskError, MediaError, FileNotFoundError, IsADirectoryError,
+            PermissionError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,150 @@
+"""Inpainting with a raster-order PixelCNN: fill the hidden pixels, never touch the known ones.
+
+`raster` walks the image in the model's order and draws each hidden sub-pixel conditioned on
+everything before it (known pixels and pixels already filled). It cannot see known pixels
+below or to the right of the hole, so it may leave seams there.
+
+`resample` (sampling-importance-resampling) draws K raster fills per result and picks one
+with probability proportional to the likelihood the model gives the known pixels once that
+fill is in place. Raster filling proposes q(fill) = prod over hidden of p(x_h | x_<h); the
+target is p(fill | all known pixels), proportional to the joint p(x); their ratio is the
+product over known sub-pixels of p(x_k | x_<k), one full forward pass per candidate. Known
+pixels before the hole contribute the same factor to every candidate, so in effect the
+candidates are weighed by how well they agree with what lies after the hole.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .events import ImageResult, PixelStep
+from .image import _stepper, resolve_labels
+
+
+@dataclass
+class InpaintResult(ImageResult):
+    mask: np.ndarray | None = None             # (H, W) bool, True = was hidden
+    method: str = "raster"
+    weights: np.ndarray | None = None          # (n, K) resampling weights, each row sums to 1
+
+
+def check_inputs(codec, image: np.ndarray, mask: np.ndarray) -> None:
+    shape = (codec.channels, codec.height, codec.width)
+    if image.shape != shape:
+        raise ValueError(f"image has shape {image.shape}, the model needs {shape}")
+    if mask.shape != shape[1:]:
+        raise ValueError(f"mask has shape {mask.shape}, the model needs {shape[1:]}")
+    if not mask.any():
+        raise ValueError("the mask hides no pixel: nothing to fill")
+    if image.min() < 0 or image.max() >= codec.levels:
+        raise ValueError(f"image levels must be in 0..{codec.levels - 1}")
+
+
+def inpaint_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1, label=None,
+                   temperature: float = 1.0, seed: int | None = None, device=None,
+                   compiled: bool = True, naive: bool = False
+                   ) -> Iterator[PixelStep | InpaintResult]:
+    """Fill the hidden pixels of `image` (C, H, W levels) `n` times, in raster order.
+
+    Yields a PixelStep per hidden sub-pixel (step / total count hidden sub-pixels only),
+    then an InpaintResult. The fast, compiled and naive paths make identical choices.
+    """
+    levels = None
+    for event in _fill(net, codec, image, mask, n, label, temperature, seed, device,
+                       compiled, naive):
+        if isinstance(event, PixelStep):
+            yield event
+        else:
+            levels = event
+    yield _result(codec, levels, mask, "raster")
+
+
+def inpaint_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1,
+                     candidates: int = 8, label=None, temperature: float = 1.0,
+                     seed: int | None = None, device=None, compiled: bool = True
+                     ) -> Iterator[PixelStep | InpaintResult]:
+    """Draw `candidates` raster fills per result, keep one per result by importance weight.
+
+    The PixelSteps carry the values of all n * candidates fills (result i owns candidates
+    i * K .. i * K + K - 1), so a view can show the candidates being drawn.
+    """
+    import torch
+
+    from ..devices import make_generator
+
+    if candidates < 1:
+        raise ValueError("resampling needs at least 1 candidate")
+    filled = None
+    for event in _fill(net, codec, image, mask, n * candidates, label, temperature, seed,
+                       device, compiled, naive=False):
+        if isinstance(event, PixelStep):
+            yield event
+        else:
+            filled = event                                         # (n*K, C, H, W)
+    device = torch.device(device or next(net.parameters()).device)
+    log_w = known_log_likelihood(net, filled, mask, label, device)   # (n*K,)
+    log_w = log_w.view(n, candidates)
+    weights = torch.softmax(log_w, dim=1)
+    # A generator of its own, so the choice does not shift the fills' random stream.
+    gen = make_generator(None if seed is None else seed + 1, torch.device("cpu"))
+    picks = torch.multinomial(weights.cpu(), 1, generator=gen)[:, 0]
+    chosen = filled[np.arange(n) * candidates + picks.numpy()]
+    yield _result(codec, chosen, mask, "resample", weights.cpu().numpy())
+
+
+def known_log_likelihood(net, levels: np.ndarray, mask: np.ndarray, label, device):
+    """Sum over known sub-pixels of log p(x_k | x_<k), per image: (B,) tensor, in nats."""
+    import torch
+
+    x = torch.as_tensor(levels, dtype=torch.long, device=device)
+    y = resolve_labels(net, x.shape[0], label, device)
+    known = torch.as_tensor(~mask, device=device)                  # (H, W)
+    total = torch.zeros(x.shape[0], device=device)
+    with torch.no_grad():
+        for start in range(0, x.shape[0], 64):                     # bounded memory
+            xb, yb = x[start:start + 64], y[start:start + 64]
+            logp = torch.log_softmax(net(xb, yb), dim=1)          # (b, L, C, H, W)
+            picked = logp.gather(1, xb[:, None])[:, 0]             # (b, C, H, W)
+            total[start:start + 64] = (picked * known).flatten(1).sum(1)
+    return total
+
+
+def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled, naive):
+    """Yield PixelSteps for hidden sub-pixels, then the (n, C, H, W) filled levels."""
+    import torch
+
+    from ..devices import make_generator
+
+    image = np.asarray(image)
+    mask = np.asarray(mask, bool)
+    check_inputs(codec, image, mask)
+    device = torch.device(device or next(net.parameters()).device)
+    cfg = net.config
+    gen = make_generator(seed, device)
+    y = resolve_labels(net, n, label, device)
+    known = torch.as_tensor(np.where(mask, 0, image), dtype=torch.long, device=device)
+    x = known[None].repeat(n, 1, 1, 1)                             # (n, C, H, W)
+    hidden_rows = np.flatnonzero(mask.any(axis=1))
+    total, step = int(mask.sum()) * cfg.channels, 0
+    with torch.no_grad():
+        draw_at, record = _stepper(net, x, y, naive, compiled, device, gen, temperature)
+        for row in range(int(hidden_rows[-1]) + 1):
+            # Columns after a row's last hidden pixel need no computation: their values are
+            # known, and the row's state is rebuilt from the values alone.
+            last = int(np.flatnonzero(mask[row])[-1]) if mask[row].any() else -1
+            for col in range(cfg.width):
+                for ch in range(cfg.channels):
+                    if col <= last:
+                        drawn = draw_at(row, col, ch)
+                        if mask[row, col]:
+                            x[:, ch, row, col] = drawn
+                            yield PixelStep(step, total, row, col, ch, drawn.cpu().numpy())
+                            step += 1
+                    record(row, col, ch, x[:, ch, row, col])
+    yield x.cpu().numpy()
+
+
+def _result(codec, levels: np.ndarray, mask: np.ndarray, method: str, weights=None):
+    return InpaintResult(levels, codec.decode(levels), mask, method, weights)
