@@ -23,12 +23,14 @@ def _isolated_home(tmp_path, monkeypatch):
 
 
 def tiny_config(kind: str, **overrides):
-    from app.core.config import GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
+    from app.core.config import AnyOrderConfig, GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
 
     base = {
         "pixelcnn": lambda: PixelCNNConfig(height=6, width=5, channels=1, levels=16, hidden=12,
                                            layers=2, output_hidden=24, num_classes=3,
                                            position_bias=True),
+        "anyorder": lambda: AnyOrderConfig(height=6, width=5, channels=1, levels=16, hidden=8,
+                                           blocks=2, output_hidden=16, num_classes=3),
         "wavenet": lambda: WaveNetConfig(levels=32, residual=8, dilation_channels=8, skip=12,
                                          output_hidden=16, dilations=[1, 2, 4, 1, 2, 4]),
         "charlm-lstm": lambda: LSTMConfig(vocab_size=12, embed=8, hidden=16, layers=2),
@@ -42,7 +44,7 @@ def tiny_config(kind: str, **overrides):
 def tiny_codec(kind: str, config):
     from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
 
-    if kind == "pixelcnn":
+    if kind in ("pixelcnn", "anyorder"):
         return ImageCodec(config.height, config.width, config.channels, config.levels,
                           [f"class{i}" for i in range(config.num_classes)])
     if kind == "wavenet":

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..core.sampling.orders import ORDERS
 from .sample import _seed, load_for, parse_label, positive_int
 
-METHODS = ("raster", "resample")
+METHODS = ("raster", "resample", "anyorder")
 
 
 def add_parsers(sub, add_common) -> None:
@@ -20,13 +21,16 @@ def add_parsers(sub, add_common) -> None:
                     "to the model's size. raster: the model's own order, seeing only what lies "
                     "above and to the left of each pixel; resample: draws --candidates raster "
                     "fills and keeps the one that best agrees with the known pixels after "
-                    "the hole (importance resampling).")
+                    "the hole (importance resampling); anyorder: an any-order model that sees "
+                    "every known pixel, filling in --order.")
     p.add_argument("--model", default="mnist", help="bundled name or checkpoint path")
     p.add_argument("--image", required=True, help="the picture (any size; PNG, JPEG, ...)")
     p.add_argument("--mask", required=True, help="PNG, white where pixels are to be filled")
     p.add_argument("--method", choices=METHODS, default="resample")
     p.add_argument("--candidates", type=positive_int, default=8,
                    help="raster fills drawn per result by --method resample")
+    p.add_argument("--order", choices=ORDERS, default="nearest",
+                   help="fill order of --method anyorder")
     p.add_argument("--n", type=positive_int, default=1, help="number of different fills")
     p.add_argument("--label", default="any",
                    help="class index or name (conditional models), or 'any'")
@@ -40,9 +44,11 @@ def add_parsers(sub, add_common) -> None:
 
 
 def run(args) -> int:
+    from ..core.config import ConfigError
     from ..core.masks import read_mask_png
     from ..core.media import MediaError, read_image
     from ..core.outputs import save_png
+    from ..core.sampling.anyorder import sample_anyorder
     from ..core.sampling.image import image_grid
     from ..core.sampling.inpaint import inpaint_raster, inpaint_resample
 
@@ -51,6 +57,11 @@ def run(args) -> int:
             raise FileNotFoundError(f"{path}: no such file")
     bundle, device = load_for(args, "image")
     codec = bundle.codec
+    needs = "anyorder" if args.method == "anyorder" else "pixelcnn"
+    if bundle.kind != needs:
+        wanted = "an any-order model" if needs == "anyorder" else "a PixelCNN"
+        raise ConfigError(f"--method {args.method} needs {wanted}; "
+                          f"{bundle.name} is a {bundle.kind} model")
     try:
         picture = read_image(args.image, codec.height, codec.width, codec.channels)
     except MediaError as err:
@@ -59,7 +70,10 @@ def run(args) -> int:
     mask = read_mask_png(args.mask, codec.height, codec.width)
     label = parse_label(args.label, codec.class_names, bundle.config.num_classes)
     seed = _seed(args)
-    if args.method == "raster":
+    if args.method == "anyorder":
+        events = sample_anyorder(bundle.net, codec, args.n, label, args.temperature, seed,
+                                 args.order, image=image, mask=mask, device=device)
+    elif args.method == "raster":
         events = inpaint_raster(bundle.net, codec, image, mask, args.n, label,
                                 args.temperature, seed, device)
     else:
@@ -80,6 +94,8 @@ def run(args) -> int:
               "mask": Path(args.mask).name, "n": args.n}
     if args.method == "resample":
         params["candidates"] = args.candidates
+    if args.method == "anyorder":
+        params["order"] = args.order
     pixels = result.pixels if args.n > 1 else result.pixels[:1]
     save_png(args.out, image_grid(pixels) if args.n > 1 else pixels[0], params,
              scale=args.scale)

@@ -8,6 +8,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from ..core.sampling.orders import ORDERS
+
 
 def positive_int(text: str) -> int:
     value = int(text)
@@ -33,6 +35,9 @@ def add_parsers(sub, add_common) -> None:
     img.add_argument("--n", type=positive_int, default=16, help="number of images (grid of them)")
     img.add_argument("--scale", type=positive_int, default=4,
                      help="nearest-neighbour upscaling of the PNG")
+    img.add_argument("--order", choices=ORDERS, default=None,
+                     help="drawing order of an any-order model (default random); a PixelCNN "
+                          "draws in raster order")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
@@ -102,18 +107,22 @@ def _seed(args) -> int:
 
 
 def run_image(args) -> int:
+    from ..core.config import ConfigError
     from ..core.outputs import save_png
     from ..core.sampling.image import image_grid, sample_images
 
     bundle, device = load_for(args, "image")
     label = parse_label(args.label, bundle.codec.class_names, bundle.config.num_classes)
     seed = _seed(args)
+    order = args.order or ("random" if bundle.kind == "anyorder" else "raster")
+    if bundle.kind != "anyorder" and order != "raster":
+        raise ConfigError(f"{bundle.name} is a PixelCNN: it draws in raster order only")
     started = time.perf_counter()
     result = None
     total = bundle.codec.dims
     with tqdm(total=total, unit="px", file=sys.stderr, mininterval=0.5) as bar:
         for event in sample_images(bundle.net, bundle.codec, args.n, label, args.temperature,
-                                   seed, naive=args.naive, device=device):
+                                   seed, naive=args.naive, device=device, order=order):
             if hasattr(event, "pixels"):
                 result = event
             else:
@@ -123,7 +132,7 @@ def run_image(args) -> int:
               "label": "any" if label is None else label,
               "label_name": "any" if label is None else
               (bundle.codec.class_names[label] if bundle.codec.class_names else str(label)),
-              "temperature": args.temperature, "order": "raster", "n": args.n}
+              "temperature": args.temperature, "order": order, "n": args.n}
     save_png(args.out, image_grid(result.pixels), params, scale=args.scale)
     print(f"wrote {args.out}: {args.n} images in {elapsed:.1f} s (seed {seed})")
     return 0

@@ -113,6 +113,30 @@ class PixelCNNConfig(ConfigBase):
 
 
 @dataclass(frozen=True)
+class AnyOrderConfig(ConfigBase):
+    """Order-agnostic image model: predicts any hidden pixel from any set of visible ones."""
+
+    kind: ClassVar[str] = "anyorder"
+    height: int = 28
+    width: int = 28
+    channels: int = 1
+    levels: int = 256
+    hidden: int = 64           # feature maps in every block
+    blocks: int = 8            # gated residual blocks, dilations cycling 1, 2, 4, 8
+    output_hidden: int = 256   # 1x1 layer before the softmax
+    num_classes: int = 0
+
+    def validate(self) -> None:
+        self._positive("height", "width", "channels", "hidden", "blocks", "output_hidden")
+        if self.levels < 2:
+            raise ConfigError("'levels' must be at least 2")
+        if self.channels not in (1, 3):
+            raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
+        if self.num_classes < 0:
+            raise ConfigError("'num_classes' must be 0 or more")
+
+
+@dataclass(frozen=True)
 class WaveNetConfig(ConfigBase):
     """WaveNet (van den Oord et al. 2016): gated dilated causal convolutions, mu-law softmax."""
 
@@ -170,7 +194,8 @@ class GPTConfig(ConfigBase):
 
 
 CONFIG_CLASSES: dict[str, type[ConfigBase]] = {
-    c.kind: c for c in (PixelCNNConfig, WaveNetConfig, LSTMConfig, GPTConfig)
+    c.kind: c for c in (PixelCNNConfig, AnyOrderConfig, WaveNetConfig, LSTMConfig,
+                        GPTConfig)
 }
 
 

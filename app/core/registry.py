@@ -32,6 +32,8 @@ KINDS: dict[str, KindSpec] = {
     spec.kind: spec for spec in (
         KindSpec("pixelcnn", "Gated PixelCNN", "image", "bits/dim",
                  CONFIG_CLASSES["pixelcnn"], ImageCodec, ".nets.pixelcnn:GatedPixelCNN"),
+        KindSpec("anyorder", "Any-order image model", "image", "bits/dim",
+                 CONFIG_CLASSES["anyorder"], ImageCodec, ".nets.anyorder:AnyOrderNet"),
         KindSpec("wavenet", "WaveNet", "audio", "bits/sample",
                  CONFIG_CLASSES["wavenet"], MuLawCodec, ".nets.wavenet:WaveNet"),
         KindSpec("charlm-lstm", "LSTM language model", "text", "bits/char",

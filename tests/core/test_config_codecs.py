@@ -83,14 +83,16 @@ def test_codec_rejects_unknown_keys():
         codec_from_dict(data)
 
 
-@pytest.mark.parametrize("kind", ["pixelcnn", "wavenet", "charlm-lstm", "charlm-gpt"])
+@pytest.mark.parametrize("kind", ["pixelcnn", "anyorder", "wavenet", "charlm-lstm",
+                                  "charlm-gpt"])
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
 def test_parameter_count_arithmetic_matches_the_built_net(kind, size):
     from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
     from app.core.registry import kind_spec
     from app.core.training.sizes import count_parameters, fresh_config
 
-    codec = {"pixelcnn": ImageCodec(28, 28, 3, 256, ["a", "b"]), "wavenet": MuLawCodec(8000),
+    image = ImageCodec(28, 28, 3, 256, ["a", "b"])
+    codec = {"pixelcnn": image, "anyorder": image, "wavenet": MuLawCodec(8000),
              "charlm-lstm": CharCodec("abc"), "charlm-gpt": CharCodec("abcd")}[kind]
     config = fresh_config(kind, size, codec)
     net = kind_spec(kind).build(config)

@@ -32,14 +32,25 @@ def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, devic
 
 def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                   seed: int | None = None, naive: bool = False, device=None,
-                  compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
+                  compiled: bool = True, order: str = "raster"
+                  ) -> Iterator[PixelStep | ImageResult]:
     """Yield a PixelStep per sub-pixel, then the ImageResult.
 
     The fast path uses the net's row cache, with the per-pixel part compiled (numba) on the
     CPU unless `compiled=False`; `naive` recomputes the full forward pass for every
-    sub-pixel (the textbook method, kept for comparison and tests).
+    sub-pixel (the textbook method, kept for comparison and tests). An any-order model
+    draws in the `order` asked for; a PixelCNN only in raster order.
     """
     import torch
+
+    if net.config.kind == "anyorder":
+        from .anyorder import sample_anyorder
+
+        yield from sample_anyorder(net, codec, n, labels, temperature, seed, order,
+                                   device=device)
+        return
+    if order != "raster":
+        raise ValueError("a PixelCNN draws in raster order only")
 
     from ..devices import make_generator
 

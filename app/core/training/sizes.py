@@ -1,7 +1,7 @@
 """Small / medium / large architectures for a fresh model of each kind."""
 from __future__ import annotations
 
-from ..config import GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
+from ..config import AnyOrderConfig, GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
 
 SIZES = ("small", "medium", "large")
 
@@ -15,6 +15,11 @@ def fresh_config(kind: str, size: str, codec):
                               levels=codec.levels, hidden=hidden - hidden % codec.channels,
                               layers=layers, output_hidden=4 * hidden,
                               num_classes=len(codec.class_names), position_bias=True)
+    if kind == "anyorder":
+        hidden, blocks = [(32, 6), (48, 6), (64, 8)][pick]
+        return AnyOrderConfig(height=codec.height, width=codec.width, channels=codec.channels,
+                              levels=codec.levels, hidden=hidden, blocks=blocks,
+                              output_hidden=128, num_classes=len(codec.class_names))
     if kind == "wavenet":
         res, stacks = [(16, 1), (32, 2), (48, 3)][pick]
         return WaveNetConfig(levels=codec.levels, residual=res, dilation_channels=res,
@@ -47,6 +52,12 @@ def count_parameters(config) -> int:
             total += 4 * h * (config.height + config.width) if config.position_bias else 0
         oh = config.output_hidden
         return total + (h + 1) * oh + (oh + 1) * c * config.levels
+    if kind == "anyorder":
+        h, c, oh, classes = config.hidden, config.channels, config.output_hidden, \
+            config.num_classes
+        block = (h * 9 + 1) * 2 * h + (h + 1) * h + ((classes + 1) * 2 * h if classes else 0)
+        return ((2 * c * 9 + 1) * h + h * config.height * config.width
+                + config.blocks * block + (h + 1) * oh + (oh + 1) * c * config.levels)
     if kind == "wavenet":
         r, d, s = config.residual, config.dilation_channels, config.skip
         layer = (2 * r + 1) * 2 * d + (d + 1) * r + (d + 1) * s

@@ -35,7 +35,8 @@ from .train_data import data_summary_text, example_images
 from .train_run import TrainRunMixin
 
 # A typical codec per kind, only to show parameter counts before the data is known.
-TYPICAL_CODECS = {"pixelcnn": ImageCodec(28, 28, 1, 256), "wavenet": MuLawCodec(8000),
+TYPICAL_CODECS = {"pixelcnn": ImageCodec(28, 28, 1, 256), "anyorder": ImageCodec(28, 28, 1, 256),
+                  "wavenet": MuLawCodec(8000),
                   "charlm-lstm": CharCodec("".join(chr(i) for i in range(32, 127))),
                   "charlm-gpt": CharCodec("".join(chr(i) for i in range(32, 127)))}
 

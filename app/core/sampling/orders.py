@@ -1,0 +1,77 @@
+"""Orders in which an any-order image model can draw the hidden pixels (no torch here).
+
+- raster: row by row, as a PixelCNN would;
+- random: a seeded random permutation;
+- spiral: inwards from the hole's border, layer by layer (distance to the nearest known
+  pixel, or to the image's edge when nothing is known), each layer clockwise;
+- nearest: greedily the hidden pixel with the most known neighbours so far, so every pixel
+  is drawn where the evidence around it is strongest.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+ORDERS = ("raster", "random", "spiral", "nearest")
+
+
+def fill_order(mask: np.ndarray, order: str, rng: np.random.Generator) -> np.ndarray:
+    """Hidden pixels of `mask` (H, W) in the order they are drawn: (N, 2) rows and columns."""
+    cells = np.argwhere(mask)
+    if order == "raster":
+        return cells
+    if order == "random":
+        return cells[rng.permutation(len(cells))]
+    if order == "spiral":
+        return _spiral(mask, cells)
+    if order == "nearest":
+        return _most_known_neighbours_first(mask)
+    raise ValueError(f"unknown order '{order}' (known: {', '.join(ORDERS)})")
+
+
+def _spiral(mask: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    depth = _distance_to_known(mask)
+    centre = cells.mean(axis=0)
+    # Clockwise on screen (rows grow downwards), starting at the top.
+    angle = np.arctan2(cells[:, 1] - centre[1], -(cells[:, 0] - centre[0])) % (2 * np.pi)
+    return cells[np.lexsort((angle, depth[cells[:, 0], cells[:, 1]]))]
+
+
+def _distance_to_known(mask: np.ndarray) -> np.ndarray:
+    """Chessboard steps from each pixel to the nearest known one (outside counts as known
+    when the whole image is hidden)."""
+    h, w = mask.shape
+    known = ~mask if not mask.all() else np.pad(np.zeros_like(mask), 1, constant_values=True)
+    offset = 0 if not mask.all() else 1
+    depth = np.full(known.shape, -1)
+    depth[known] = 0
+    frontier, level = known.copy(), 0
+    while (depth < 0).any():
+        level += 1
+        grown = frontier.copy()
+        grown[1:] |= frontier[:-1]
+        grown[:-1] |= frontier[1:]
+        grown[:, 1:] |= frontier[:, :-1]
+        grown[:, :-1] |= frontier[:, 1:]
+        grown[1:, 1:] |= frontier[:-1, :-1]
+        grown[:-1, :-1] |= frontier[1:, 1:]
+        grown[1:, :-1] |= frontier[:-1, 1:]
+        grown[:-1, 1:] |= frontier[1:, :-1]
+        depth[grown & (depth < 0)] = level
+        frontier = grown
+    return depth[offset:offset + h, offset:offset + w]
+
+
+def _most_known_neighbours_first(mask: np.ndarray) -> np.ndarray:
+    h, w = mask.shape
+    known = np.pad(~mask, 1).astype(np.int32)
+    count = sum(known[1 + dr:1 + dr + h, 1 + dc:1 + dc + w]
+                for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)   # (H, W)
+    hidden = mask.copy()
+    order = []
+    for _ in range(int(mask.sum())):
+        # Most known neighbours; ties go to raster order (argmax takes the first).
+        r, c = divmod(int(np.argmax(np.where(hidden, count, -1))), w)
+        order.append((r, c))
+        hidden[r, c] = False
+        count[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] += 1
+    return np.array(order).reshape(-1, 2)
