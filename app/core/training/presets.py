@@ -5,8 +5,8 @@ with the same architecture, data split, seed, steps and learning-rate schedule.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
