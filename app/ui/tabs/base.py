@@ -103,6 +103,7 @@ class GenerateTab(QWidget):
         column = QVBoxLayout(panel)
         column.setContentsMargins(14, 14, 14, 14)
         column.setSpacing(10)
+        self.column = column            # tabs may put a mode switch above the form
         column.addLayout(self.form)
         column.addLayout(self.buttons)
         column.addLayout(self.more_buttons)
