@@ -211,6 +211,7 @@ def test_accept_then_undo_restores_the_image(tab, qtbot):
     chosen = panel.staged[1].copy()
     panel.strip.accept.click()
     assert np.array_equal(panel.image, chosen) and panel.staged is None
+    assert tab.save_button.isEnabled()                       # the accepted image can be saved
     key(panel.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(panel.image, original)
     assert np.array_equal(panel.editor.mask, mask)           # the mask was not touched
@@ -234,7 +235,7 @@ def test_bad_files_and_empty_masks_are_explained_and_the_tab_still_works(
     assert tab.inpaint.staged is not None
 
 
-def test_save_writes_a_png_whose_params_read_back(tab, qtbot, tmp_path):
+def test_save_writes_a_png_whose_params_read_back(window, tab, qtbot, tmp_path):
     tab.seed.setValue(77)
     tab.temperature.setValue(0.8)
     tab.fill_controls.method.setCurrentIndex(tab.fill_controls.method.findData("resample"))
@@ -251,6 +252,14 @@ def test_save_writes_a_png_whose_params_read_back(tab, qtbot, tmp_path):
     assert params["temperature"] == pytest.approx(0.8) and params["label"] == "any"
     assert params["order"] == "raster" and params["mode"] == "inpaint"
     assert Image.open(path).size == (64, 64)                 # 16 px, 4x
+    # Reopened, even from Generate mode, it is an image to inpaint with its settings back.
+    tab.set_mode("generate")
+    tab.seed.setValue(1)
+    tab.fill_controls.method.setCurrentIndex(0)
+    tab.fill_controls.candidates.setValue(9)
+    window.open_path(str(path))
+    assert tab.mode == "inpaint" and tab.seed.value() == 77
+    assert tab.fill_controls.current() == "resample" and tab.fill_controls.candidates.value() == 2
 
 
 def test_use_this_sample_switches_to_inpaint(window, qtbot):

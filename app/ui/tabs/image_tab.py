@@ -283,7 +283,7 @@ class ImageTab(GenerateTab):
     # --- save / open --------------------------------------------------------------------
     def has_result(self) -> bool:
         if self.mode == "inpaint":
-            return self.inpaint.staged is not None
+            return self.inpaint.has_result()
         return self.canvas.images is not None and self.result_params is not None
 
     def _set_running(self, running: bool) -> None:
@@ -308,23 +308,37 @@ class ImageTab(GenerateTab):
                  dict(self.result_params, drawn=int(self._drawn.sum())), scale=SAVE_SCALE)
 
     def open_result(self, path: str) -> None:
-        if self.mode == "inpaint" or Path(path).suffix.lower() != ".png":
-            self.load_image(self.inpaint.load_file, path)
-            return
+        """A saved result restores its parameters; any other image opens for inpainting."""
         from PIL import Image
 
-        params = read_png_params(path)
+        params = {}
+        if self.mode == "generate" and Path(path).suffix.lower() == ".png":
+            try:
+                params = read_png_params(path)
+            except Exception:       # unreadable: load_image below says why, readably
+                params = {}
+        if not params or params.get("mode") == "inpaint":
+            if self.load_image(self.inpaint.load_file, path) and params:
+                self.apply_inpaint_params(params)
+            return
         with Image.open(path) as im:
             pixels = np.asarray(im.convert("RGB"))
         scale = int(params.get("scale", 1) or 1)
         pixels = pixels[::scale, ::scale]
         self.canvas.set_images(pixels[None])
         self.result_params = None
-        if params:
-            self.apply_params(params)
-        else:
-            self.message.show_message(f"{path}: no chainrule parameters inside; shown as is",
-                                      "info")
+        self.apply_params(params)
+
+    def apply_inpaint_params(self, params: dict) -> None:
+        """A reopened fill: its settings come back, so 'fill again' is one click."""
+        self.apply_params(dict(params, n=self.grid.value() ** 2))
+        fc = self.fill_controls
+        index = fc.method.findData(params.get("method"))
+        if index >= 0 and fc.method.model().item(index).isEnabled():
+            fc.method.setCurrentIndex(index)
+        fc.candidates.setValue(int(params.get("candidates") or fc.candidates.value()))
+        fc.order.setCurrentIndex(max(0, fc.order.findData(params.get("order"))))
+        fc.variations.setValue(int(params.get("n") or fc.variations.value()))
 
     def apply_params(self, params: dict) -> None:
         if "model" in params and not self.picker.select_name(str(params["model"])):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
@@ -68,6 +69,7 @@ class InpaintPanelWidget(QWidget):
         layout.addWidget(self.note)
         self.codec = None
         self.image: np.ndarray | None = None        # (C, H, W) levels
+        self._loaded: np.ndarray | None = None      # the image as loaded, before any Accept
         self.editor: MaskEditor | None = None
         self._source: tuple[bytes, str] | None = None
         self._history: list = []
@@ -129,7 +131,7 @@ class InpaintPanelWidget(QWidget):
                 data = f.read()
         except OSError as err:
             raise MediaError(f"{path}: {err.strerror or err}") from None
-        return self._load(data, str(path))
+        return self._load(data, Path(path).name)
 
     def load_qimage(self, image, label: str = "the clipboard") -> bool:
         return self._load(png_bytes_of_qimage(image), label)
@@ -152,6 +154,7 @@ class InpaintPanelWidget(QWidget):
             size, mode = im.size, MODE_NAMES.get(im.mode, im.mode)
         self._source = (data, label)
         self.image = c.encode(pixels).astype(np.int64)                     # (C, H, W)
+        self._loaded = self.image
         if self.editor is None or self.editor.mask.shape != (c.height, c.width):
             self.editor = MaskEditor(c.height, c.width)
             self.canvas.set_editor(self.editor)
@@ -167,6 +170,11 @@ class InpaintPanelWidget(QWidget):
 
     def has_image(self) -> bool:
         return self.image is not None
+
+    def has_result(self) -> bool:
+        """Something worth saving: staged variations, or an image changed by a fill."""
+        return self.staged is not None or (
+            self.image is not None and not np.array_equal(self.image, self._loaded))
 
     # --- the mask and its history -------------------------------------------------------
     def _tool_chosen(self, name: str) -> None:

@@ -72,7 +72,7 @@ class MaskToolbarWidget(QWidget):
         layout.addWidget(QLabel("Size"))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(1, MAX_BRUSH)
-        self.size_slider.setFixedWidth(110)
+        self.size_slider.setFixedWidth(96)
         self.size_slider.setToolTip("Brush diameter in image pixels (or the mouse wheel)")
         self.size_label = QLabel()
         self.size_label.setObjectName("stats")
@@ -101,7 +101,7 @@ class MaskToolbarWidget(QWidget):
         for button in (self.zoom_out, self.zoom_fit, self.zoom_in):
             layout.addWidget(button)
         layout.addWidget(separator())
-        self.colour_button = tool_button("Mask colour", "Colour of the mask overlay")
+        self.colour_button = tool_button("Colour", "Colour of the mask overlay")
         self.colour_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.colour_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.colour_button.setMenu(self._colour_menu())
