@@ -293,3 +293,26 @@ def test_mask_colour_and_mode_are_remembered(window, qtbot, tiny_models):
     assert second.image_tab.mode == "inpaint"
     assert second.image_tab.inpaint.canvas.mask_colour.name() == "#20c8f0"
     second.close()
+
+
+def test_drop_and_paste_load_images(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+
+    tab = window.image_tab
+    path = tmp_path / "dropped.png"
+    Image.fromarray(np.zeros((30, 20, 3), np.uint8)).save(path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                                Qt.MouseButton.NoButton, NO_MOD))
+    assert tab.mode == "inpaint" and tab.inpaint.image.max() == 0
+    assert "dropped.png: converted from 20\u00d730 RGB" in tab.inpaint.note.text()
+    image = QImage(8, 8, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    QGuiApplication.clipboard().setImage(image)
+    tab.paste()
+    assert tab.inpaint.image.min() == 15 and "clipboard" in tab.inpaint.note.text()
+    QGuiApplication.clipboard().setText("just words")
+    tab.paste()
+    assert "no image" in tab.message.text() and tab.inpaint.image.min() == 15
