@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...core.codecs import codec_from_dict
 from ...core.mask_editing import MaskEditor
@@ -66,7 +66,10 @@ class InpaintPanelWidget(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.strip)
-        layout.addWidget(self.note)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.note, 1)
+        bottom.addWidget(self.toolbar.view_bar)
+        layout.addLayout(bottom)
         self.codec = None
         self.image: np.ndarray | None = None        # (C, H, W) levels
         self._loaded: np.ndarray | None = None      # the image as loaded, before any Accept

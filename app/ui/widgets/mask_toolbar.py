@@ -6,7 +6,6 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QColorDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -41,13 +40,6 @@ def tool_button(text: str, tip: str, checkable: bool = False) -> QToolButton:
     return button
 
 
-def separator() -> QFrame:
-    line = QFrame()
-    line.setFrameShape(QFrame.Shape.VLine)
-    line.setFrameShadow(QFrame.Shadow.Sunken)
-    return line
-
-
 class MaskToolbarWidget(QWidget):
     tool_chosen = Signal(str)
     brush_size_changed = Signal(int)
@@ -72,7 +64,7 @@ class MaskToolbarWidget(QWidget):
         layout.addWidget(QLabel("Size"))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(1, MAX_BRUSH)
-        self.size_slider.setFixedWidth(96)
+        self.size_slider.setFixedWidth(90)
         self.size_slider.setToolTip("Brush diameter in image pixels (or the mouse wheel)")
         self.size_label = QLabel()
         self.size_label.setObjectName("stats")
@@ -80,12 +72,12 @@ class MaskToolbarWidget(QWidget):
         self.size_slider.valueChanged.connect(self._size_moved)
         layout.addWidget(self.size_slider)
         layout.addWidget(self.size_label)
-        layout.addWidget(separator())
+        layout.addSpacing(10)
         self.invert_button = tool_button("Invert", "Swap hidden and known pixels (I)")
         self.invert_button.setShortcut("I")
         self.clear_button = tool_button("Clear", "Hide nothing")
-        self.undo_button = tool_button("\u21b6 Undo", "Undo (Ctrl+Z)")
-        self.redo_button = tool_button("\u21b7 Redo", "Redo (Ctrl+Shift+Z)")
+        self.undo_button = tool_button("Undo", "Undo (Ctrl+Z)")
+        self.redo_button = tool_button("Redo", "Redo (Ctrl+Shift+Z)")
         self.show_mask = tool_button("Show mask", "Tint the region to fill, or show only its "
                                                   "outline (M)", checkable=True)
         self.show_mask.setShortcut("M")
@@ -94,19 +86,28 @@ class MaskToolbarWidget(QWidget):
                        self.redo_button, self.show_mask):
             layout.addWidget(button)
         layout.addStretch(1)
+        self._build_view_bar()
+        self.set_brush_size(4)
+
+    def _build_view_bar(self) -> None:
+        """Zoom and colour sit under the canvas, in `view_bar`: the tool row stays narrow
+        enough for the window's default width."""
+        self.view_bar = QWidget()
+        layout = QHBoxLayout(self.view_bar)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         self.zoom_out = tool_button("\u2212", "Zoom out (Ctrl+wheel)")
         self.zoom_fit = tool_button("Fit", "Fit the image to the view; middle-drag or "
                                            "Space+drag pans")
         self.zoom_in = tool_button("+", "Zoom in (Ctrl+wheel)")
         for button in (self.zoom_out, self.zoom_fit, self.zoom_in):
             layout.addWidget(button)
-        layout.addWidget(separator())
+        layout.addSpacing(8)
         self.colour_button = tool_button("Colour", "Colour of the mask overlay")
         self.colour_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.colour_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.colour_button.setMenu(self._colour_menu())
         layout.addWidget(self.colour_button)
-        self.set_brush_size(4)
 
     def _colour_menu(self) -> QMenu:
         menu = QMenu(self)
