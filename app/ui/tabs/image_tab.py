@@ -82,6 +82,7 @@ class ImageTab(GenerateTab):
         self.mode_switch.mode_changed.connect(self.set_mode)
         self.canvas.use_requested.connect(self.use_sample)
         self.inpaint.changed.connect(self.refresh_actions)
+        self.inpaint.status.connect(self._inpaint_status)
         self.inpaint.strip.save_requested.connect(self.save_requested)
         QShortcut(QKeySequence("Ctrl+V"), self, self.paste,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -239,6 +240,10 @@ class ImageTab(GenerateTab):
                                "keep the original")
         self.status_changed.emit(f"Inpaint: {self.stats.text()}")
         self.refresh_actions()
+
+    def _inpaint_status(self, text: str) -> None:
+        self.stats.setText(text)
+        self.status_changed.emit(f"Inpaint: {text}")
 
     # --- inpaint mode: images in -----------------------------------------------------------
     def load_image(self, loader, *args) -> bool:

@@ -50,7 +50,7 @@ def png_bytes_of_pixels(pixels: np.ndarray) -> bytes:
 
 class InpaintPanelWidget(QWidget):
     changed = Signal()          # image, staging or history changed: the tab re-checks buttons
-    status = Signal(str)
+    status = Signal(str)        # a line for the tab's stats after an accept or discard
 
     def __init__(self, shortcut_owner: QWidget, parent=None):
         super().__init__(parent)
@@ -272,14 +272,18 @@ class InpaintPanelWidget(QWidget):
             return
         self._history.append(("image", self.image))
         self._redo.clear()
-        self.image = self.staged[self.strip.current].copy()
+        chosen = self.strip.current
+        self.image = self.staged[chosen].copy()
         self._discard_staged()
         self._refresh()
+        self.status.emit(f"Accepted variation {chosen + 1}: it is the image now "
+                         "(Ctrl+Z undoes it)")
 
     def discard(self) -> None:
         self._discard_staged()
         self.toolbar.show_mask.setChecked(True)
         self._refresh()
+        self.status.emit("Variations discarded; the image is as it was")
 
     def _discard_staged(self) -> None:
         self.staged = None

@@ -47,6 +47,7 @@ class MaskToolbarWidget(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setObjectName("maskTools")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -93,6 +94,7 @@ class MaskToolbarWidget(QWidget):
         """Zoom and colour sit under the canvas, in `view_bar`: the tool row stays narrow
         enough for the window's default width."""
         self.view_bar = QWidget()
+        self.view_bar.setObjectName("maskTools")
         layout = QHBoxLayout(self.view_bar)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
