@@ -94,6 +94,7 @@ class StagingStripWidget(QWidget):
             button = tool_button("", f"Variation {i + 1}", checkable=True)
             button.setIconSize(QSize(THUMB, THUMB))
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            button.setObjectName("thumb")
             button.clicked.connect(lambda _checked=False, k=i: self.set_current(k))
             self.group.addButton(button)
             self.thumbs_row.addWidget(button)
