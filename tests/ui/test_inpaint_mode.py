@@ -235,6 +235,22 @@ def test_bad_files_and_empty_masks_are_explained_and_the_tab_still_works(
     assert tab.inpaint.staged is not None
 
 
+def test_a_method_that_does_not_fit_the_model_is_refused_with_the_reason(tab, qtbot):
+    fc = tab.fill_controls
+    anyorder = fc.method.findData("any-order")
+    assert not fc.method.model().item(anyorder).isEnabled()
+    assert "this model is a PixelCNN" in fc.method.itemData(anyorder, Qt.ItemDataRole.ToolTipRole)
+    fc.method.setCurrentIndex(anyorder)                     # forced past the disabled item
+    hide_block(tab.inpaint)
+    tab.generate()
+    assert not tab.runner.running
+    assert "needs an any-order model; this model is a PixelCNN" in tab.message.text()
+    fc.method.setCurrentIndex(fc.method.findData("raster"))
+    tab.generate()
+    wait_done(qtbot, tab)
+    assert tab.inpaint.staged is not None
+
+
 def test_save_writes_a_png_whose_params_read_back(window, tab, qtbot, tmp_path):
     tab.seed.setValue(77)
     tab.temperature.setValue(0.8)

@@ -23,7 +23,7 @@ from ..widgets.controls import (
 )
 from ..widgets.image_canvas import ImageCanvasWidget
 from .base import GenerateTab
-from .inpaint_fill import FillControls
+from .inpaint_fill import FillControls, mismatch
 from .inpaint_panel import InpaintPanelWidget
 
 MODES = {"generate": "Draw new images from nothing",
@@ -194,10 +194,9 @@ class ImageTab(GenerateTab):
 
     # --- inpaint mode: filling -----------------------------------------------------------
     def _prepare_fill(self):
-        if not self.fill_controls.fits():
-            info = self.picker.current()
-            self.message.show_message(f"No fill method fits the model '{info.name}' "
-                                      f"({info.kind}); choose an image model")
+        problem = mismatch(self.fill_controls.current(), self.picker.current().kind)
+        if problem:
+            self.message.show_message(problem)
             return None
         try:
             factory = self.inpaint.prepare_fill(

@@ -110,14 +110,22 @@ class FillControls:
         self.variations.setValue(int(settings.value("inpaint/variations", 4)))
 
 
+def mismatch(method: str, kind: str | None) -> str | None:
+    """Why `method` cannot run on a model of `kind`, or None when it can."""
+    needs = METHODS[method][1]
+    if kind == needs:
+        return None
+    return (f"The {METHODS[method][0].lower()} method needs {KIND_TITLES[needs]}; this model "
+            f"is {KIND_TITLES.get(kind, kind or 'not an image model')}. Choose another "
+            "method or model")
+
+
 def fill_generator(bundle, image, mask, params: dict, label, temperature, seed):
     """The sampler for these settings (called in the worker thread, where torch lives)."""
-    kind = bundle.net.config.kind
     method, n = params["method"], params["n"]
-    needs = METHODS[method][1]
-    if kind != needs:
-        raise ValueError(f"the {METHODS[method][0]} method needs {KIND_TITLES[needs]}; "
-                         f"this model is {KIND_TITLES.get(kind, kind)}")
+    problem = mismatch(method, bundle.net.config.kind)
+    if problem:
+        raise ValueError(problem)
     if method == "any-order":
         from ...core.sampling.anyorder import sample_anyorder
 
