@@ -320,7 +320,7 @@ class InpaintPanelWidget(QWidget):
             current = min(self.strip.current, len(variations) - 1)
             self.canvas.set_pixels(self.codec.decode(self.fill.live[current * self.fill.k]))
             self.canvas.set_overlay(self.fill.pending)
-            self.strip.set_variations(self.codec.decode(variations), running=True)
+            self.strip.set_variations(self._thumbnails(variations), running=True)
             return
         self.canvas.set_overlay(None)
         if self.staged is not None:
@@ -329,6 +329,16 @@ class InpaintPanelWidget(QWidget):
         else:
             self.strip.set_variations(None)
             self.canvas.set_pixels(self.codec.decode(self.image))
+
+    def _thumbnails(self, variations: np.ndarray) -> np.ndarray:
+        """Variations mid-fill, the pixels still to draw in the mask colour: at thumbnail
+        size a tint would not show which ones are done."""
+        pixels = self.codec.decode(variations)                      # (n, H, W, C)
+        if pixels.shape[-1] == 1:
+            pixels = np.repeat(pixels, 3, axis=-1)
+        colour = self.canvas.mask_colour
+        pixels[:, self.fill.pending] = (colour.red(), colour.green(), colour.blue())
+        return pixels
 
     def _refresh(self) -> None:
         editable = self.image is not None and not self.running
