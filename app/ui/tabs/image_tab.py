@@ -112,12 +112,11 @@ class ImageTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
-        if hasattr(self, "inpaint"):
-            self.fill_controls.fit_model(info.kind if info else None)
-            try:
-                self.inpaint.set_model(info)
-            except MediaError as err:
-                self.message.show_message(str(err))
+        self.fill_controls.fit_model(info.kind if info else None)
+        try:
+            self.inpaint.set_model(info)
+        except MediaError as err:
+            self.message.show_message(str(err))
 
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
