@@ -210,6 +210,8 @@ class ImageTab(GenerateTab):
         self.progress.setFormat("%v / %m pixels")
         self.mode_switch.setEnabled(False)
         self.inpaint.set_running(True)
+        fill = self.inpaint.fill
+        self.status_changed.emit(f"Inpaint: filling {fill.total} pixels, {fill.n} variations")
         return factory
 
     def _fill_events(self, events: list) -> None:
