@@ -332,3 +332,22 @@ def test_drop_and_paste_load_images(window, qtbot, tmp_path):
     QGuiApplication.clipboard().setText("just words")
     tab.paste()
     assert "no image" in tab.message.text() and tab.inpaint.image.min() == 15
+
+
+def test_ctrl_wheel_zooms_and_middle_drag_pans_without_painting(tab):
+    canvas = tab.inpaint.canvas
+    before = canvas.device_scale()
+    pos = QPointF(at(canvas, 8, 8))
+    event = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, event)
+    assert canvas.device_scale() > before
+    under = at(canvas, 8, 8)
+    QTest.mousePress(canvas, Qt.MouseButton.MiddleButton, NO_MOD, under)
+    QTest.mouseMove(canvas, under + QPoint(30, 0))
+    QTest.mouseRelease(canvas, Qt.MouseButton.MiddleButton, NO_MOD, under + QPoint(30, 0))
+    assert at(canvas, 8, 8).x() == pytest.approx(under.x() + 30, abs=1)
+    assert not tab.inpaint.editor.mask.any()
+    tab.inpaint.toolbar.zoom_fit.click()
+    assert canvas.device_scale() == before
