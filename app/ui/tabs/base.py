@@ -27,6 +27,9 @@ class MessageBar(QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Word-wrapped labels are laid out by height-for-width, which ignores style-sheet
+        # padding: as margins, the padding counts and the text is not squeezed to one line.
+        self.setContentsMargins(8, 6, 8, 6)
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
