@@ -143,7 +143,11 @@ def check_only_hidden_changed(panel, original, mask):
 
 
 @pytest.mark.parametrize("method", ["raster", "resample"])
-def test_pixelcnn_fill_changes_only_hidden_pixels_live(tab, qtbot, method):
+def test_pixelcnn_fill_changes_only_hidden_pixels_live(tab, qtbot, method, monkeypatch):
+    import app.ui.workers
+
+    # One batch per event: on a fast machine a tiny fill could otherwise fit in two batches.
+    monkeypatch.setattr(app.ui.workers, "BATCH_INTERVAL_S", 0.0)
     panel = tab.inpaint
     mask = hide_block(panel)
     original = panel.image.copy()
