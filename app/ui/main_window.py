@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from ..core.media import IMAGE_SUFFIXES
 from ..core.model_cache import ModelCache
 from ..core.paths import resources_dir, user_data_dir, user_models_dir
 from .tabs.audio_tab import AudioTab
@@ -24,7 +25,9 @@ from .tabs.text_tab import TextTab
 from .tabs.train_tab import TrainTab
 from .theme import THEMES, apply_theme
 
-RESULT_TABS = {".png": "image", ".wav": "audio", ".txt": "text"}
+# Saved results reopen in their tab; any other image opens in the Image tab to inpaint.
+RESULT_TABS = {**{suffix: "image" for suffix in IMAGE_SUFFIXES},
+               ".png": "image", ".wav": "audio", ".txt": "text"}
 
 
 class TorchLoader(QObject):
@@ -189,7 +192,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open", str(Path.home()),
-            "chainrule files (*.safetensors *.png *.wav *.txt);;All files (*)")
+            "chainrule files (*.safetensors *.png *.jpg *.jpeg *.wav *.txt);;All files (*)")
         if path:
             self.open_path(path)
 

@@ -27,6 +27,9 @@ class MessageBar(QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Word-wrapped labels are laid out by height-for-width, which ignores style-sheet
+        # padding: as margins, the padding counts and the text is not squeezed to one line.
+        self.setContentsMargins(8, 6, 8, 6)
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
@@ -103,6 +106,7 @@ class GenerateTab(QWidget):
         column = QVBoxLayout(panel)
         column.setContentsMargins(14, 14, 14, 14)
         column.setSpacing(10)
+        self.column = column            # tabs may put a mode switch above the form
         column.addLayout(self.form)
         column.addLayout(self.buttons)
         column.addLayout(self.more_buttons)

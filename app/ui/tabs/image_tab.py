@@ -1,17 +1,34 @@
-"""Image tab: watch a PixelCNN fill a grid of images pixel by pixel."""
+"""Image tab: watch a PixelCNN fill a grid of images pixel by pixel (Generate mode), or
+paint a mask over an image and watch a model fill it (Inpaint mode, see inpaint_panel.py)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
-from PySide6.QtWidgets import QSpinBox
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QPushButton, QSpinBox, QStackedWidget
 
 from ...core.codecs import codec_from_dict
+from ...core.media import MediaError
 from ...core.outputs import read_png_params, save_png
 from ...core.sampling.events import ImageResult, PixelStep
-from ..widgets.controls import LabelPicker, SeedBox, format_eta, temperature_box
+from ..widgets.controls import (
+    LabelPicker,
+    ModeSwitchWidget,
+    SeedBox,
+    format_eta,
+    temperature_box,
+)
 from ..widgets.image_canvas import ImageCanvasWidget
 from .base import GenerateTab
+from .inpaint_fill import FillControls, mismatch
+from .inpaint_panel import InpaintPanelWidget
+
+MODES = {"generate": "Draw new images from nothing",
+         "inpaint": "Paint a mask over an image and let the model fill it"}
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 SAVE_SCALE = 4      # saved PNGs are upscaled (nearest-neighbour) so they are easy to view
 
@@ -34,17 +51,77 @@ class ImageTab(GenerateTab):
         self.form.addRow("Temperature", self.temperature)
         self.form.addRow("Seed", self.seed)
         self.canvas = ImageCanvasWidget()
-        self.content.addWidget(self.canvas, 1)
         self._levels = self._codec = None
         self._done = self._total = 0
         self._started = 0.0
+        self._build_inpaint()
         self._model_changed(self.picker.current())
+        self.set_mode("generate")
+
+    def _build_inpaint(self) -> None:
+        self.mode_switch = ModeSwitchWidget(MODES)
+        self.column.insertWidget(0, self.mode_switch)
+        self.fill_controls = FillControls()
+        for label, widget in self.fill_controls.rows():
+            self.form.addRow(label, widget)
+        self.open_image_button = QPushButton("Open image\u2026")
+        self.open_image_button.setToolTip("An image to inpaint; also drop a file or paste "
+                                          "(Ctrl+V). It is converted to the model's shape")
+        self.open_image_button.clicked.connect(self.open_image_dialog)
+        self.use_button = QPushButton("Inpaint this")
+        self.use_button.setToolTip("Use the selected sample (click one; or right-click it) "
+                                   "as the image to inpaint")
+        self.use_button.clicked.connect(lambda: self.use_sample(self.canvas.selected))
+        self.more_buttons.addWidget(self.open_image_button, 1)
+        self.more_buttons.addWidget(self.use_button, 1)
+        self.inpaint = InpaintPanelWidget(self)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.canvas)
+        self.pages.addWidget(self.inpaint)
+        self.content.addWidget(self.pages, 1)
+        self.mode_switch.mode_changed.connect(self.set_mode)
+        self.canvas.use_requested.connect(self.use_sample)
+        self.inpaint.changed.connect(self.refresh_actions)
+        self.inpaint.status.connect(self._inpaint_status)
+        self.inpaint.strip.save_requested.connect(self.save_requested)
+        QShortcut(QKeySequence("Ctrl+V"), self, self.paste,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    @property
+    def mode(self) -> str:
+        return self.mode_switch.mode
+
+    def set_mode(self, mode: str) -> None:
+        if self.runner.running and mode != self.mode:
+            self.mode_switch.set_mode(self.mode, announce=False)
+            return
+        self.mode_switch.set_mode(mode, announce=False)
+        inpaint = mode == "inpaint"
+        self.pages.setCurrentWidget(self.inpaint if inpaint else self.canvas)
+        self.form.setRowVisible(self.grid, not inpaint)
+        for _label, widget in self.fill_controls.rows():
+            self.form.setRowVisible(widget, inpaint)
+        self.open_image_button.setVisible(inpaint)
+        self.use_button.setVisible(not inpaint)
+        self.inpaint.set_shortcuts_enabled(inpaint)
+        self.generate_button.setText("Fill" if inpaint else "Generate")
+        self.generate_button.setToolTip("Fill the masked pixels (Ctrl+Return)" if inpaint
+                                        else "Generate (Ctrl+Return)")
+        self.message.hide()
+        self.refresh_actions()
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
+        self.fill_controls.fit_model(info.kind if info else None)
+        try:
+            self.inpaint.set_model(info)
+        except MediaError as err:
+            self.message.show_message(str(err))
 
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
+        if self.mode == "inpaint":
+            return self._prepare_fill()
         info = self.picker.current()
         codec = codec_from_dict(info.codec)
         n, label = self.grid.value() ** 2, self.label_picker.label()
@@ -73,6 +150,9 @@ class ImageTab(GenerateTab):
         return factory
 
     def on_events(self, events: list) -> None:
+        if self.mode == "inpaint":
+            self._fill_events(events)
+            return
         cursor = None
         for event in events:
             if isinstance(event, PixelStep):
@@ -99,6 +179,9 @@ class ImageTab(GenerateTab):
                                None if finished else self._drawn)
 
     def on_run_ended(self, how: str) -> None:
+        if self.mode == "inpaint":
+            self._fill_ended(how)
+            return
         elapsed = time.perf_counter() - self._started
         if how == "finished":
             self.stats.setText(f"Done: {len(self._levels)} images in {elapsed:.1f} s")
@@ -108,35 +191,159 @@ class ImageTab(GenerateTab):
                 self.canvas.set_images(self._codec.decode(self._levels), None, self._drawn)
         self.status_changed.emit(f"Image: {self.stats.text()}")
 
+    # --- inpaint mode: filling -----------------------------------------------------------
+    def _prepare_fill(self):
+        problem = mismatch(self.fill_controls.current(), self.picker.current().kind)
+        if problem:
+            self.message.show_message(problem)
+            return None
+        try:
+            factory = self.inpaint.prepare_fill(
+                self.bundle, self.fill_controls.params(), self.label_picker.label(),
+                self.temperature.value(), self.seed.value())
+        except ValueError as err:
+            self.message.show_message(str(err), "info")
+            return None
+        self.inpaint.staged_params["label_name"] = self.label_picker.currentText()
+        self.progress.setRange(0, self.inpaint.fill.total)
+        self.progress.setValue(0)
+        self.progress.setFormat("%v / %m pixels")
+        self.mode_switch.setEnabled(False)
+        self.inpaint.set_running(True)
+        fill = self.inpaint.fill
+        self.status_changed.emit(f"Inpaint: filling {fill.total} pixels, {fill.n} variations")
+        return factory
+
+    def _fill_events(self, events: list) -> None:
+        self.inpaint.on_events(events)
+        fill = self.inpaint.fill
+        rate = self.inpaint.rate()
+        eta = (fill.total - fill.done) / rate if rate > 0 else 0
+        self.progress.setValue(fill.done)
+        if fill.done >= fill.total and fill.k > 1 and fill.result is None:
+            self.stats.setText(f"Weighing {fill.k} candidates per variation\u2026")
+        else:
+            self.stats.setText(f"{fill.done} of {fill.total} pixels \u00b7 {rate:,.0f} "
+                               f"pixels/s \u00b7 ETA {format_eta(eta)}")
+
+    def _fill_ended(self, how: str) -> None:
+        fill = self.inpaint.fill
+        done, total = (fill.done, fill.total) if fill else (0, 0)
+        elapsed = time.perf_counter() - self.inpaint._started
+        self.inpaint.finish_fill(how)
+        self.mode_switch.setEnabled(True)
+        if how == "finished":
+            self.stats.setText(f"Filled {total} pixels \u00d7 {fill.n} in {elapsed:.1f} s: "
+                               "choose a variation, then Accept")
+        elif how == "cancelled":
+            self.stats.setText(f"Stopped after {done} of {total} pixels; unfilled pixels "
+                               "keep the original")
+        self.status_changed.emit(f"Inpaint: {self.stats.text()}")
+        self.refresh_actions()
+
+    def _inpaint_status(self, text: str) -> None:
+        self.stats.setText(text)
+        self.status_changed.emit(f"Inpaint: {text}")
+
+    # --- inpaint mode: images in -----------------------------------------------------------
+    def load_image(self, loader, *args) -> bool:
+        """Switch to Inpaint and load; a bad file is a readable message, nothing more."""
+        if self.runner.running:
+            self.message.show_message("Stop the current run before loading another image",
+                                      "info")
+            return False
+        self.set_mode("inpaint")
+        try:
+            loader(*args)
+        except MediaError as err:
+            self.message.show_message(str(err))
+            return False
+        self.message.hide()
+        self.status_changed.emit(f"Inpaint: {self.inpaint.note.text()}")
+        return True
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image to inpaint",
+                                              str(Path.home()), IMAGE_FILTER)
+        if path:
+            self.load_image(self.inpaint.load_file, path)
+
+    def use_sample(self, index: int) -> None:
+        images = self.canvas.images
+        if images is None or not 0 <= index < len(images):
+            self.message.show_message("Generate some samples first, then pick one", "info")
+            return
+        self.load_image(self.inpaint.load_pixels, images[index],
+                        f"sample {index + 1} of {len(images)}")
+
+    def paste(self) -> None:
+        data = QGuiApplication.clipboard().mimeData()
+        if data is not None and data.hasImage():
+            self.load_image(self.inpaint.load_qimage, data.imageData(), "the clipboard")
+        elif data is not None and data.hasUrls() and data.urls()[0].isLocalFile():
+            self.load_image(self.inpaint.load_file, data.urls()[0].toLocalFile())
+        else:
+            self.message.show_message("The clipboard holds no image to paste", "info")
+
     # --- save / open --------------------------------------------------------------------
     def has_result(self) -> bool:
+        if self.mode == "inpaint":
+            return self.inpaint.has_result()
         return self.canvas.images is not None and self.result_params is not None
 
+    def _set_running(self, running: bool) -> None:
+        super()._set_running(running)
+        self.use_button.setEnabled(self.canvas.images is not None and not running)
+
     def default_save_name(self) -> str:
+        if self.mode == "inpaint":
+            p = self.inpaint.save_params(self.picker.current())
+            return f"{p['model']}-inpaint-{p['method']}-seed{p['seed']}-{p['variation'] + 1}.png"
         p = self.result_params or {}
         return f"{p.get('model', 'image')}-{p.get('label_name', 'any')}-seed{p.get('seed', 0)}.png"
 
     def save_result(self, path: str) -> None:
+        if self.mode == "inpaint":
+            params = self.inpaint.save_params(self.picker.current())
+            self.inpaint.save(path, dict(params, label_name=self.label_picker.currentText()))
+            return
         from ...core.sampling.image import image_grid
 
         save_png(path, image_grid(self.canvas.images, pad=1, background=40),
                  dict(self.result_params, drawn=int(self._drawn.sum())), scale=SAVE_SCALE)
 
     def open_result(self, path: str) -> None:
+        """A saved result restores its parameters; any other image opens for inpainting."""
         from PIL import Image
 
-        params = read_png_params(path)
+        params = {}
+        if self.mode == "generate" and Path(path).suffix.lower() == ".png":
+            try:
+                params = read_png_params(path)
+            except Exception:       # unreadable: load_image below says why, readably
+                params = {}
+        if not params or params.get("mode") == "inpaint":
+            if self.load_image(self.inpaint.load_file, path) and params:
+                self.apply_inpaint_params(params)
+            return
         with Image.open(path) as im:
             pixels = np.asarray(im.convert("RGB"))
         scale = int(params.get("scale", 1) or 1)
         pixels = pixels[::scale, ::scale]
         self.canvas.set_images(pixels[None])
         self.result_params = None
-        if params:
-            self.apply_params(params)
-        else:
-            self.message.show_message(f"{path}: no chainrule parameters inside; shown as is",
-                                      "info")
+        self.apply_params(params)
+
+    def apply_inpaint_params(self, params: dict) -> None:
+        """A reopened fill: its settings come back, so 'fill again' is one click."""
+        self.apply_params(dict(params, n=self.grid.value() ** 2))
+        fc = self.fill_controls
+        index = fc.method.findData(params.get("method"))
+        if index >= 0 and fc.method.model().item(index).isEnabled():
+            fc.method.setCurrentIndex(index)
+        fc.candidates.setValue(int(params.get("candidates") or fc.candidates.value()))
+        fc.order.setCurrentIndex(max(0, fc.order.findData(params.get("order"))))
+        fc.variations.setValue(int(params.get("n") or fc.variations.value()))
 
     def apply_params(self, params: dict) -> None:
         if "model" in params and not self.picker.select_name(str(params["model"])):
@@ -154,6 +361,10 @@ class ImageTab(GenerateTab):
         settings.setValue("image/temperature", self.temperature.value())
         settings.setValue("image/seed", self.seed.value())
         settings.setValue("image/label", self.label_picker.currentText())
+        settings.setValue("image/mode", self.mode)
+        settings.setValue("inpaint/mask_colour", self.inpaint.canvas.mask_colour.name())
+        settings.setValue("inpaint/brush", self.inpaint.canvas.brush_size)
+        self.fill_controls.save_settings(settings)
 
     def restore_settings(self, settings) -> None:
         super().restore_settings(settings)
@@ -161,3 +372,10 @@ class ImageTab(GenerateTab):
         self.temperature.setValue(float(settings.value("image/temperature", 1.0)))
         self.seed.setValue(int(settings.value("image/seed", 1)))
         self.label_picker.set_label(settings.value("image/label", "any"))
+        self.fill_controls.restore_settings(settings)
+        colour = QColor(str(settings.value("inpaint/mask_colour", "#ff4060")))
+        self.inpaint.set_mask_colour(colour if colour.isValid() else QColor("#ff4060"))
+        brush = int(settings.value("inpaint/brush", 4))
+        self.inpaint.canvas.set_brush_size(brush)
+        self.inpaint.toolbar.set_brush_size(brush)
+        self.set_mode(str(settings.value("image/mode", "generate")))

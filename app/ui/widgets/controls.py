@@ -6,11 +6,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QComboBox,
     QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QToolButton,
@@ -216,3 +218,37 @@ def control_column(panel: QWidget, width: int) -> QScrollArea:
     scroll.setFixedWidth(width)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return scroll
+
+
+class ModeSwitchWidget(QWidget):
+    """A segmented switch between a tab's modes ('Generate | Inpaint')."""
+
+    mode_changed = Signal(str)
+
+    def __init__(self, modes: dict[str, str], parent=None):
+        super().__init__(parent)
+        self.setObjectName("modeSwitch")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.buttons: dict[str, QPushButton] = {}
+        group = QButtonGroup(self)
+        for i, (key, tip) in enumerate(modes.items()):
+            button = QPushButton(key.capitalize())
+            button.setCheckable(True)
+            button.setToolTip(tip)
+            button.setObjectName("segment-first" if i == 0 else
+                                 "segment-last" if i == len(modes) - 1 else "segment")
+            button.clicked.connect(lambda _checked=False, k=key: self.set_mode(k, True))
+            group.addButton(button)
+            layout.addWidget(button, 1)
+            self.buttons[key] = button
+        self.mode = next(iter(modes))
+        self.buttons[self.mode].setChecked(True)
+
+    def set_mode(self, mode: str, announce: bool = True) -> None:
+        changed = mode != self.mode
+        self.mode = mode
+        self.buttons[mode].setChecked(True)
+        if changed and announce:
+            self.mode_changed.emit(mode)

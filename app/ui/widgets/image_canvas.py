@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 GAP = 1           # image pixels between tiles
 UNDRAWN = np.array([34, 44, 68], np.uint8)   # pixels the model has not reached yet
 
 
 class ImageCanvasWidget(QWidget):
-    """Shows (B, H, W, C) uint8 images as a grid; marks the pixel being drawn in each."""
+    """Shows (B, H, W, C) uint8 images as a grid; marks the pixel being drawn in each.
+
+    A click selects a sample (for 'Use this sample'); the context menu offers it directly.
+    """
+
+    use_requested = Signal(int)      # the index of a sample to inpaint
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -23,6 +28,7 @@ class ImageCanvasWidget(QWidget):
         self._qimage: QImage | None = None
         self._highlight = QColor("#ffb020")
         self._placeholder = "Press Generate to draw"
+        self.selected = 0
 
     # --- content ------------------------------------------------------------------------
     def set_images(self, images: np.ndarray, cursor: tuple[int, int] | None = None,
@@ -32,6 +38,7 @@ class ImageCanvasWidget(QWidget):
         self._images = images
         self._columns = int(np.ceil(np.sqrt(len(images))))
         self._cursor = cursor
+        self.selected = min(self.selected, len(images) - 1)
         self._qimage = self._grid_image(images, drawn)
         self.update()
 
@@ -86,6 +93,50 @@ class ImageCanvasWidget(QWidget):
         painter.drawImage(target, self._qimage)
         if self._cursor is not None:
             self._draw_cursor(painter, scale, origin)
+        else:
+            self._draw_selection(painter, scale, origin)
+
+    def tile_at(self, pos: QPointF) -> int | None:
+        """Index of the sample under a widget position, or None."""
+        if self._qimage is None:
+            return None
+        _, h, w, _ = self._images.shape
+        scale, origin = self._layout()
+        k, c = divmod((pos.x() - origin.x()) / scale, w + GAP)
+        r, y = divmod((pos.y() - origin.y()) / scale, h + GAP)
+        index = int(r) * self._columns + int(k)
+        if k < 0 or r < 0 or k >= self._columns or c >= w or y >= h or index >= len(self._images):
+            return None
+        return index
+
+    def mousePressEvent(self, event) -> None:
+        index = self.tile_at(event.position())
+        if index is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.selected = index
+            self.update()
+
+    def contextMenuEvent(self, event) -> None:
+        index = self.tile_at(QPointF(event.pos()))
+        if index is None:
+            return
+        self.selected = index
+        self.update()
+        menu = QMenu(self)
+        menu.addAction("Use this sample for inpainting", lambda: self.use_requested.emit(index))
+        menu.exec(event.globalPos())
+
+    def _draw_selection(self, painter: QPainter, scale: float, origin: QPointF) -> None:
+        b, h, w, _ = self._images.shape
+        if b < 2:
+            return
+        r, k = divmod(self.selected, self._columns)
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight))
+        pen.setWidthF(2)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(origin.x() + k * (w + GAP) * scale - 2,
+                                origin.y() + r * (h + GAP) * scale - 2,
+                                w * scale + 4, h * scale + 4))
 
     def _draw_cursor(self, painter: QPainter, scale: float, origin: QPointF) -> None:
         b, h, w, _ = self._images.shape
