@@ -24,9 +24,16 @@ def no_dangling_threads(qtbot):
 
 @pytest.fixture
 def tiny_models(tmp_path, monkeypatch):
-    """A models folder with one tiny model per tab, used as the user's models."""
+    """A models folder with one tiny model per tab, used as the user's models.
+
+    The bundled models are hidden from the window, so every tab starts on a tiny model
+    whatever ships in models/ (tests that need a bundled file use its path directly).
+    """
+    from app.core import paths
     from app.core.checkpoint import save_bundle
     from app.core.paths import user_models_dir
+
+    monkeypatch.setattr(paths, "bundled_models_dir", lambda: tmp_path / "no-bundled-models")
 
     folder = user_models_dir()
     folder.mkdir(parents=True)
