@@ -37,7 +37,7 @@ def test_bundled_model_starts_generating(name):
     if modality == "image":
         events = sample_images(bundle.net, bundle.codec, n=2, labels=[3, None], seed=0)
     elif modality == "audio":
-        events = sample_audio(bundle.net, bundle.codec, 400, seed=0, chunk=100)
+        events = sample_audio(bundle.net, bundle.codec, 4000, seed=0, chunk=100)
     else:
         events = sample_text(bundle.net, bundle.codec, "ROMEO:", length=40, seed=0)
     assert len(list(itertools.islice(events, 40))) == 40   # stop early: the consumer decides
