@@ -80,18 +80,20 @@ def _kv_cache_speedup(bundle, device, repeats: int, chars: int = 16) -> dict:
     """Per character: a KV-cache step vs a full forward over a full context window."""
     import torch
 
+    from .sampling.text import stepper
+
     net, context = bundle.net, bundle.config.context
     window = torch.randint(0, bundle.config.vocab_size, (1, context), device=device,
                            generator=torch.Generator(device=device).manual_seed(0))
 
-    def cached():
+    def cached():                                        # the sampler's own step
         with torch.no_grad():
-            state = net.begin(1, device)
+            step = stepper(net, 1, device)
             for t in range(context - chars):                 # fill the cache
-                net.step(state, window[:, t])
+                step(window[:, t])
             start = time.perf_counter()
             for t in range(context - chars, context):
-                net.step(state, window[:, t])
+                step(window[:, t])
             return (time.perf_counter() - start) / chars
 
     def recompute():

@@ -18,15 +18,20 @@ def start_ids(codec, prompt: str) -> list[int]:
 def stepper(net, batch: int, device, compiled: bool = True):
     """A function ids (B,) -> next-character logits (B, V) that carries the model's state.
 
-    The LSTM steps with fused gate weights (app/core/fast/lstm_fused.py) unless
-    `compiled=False`; otherwise the net's own step (recurrent state or KV cache) is used.
+    The LSTM steps with fused gate weights (app/core/fast/lstm_fused.py) and the Transformer
+    with a preallocated KV cache (app/core/fast/gpt_fused.py) unless `compiled=False`;
+    otherwise the net's own step (recurrent state or KV cache) is used.
     """
-    from ..nets.charlm import CharLSTM
+    from ..nets.charlm import CharGPT, CharLSTM
 
     if compiled and isinstance(net, CharLSTM):
         from ..fast.lstm_fused import FusedLSTM
 
         return FusedLSTM(net, batch, device).step
+    if compiled and isinstance(net, CharGPT):
+        from ..fast.gpt_fused import FusedGPT
+
+        return FusedGPT(net, batch, device).step
     state = net.begin(batch, device)
     return lambda ids: net.step(state, ids)
 
