@@ -37,6 +37,15 @@ def user_models_dir() -> Path:
     return user_data_dir() / "models"
 
 
+# The bundled models a newcomer should meet first in each tab; others follow by name.
+FIRST_BUNDLED = ("mnist", "speech", "shakespeare")
+
+
+def _bundled_order(path: Path) -> tuple[int, str]:
+    stem = path.stem
+    return (FIRST_BUNDLED.index(stem) if stem in FIRST_BUNDLED else len(FIRST_BUNDLED), stem)
+
+
 def list_models() -> list[tuple[str, Path, str]]:
     """(name, path, origin) of every bundled and user model; user names never shadow bundled."""
     found: list[tuple[str, Path, str]] = []
@@ -44,7 +53,7 @@ def list_models() -> list[tuple[str, Path, str]]:
     for origin, folder in (("bundled", bundled_models_dir()), ("user", user_models_dir())):
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob(f"*{MODEL_SUFFIX}")):
+        for path in sorted(folder.glob(f"*{MODEL_SUFFIX}"), key=_bundled_order):
             if path.stem not in seen:
                 seen.add(path.stem)
                 found.append((path.stem, path, origin))

@@ -24,7 +24,9 @@ def available() -> bool:
 
 
 def _jit(fn):
-    return numba.njit(cache=True, fastmath=False)(fn) if numba is not None else fn
+    # nogil: a compiled loop runs for milliseconds; holding the interpreter lock that long
+    # would starve the window's thread (its timers and repaints wait for every chunk).
+    return numba.njit(cache=True, fastmath=False, nogil=True)(fn) if numba is not None else fn
 
 
 @_jit

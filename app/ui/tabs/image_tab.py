@@ -167,7 +167,9 @@ class ImageTab(GenerateTab):
         self._show(cursor)
         elapsed = max(time.perf_counter() - self._started, 1e-6)
         rate = self._done / elapsed
-        self.progress.setValue(self._done)
+        # A progress bar repaint costs milliseconds: move it in steps of 1%, not per batch.
+        if self._done - self.progress.value() >= self._total / 100 or self._done == self._total:
+            self.progress.setValue(self._done)
         eta = (self._total - self._done) / rate if rate > 0 else 0
         self.stats.setText(f"{rate:,.0f} pixels/s \u00b7 {len(self._levels)} images \u00b7 "
                            f"ETA {format_eta(eta)}")

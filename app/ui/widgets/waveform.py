@@ -1,13 +1,21 @@
-"""A scrolling waveform with a spectrogram below it (pyqtgraph), fed chunk by chunk."""
+"""A scrolling waveform with a spectrogram below it (pyqtgraph), fed chunk by chunk.
+
+Chunks may arrive far faster than a screen refreshes, and a clip may be minutes long, so
+appending only stores (into buffers that grow by doubling) and a timer redraws at most
+REDRAW_HZ times a second, plotting only the seconds in view while audio streams in. The
+whole clip is drawn once, when it is complete.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 WINDOW_S = 4.0          # seconds visible while audio streams in
 FFT = 256
 HOP = 128
+REDRAW_HZ = 20
 
 
 class WaveformWidget(QWidget):
@@ -38,49 +46,72 @@ class WaveformWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(1000 // REDRAW_HZ)
+        self._redraw_timer.timeout.connect(lambda: self._redraw(streaming=True))
+        self._window = np.hanning(FFT).astype(np.float32)
         self.reset(8000)
 
+    @property
+    def samples(self) -> np.ndarray:
+        return self._samples[:self._count]
+
     def reset(self, sample_rate: int) -> None:
+        self._redraw_timer.stop()
         self.rate = sample_rate
-        self.samples = np.zeros(0, np.float32)
-        self._frames: list[np.ndarray] = []
+        self._samples = np.zeros(sample_rate, np.float32)
+        self._count = 0
+        self._spec = np.zeros((FFT // 2 + 1, 64), np.float32)    # (bins, frames) in dB
+        self._frames = 0
         self.curve.setData([], [])
         self.image.clear()
         self.spec_plot.setYRange(0, sample_rate / 2, padding=0)
         self._scroll(0.0)
 
     def append(self, chunk: np.ndarray) -> None:
-        self.samples = np.concatenate([self.samples, np.asarray(chunk, np.float32)])
+        chunk = np.asarray(chunk, np.float32)
+        self._samples = _room_for(self._samples, self._count + len(chunk))
+        self._samples[self._count:self._count + len(chunk)] = chunk
+        self._count += len(chunk)
         self._update_spectrogram()
-        self._redraw(streaming=True)
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def set_audio(self, samples: np.ndarray, sample_rate: int) -> None:
         """Show a whole clip at once (an opened file, or the finished result)."""
         self.reset(sample_rate)
-        self.samples = np.asarray(samples, np.float32)
-        self._update_spectrogram()
+        self.append(samples)
+        self._redraw_timer.stop()
         self._redraw(streaming=False)
 
     def show_all(self) -> None:
+        self._redraw_timer.stop()
         self._redraw(streaming=False)
 
     def _update_spectrogram(self) -> None:
-        done = len(self._frames)
-        window = np.hanning(FFT).astype(np.float32)
-        while (done * HOP + FFT) <= len(self.samples):
-            frame = self.samples[done * HOP:done * HOP + FFT] * window
-            power = np.abs(np.fft.rfft(frame)) ** 2
-            self._frames.append(10 * np.log10(power + 1e-10).astype(np.float32))
-            done += 1
+        total = (self._count - FFT) // HOP + 1 if self._count >= FFT else 0
+        if total <= self._frames:
+            return
+        starts = np.arange(self._frames, total) * HOP
+        frames = self.samples[starts[:, None] + np.arange(FFT)] * self._window   # (n, FFT)
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        self._spec = _room_for(self._spec, total, axis=1)
+        self._spec[:, self._frames:total] = (10 * np.log10(power + 1e-10)).T
+        self._frames = total
 
     def _redraw(self, streaming: bool) -> None:
-        n = len(self.samples)
-        seconds = n / self.rate
-        self.curve.setData(np.arange(n, dtype=np.float32) / self.rate, self.samples)
+        seconds = self._count / self.rate
+        # While streaming only the seconds in view (plus a margin) are handed to pyqtgraph.
+        first = max(0, self._count - int((WINDOW_S + 1) * self.rate)) if streaming else 0
+        shown = self.samples[first:]
+        self.curve.setData((np.arange(len(shown), dtype=np.float32) + first) / self.rate, shown)
         if self._frames:
-            spec = np.stack(self._frames).T          # (bins, frames)
+            lo = max(0, first // HOP) if streaming else 0
+            spec = self._spec[:, lo:self._frames]
             self.image.setImage(spec, levels=(-70, max(float(spec.max()), -40)))
-            self.image.setRect(0, 0, len(self._frames) * HOP / self.rate, self.rate / 2)
+            self.image.setRect(lo * HOP / self.rate, 0, (self._frames - lo) * HOP / self.rate,
+                               self.rate / 2)
         if streaming:
             self._scroll(seconds)
         else:
@@ -88,3 +119,16 @@ class WaveformWidget(QWidget):
 
     def _scroll(self, seconds: float) -> None:
         self.wave_plot.setXRange(max(0.0, seconds - WINDOW_S), max(WINDOW_S, seconds), padding=0)
+
+
+def _room_for(buffer: np.ndarray, needed: int, axis: int = 0) -> np.ndarray:
+    """`buffer`, or a copy twice as large (or as needed) when it cannot hold `needed`."""
+    if buffer.shape[axis] >= needed:
+        return buffer
+    shape = list(buffer.shape)
+    shape[axis] = max(needed, 2 * buffer.shape[axis])
+    grown = np.zeros(shape, buffer.dtype)
+    index = [slice(None)] * buffer.ndim
+    index[axis] = slice(0, buffer.shape[axis])
+    grown[tuple(index)] = buffer
+    return grown

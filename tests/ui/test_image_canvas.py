@@ -1,0 +1,28 @@
+"""The image grid drawn incrementally while sampling is the grid drawn from scratch."""
+import numpy as np
+from PySide6.QtGui import QImage
+
+from app.ui.widgets.image_canvas import ImageCanvasWidget
+
+
+def pixels_of(canvas) -> np.ndarray:
+    image = canvas._qimage.convertToFormat(QImage.Format.Format_RGB888)
+    data = np.frombuffer(image.constBits(), np.uint8)
+    return data.reshape(image.height(), image.bytesPerLine())[:, :image.width() * 3].copy()
+
+
+def test_patched_grid_equals_a_fresh_grid_at_every_step(qtbot):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 6, 4, 1), dtype=np.uint8)
+    live, fresh = ImageCanvasWidget(), ImageCanvasWidget()
+    qtbot.addWidget(live)
+    qtbot.addWidget(fresh)
+    drawn = np.zeros((6, 4), bool)
+    for row, col in rng.permutation([(r, c) for r in range(6) for c in range(4)]):
+        drawn[row, col] = True
+        live.set_images(images, (row, col), drawn)                   # patched in place
+        fresh.clear()
+        fresh.set_images(images, (row, col), drawn)                  # built from scratch
+        assert np.array_equal(pixels_of(live), pixels_of(fresh))
+    live.set_images(images[:, :, :, [0, 0, 0]])                     # finished: RGB, no mask
+    assert pixels_of(live).shape == pixels_of(fresh).shape
