@@ -18,8 +18,10 @@ class ImageCanvasWidget(QWidget):
 
     use_requested = Signal(int)      # the index of a sample to inpaint
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, selectable: bool = True):
         super().__init__(parent)
+        # Previews (the Train tab's) show samples only: no selection frame, no menu.
+        self.selectable = selectable
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(240, 240)
         self._images: np.ndarray | None = None
@@ -137,12 +139,16 @@ class ImageCanvasWidget(QWidget):
         return index
 
     def mousePressEvent(self, event) -> None:
+        if not self.selectable:
+            return
         index = self.tile_at(event.position())
         if index is not None and event.button() == Qt.MouseButton.LeftButton:
             self.selected = index
             self.update()
 
     def contextMenuEvent(self, event) -> None:
+        if not self.selectable:
+            return
         index = self.tile_at(QPointF(event.pos()))
         if index is None:
             return
@@ -154,7 +160,7 @@ class ImageCanvasWidget(QWidget):
 
     def _draw_selection(self, painter: QPainter, scale: float, origin: QPointF) -> None:
         b, h, w, _ = self._images.shape
-        if b < 2:
+        if b < 2 or not self.selectable:
             return
         r, k = divmod(self.selected, self._columns)
         pen = QPen(self.palette().color(QPalette.ColorRole.Highlight))

@@ -20,7 +20,7 @@ class TrainPreviewWidget(QWidget):
         self.title = QLabel("Samples from the current weights appear here while training.")
         self.title.setObjectName("muted")
         self.stack = QStackedWidget()
-        self.canvas = ImageCanvasWidget()
+        self.canvas = ImageCanvasWidget(selectable=False)
         self.canvas.setMinimumSize(160, 160)
         self.canvas.clear("Samples from the model appear here while it trains")
         audio_page = QWidget()
