@@ -200,3 +200,19 @@ def test_dropping_a_checkpoint_selects_it_in_its_tab(window, qtbot, tmp_path):
     assert window.current_tab() is window.text_tab
     assert window.text_tab.picker.current().path == path
     assert "Model: dropped" in window.model_label.text()
+
+
+def test_an_any_order_model_generates_in_the_chosen_order(window, qtbot, save_tiny):
+    tab = window.image_tab
+    window.tabs.setCurrentWidget(tab)
+    assert not tab.order.isEnabled()                       # the tiny PixelCNN: raster only
+    tab.open_checkpoint(save_tiny("anyorder"))
+    assert tab.order.isEnabled()
+    tab.order.setCurrentIndex(tab.order.findData("spiral"))
+    tab.grid.setValue(2)
+    tab.generate()
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
+    assert "Done" in tab.stats.text() and tab.result_params["order"] == "spiral"
+    assert tab._drawn.all() and tab.canvas.images.shape[0] == 4
+    tab.open_checkpoint(save_tiny("pixelcnn", name="raster-only"))
+    assert not tab.order.isEnabled() and tab.order.currentData() == "raster"

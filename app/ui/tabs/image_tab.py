@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QPushButton, QSpinBox, QStackedWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QSpinBox, QStackedWidget
 
 from ...core.codecs import codec_from_dict
 from ...core.media import MediaError
 from ...core.outputs import read_png_params, save_png
 from ...core.sampling.events import ImageResult, PixelStep
+from ...core.sampling.orders import ORDERS
 from ..widgets.controls import (
     LabelPicker,
     ModeSwitchWidget,
@@ -46,8 +47,12 @@ class ImageTab(GenerateTab):
         self.grid.setSuffix(" \u00d7 grid")
         self.temperature = temperature_box()
         self.seed = SeedBox()
+        self.order = QComboBox()
+        for name in ORDERS:
+            self.order.addItem(name.capitalize(), name)
         self.form.addRow("Class", self.label_picker)
         self.form.addRow("Images", self.grid)
+        self.form.addRow("Order", self.order)
         self.form.addRow("Temperature", self.temperature)
         self.form.addRow("Seed", self.seed)
         self.canvas = ImageCanvasWidget()
@@ -99,6 +104,7 @@ class ImageTab(GenerateTab):
         inpaint = mode == "inpaint"
         self.pages.setCurrentWidget(self.inpaint if inpaint else self.canvas)
         self.form.setRowVisible(self.grid, not inpaint)
+        self.form.setRowVisible(self.order, not inpaint)
         for _label, widget in self.fill_controls.rows():
             self.form.setRowVisible(widget, inpaint)
         self.open_image_button.setVisible(inpaint)
@@ -112,6 +118,14 @@ class ImageTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
+        # Only an any-order model can draw in another order than raster.
+        free = bool(info) and info.kind == "anyorder"
+        if not free:
+            self.order.setCurrentIndex(self.order.findData("raster"))
+        self.order.setEnabled(free)
+        self.order.setToolTip("The order in which pixels are drawn" if free else
+                              "A PixelCNN draws in raster order only: pick an any-order "
+                              "model to draw in other orders")
         self.fill_controls.fit_model(info.kind if info else None)
         try:
             self.inpaint.set_model(info)
@@ -126,6 +140,7 @@ class ImageTab(GenerateTab):
         codec = codec_from_dict(info.codec)
         n, label = self.grid.value() ** 2, self.label_picker.label()
         temperature, seed = self.temperature.value(), self.seed.value()
+        order = self.order.currentData() if info.kind == "anyorder" else "raster"
         self._codec = codec
         self._levels = np.zeros((n, codec.channels, codec.height, codec.width), np.int64)
         self._pixels = codec.decode(self._levels)      # kept in step, pixel by pixel
@@ -135,7 +150,7 @@ class ImageTab(GenerateTab):
         self.result_params = {"model": info.name, "kind": info.kind, "seed": seed,
                               "label": "any" if label is None else label,
                               "label_name": self.label_picker.currentText(),
-                              "temperature": temperature, "order": "raster", "n": n,
+                              "temperature": temperature, "order": order, "n": n,
                               "scale": SAVE_SCALE}
         self.progress.setRange(0, self._total)
         self.progress.setValue(0)
@@ -146,7 +161,8 @@ class ImageTab(GenerateTab):
             from ...core.sampling.image import sample_images
 
             bundle = self.bundle()
-            return sample_images(bundle.net, bundle.codec, n, label, temperature, seed)
+            return sample_images(bundle.net, bundle.codec, n, label, temperature, seed,
+                                 order=order)
 
         return factory
 
