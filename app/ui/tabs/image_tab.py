@@ -120,12 +120,9 @@ class ImageTab(GenerateTab):
         self.label_picker.set_classes(info.class_names if info else [])
         # Only an any-order model can draw in another order than raster.
         free = bool(info) and info.kind == "anyorder"
-        if not free:
-            self.order.setCurrentIndex(self.order.findData("raster"))
+        self.order.setCurrentIndex(self.order.currentIndex() if free else 0)   # 0: raster
         self.order.setEnabled(free)
-        self.order.setToolTip("The order in which pixels are drawn" if free else
-                              "A PixelCNN draws in raster order only: pick an any-order "
-                              "model to draw in other orders")
+        self.order.setToolTip("" if free else "A PixelCNN draws in raster order only")
         self.fill_controls.fit_model(info.kind if info else None)
         try:
             self.inpaint.set_model(info)
