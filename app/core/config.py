@@ -72,6 +72,15 @@ class ConfigBase:
     def validate(self) -> None:
         """Raise ConfigError for values no net could be built from."""
 
+    def _check_image(self) -> None:
+        """The fields every image model shares: levels, channels, classes."""
+        if self.levels < 2:
+            raise ConfigError("'levels' must be at least 2")
+        if self.channels not in (1, 3):
+            raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
+        if self.num_classes < 0:
+            raise ConfigError("'num_classes' must be 0 or more")
+
     def _positive(self, *names: str) -> None:
         for name in names:
             if getattr(self, name) <= 0:
@@ -99,17 +108,12 @@ class PixelCNNConfig(ConfigBase):
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")
-        if self.levels < 2:
-            raise ConfigError("'levels' must be at least 2")
-        if self.channels not in (1, 3):
-            raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
+        self._check_image()
         if self.hidden % self.channels:
             raise ConfigError("'hidden' must be divisible by 'channels' for channel masking")
         for name in ("first_kernel", "kernel"):
             if getattr(self, name) % 2 == 0 or getattr(self, name) < 1:
                 raise ConfigError(f"'{name}' must be an odd positive number")
-        if self.num_classes < 0:
-            raise ConfigError("'num_classes' must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -128,12 +132,7 @@ class AnyOrderConfig(ConfigBase):
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "blocks", "output_hidden")
-        if self.levels < 2:
-            raise ConfigError("'levels' must be at least 2")
-        if self.channels not in (1, 3):
-            raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
-        if self.num_classes < 0:
-            raise ConfigError("'num_classes' must be 0 or more")
+        self._check_image()
 
 
 @dataclass(frozen=True)

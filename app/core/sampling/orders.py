@@ -47,15 +47,13 @@ def _distance_to_known(mask: np.ndarray) -> np.ndarray:
     frontier, level = known.copy(), 0
     while (depth < 0).any():
         level += 1
-        grown = frontier.copy()
-        grown[1:] |= frontier[:-1]
-        grown[:-1] |= frontier[1:]
-        grown[:, 1:] |= frontier[:, :-1]
-        grown[:, :-1] |= frontier[:, 1:]
-        grown[1:, 1:] |= frontier[:-1, :-1]
-        grown[:-1, :-1] |= frontier[1:, 1:]
-        grown[1:, :-1] |= frontier[:-1, 1:]
-        grown[:-1, 1:] |= frontier[1:, :-1]
+        # One step of growth into all 8 neighbours (chessboard distance).
+        padded = np.pad(frontier, 1)
+        rows, cols = frontier.shape
+        grown = np.zeros_like(frontier)
+        for dr in (0, 1, 2):
+            for dc in (0, 1, 2):
+                grown |= padded[dr:dr + rows, dc:dc + cols]
         depth[grown & (depth < 0)] = level
         frontier = grown
     return depth[offset:offset + h, offset:offset + w]
