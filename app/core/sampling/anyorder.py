@@ -13,7 +13,7 @@ import numpy as np
 from .draw import draw
 from .events import ImageResult, PixelStep
 from .image import resolve_labels
-from .inpaint import InpaintResult, check_inputs
+from .inpaint import InpaintResult, as_batch, check_inputs
 from .orders import fill_order
 
 
@@ -21,7 +21,8 @@ def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.
                     seed: int | None = None, order: str = "random",
                     image: np.ndarray | None = None, mask: np.ndarray | None = None,
                     device=None) -> Iterator[PixelStep | ImageResult]:
-    """Generate `n` images (no image given) or fill the hidden pixels of `image` (C, H, W).
+    """Generate `n` images (no image given) or fill the hidden pixels of `image` (C, H, W),
+    n times, or of n different images given as an (n, C, H, W) batch.
 
     Yields a PixelStep per drawn sub-pixel in `order`, then an ImageResult (InpaintResult
     when filling). One full forward pass per sub-pixel.
@@ -42,8 +43,8 @@ def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.
     rng = np.random.default_rng(seed)
     cells = fill_order(mask, order, rng)
     y = resolve_labels(net, n, labels, device)
-    x = torch.as_tensor(np.where(mask, 0, image), dtype=torch.long, device=device)
-    x = x[None].repeat(n, 1, 1, 1)                                   # (n, C, H, W)
+    x = torch.as_tensor(np.where(mask, 0, as_batch(image, n)), dtype=torch.long,
+                        device=device)                                 # (n, C, H, W)
     visible = torch.as_tensor(~mask, device=device)[None, None].repeat(n, cfg.channels, 1, 1)
     total, step = len(cells) * cfg.channels, 0
     with torch.no_grad():

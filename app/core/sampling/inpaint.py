@@ -31,8 +31,9 @@ class InpaintResult(ImageResult):
 
 
 def check_inputs(codec, image: np.ndarray, mask: np.ndarray) -> None:
+    """`image` is one (C, H, W) picture or an (n, C, H, W) batch sharing the mask."""
     shape = (codec.channels, codec.height, codec.width)
-    if image.shape != shape:
+    if image.shape[-3:] != shape or image.ndim not in (3, 4):
         raise ValueError(f"image has shape {image.shape}, the model needs {shape}")
     if mask.shape != shape[1:]:
         raise ValueError(f"mask has shape {mask.shape}, the model needs {shape[1:]}")
@@ -42,11 +43,23 @@ def check_inputs(codec, image: np.ndarray, mask: np.ndarray) -> None:
         raise ValueError(f"image levels must be in 0..{codec.levels - 1}")
 
 
+def as_batch(image: np.ndarray, n: int) -> np.ndarray:
+    """One (C, H, W) picture repeated n times, or an (n, C, H, W) batch of different ones
+    (evaluation fills many test images under one mask at once): (n, C, H, W)."""
+    image = np.asarray(image)
+    if image.ndim == 4:
+        if len(image) != n:
+            raise ValueError(f"{len(image)} images given for {n} fills")
+        return image
+    return np.repeat(image[None], n, axis=0)
+
+
 def inpaint_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1, label=None,
                    temperature: float = 1.0, seed: int | None = None, device=None,
                    compiled: bool = True, naive: bool = False
                    ) -> Iterator[PixelStep | InpaintResult]:
-    """Fill the hidden pixels of `image` (C, H, W levels) `n` times, in raster order.
+    """Fill the hidden pixels of `image` (C, H, W levels) `n` times, in raster order (or of
+    each of n different images, given as an (n, C, H, W) batch).
 
     Yields a PixelStep per hidden sub-pixel (step / total count hidden sub-pixels only),
     then an InpaintResult. The fast, compiled and naive paths make identical choices.
@@ -66,6 +79,7 @@ def inpaint_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1
                      seed: int | None = None, device=None, compiled: bool = True
                      ) -> Iterator[PixelStep | InpaintResult]:
     """Draw `candidates` raster fills per result, keep one per result by importance weight.
+    `image` is one picture (C, H, W) or n different ones (n, C, H, W).
 
     The PixelSteps carry the values of all n * candidates fills (result i owns candidates
     i * K .. i * K + K - 1), so a view can show the candidates being drawn.
@@ -77,7 +91,8 @@ def inpaint_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1
     if candidates < 1:
         raise ValueError("resampling needs at least 1 candidate")
     filled = None
-    for event in _fill(net, codec, image, mask, n * candidates, label, temperature, seed,
+    proposals = np.repeat(as_batch(image, n), candidates, axis=0)
+    for event in _fill(net, codec, proposals, mask, n * candidates, label, temperature, seed,
                        device, compiled, naive=False):
         if isinstance(event, PixelStep):
             yield event
@@ -96,18 +111,34 @@ def inpaint_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1
 
 def known_log_likelihood(net, levels: np.ndarray, mask: np.ndarray, label, device):
     """Sum over known sub-pixels of log p(x_k | x_<k), per image: (B,) tensor, in nats."""
+    return log_likelihood_at(net, levels, ~np.asarray(mask, bool), label, device)
+
+
+def raster_hidden_nll(net, levels: np.ndarray, mask: np.ndarray, label=None, device=None
+                      ) -> np.ndarray:
+    """-sum over hidden sub-pixels of log p(x_h | x_<h) in nats per image: (B,). What a
+    raster model knows about a hole: only the pixels before each one in its order, known or
+    hidden. One forward pass for the lot."""
+    import torch
+
+    device = torch.device(device or next(net.parameters()).device)
+    return -log_likelihood_at(net, levels, np.asarray(mask, bool), label, device).cpu().numpy()
+
+
+def log_likelihood_at(net, levels: np.ndarray, where: np.ndarray, label, device):
+    """Sum of log p(x_i | x_<i) over the sub-pixels at `where` (H, W), per image: (B,)."""
     import torch
 
     x = torch.as_tensor(levels, dtype=torch.long, device=device)
     y = resolve_labels(net, x.shape[0], label, device)
-    known = torch.as_tensor(~mask, device=device)                  # (H, W)
+    where = torch.as_tensor(where, device=device)                  # (H, W)
     total = torch.zeros(x.shape[0], device=device)
     with torch.no_grad():
         for start in range(0, x.shape[0], 64):                     # bounded memory
             xb, yb = x[start:start + 64], y[start:start + 64]
             logp = torch.log_softmax(net(xb, yb), dim=1)          # (b, L, C, H, W)
             picked = logp.gather(1, xb[:, None])[:, 0]             # (b, C, H, W)
-            total[start:start + 64] = (picked * known).flatten(1).sum(1)
+            total[start:start + 64] = (picked * where).flatten(1).sum(1)
     return total
 
 
@@ -117,15 +148,14 @@ def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled
 
     from ..devices import make_generator
 
-    image = np.asarray(image)
     mask = np.asarray(mask, bool)
-    check_inputs(codec, image, mask)
+    check_inputs(codec, np.asarray(image), mask)
+    images = as_batch(image, n)
     device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
     gen = make_generator(seed, device)
     y = resolve_labels(net, n, label, device)
-    known = torch.as_tensor(np.where(mask, 0, image), dtype=torch.long, device=device)
-    x = known[None].repeat(n, 1, 1, 1)                             # (n, C, H, W)
+    x = torch.as_tensor(np.where(mask, 0, images), dtype=torch.long, device=device)
     hidden_rows = np.flatnonzero(mask.any(axis=1))
     total, step = int(mask.sum()) * cfg.channels, 0
     with torch.no_grad():
