@@ -17,47 +17,11 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
-
-
-def classifier(classes: int) -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, classes))
-
-
-def to_input(levels: np.ndarray, max_level: int) -> torch.Tensor:
-    return torch.from_numpy(levels.astype(np.float32) / max_level)
-
-
-def train_classifier(data, classes: int, max_level: int, epochs: int, seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    net = classifier(classes)
-    opt = torch.optim.Adam(net.parameters(), 1e-3)
-    rng = np.random.default_rng(seed)
-    x_all, y_all = data.images, data.labels
-    for _ in range(epochs):
-        order = rng.permutation(len(x_all))
-        for i in range(0, len(order), 64):
-            idx = order[i:i + 64]
-            loss = nn.functional.cross_entropy(net(to_input(x_all[idx], max_level)),
-                                               torch.from_numpy(y_all[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net.eval()
-
-
-def accuracy(net, levels: np.ndarray, labels: np.ndarray, max_level: int) -> float:
-    with torch.no_grad():
-        pred = torch.cat([net(to_input(levels[i:i + 256], max_level)).argmax(1)
-                          for i in range(0, len(levels), 256)])
-    return float((pred.numpy() == labels).mean())
 
 
 def main() -> None:
     from app.core.checkpoint import load_bundle
+    from app.core.judge import accuracy, train_classifier
     from app.core.paths import resolve_model
     from app.core.sampling.image import generate_images
     from app.core.training.presets import get_preset
@@ -77,7 +41,8 @@ def main() -> None:
     data = get_preset(args.preset).prepare()
     classes, top = bundle.config.num_classes, bundle.config.levels - 1
     started = time.perf_counter()
-    judge = train_classifier(data.train, classes, top, args.epochs, args.seed)
+    judge = train_classifier(data.train.images, data.train.labels, classes, top, args.epochs,
+                             args.seed)
     real = accuracy(judge, data.final.images, data.final.labels, top)
     labels = np.repeat(np.arange(classes), args.per_class)
     result = generate_images(bundle.net, bundle.codec, len(labels), list(labels),
