@@ -87,6 +87,8 @@ def read_mask_png(path, height: int, width: int) -> np.ndarray:
             luma = np.asarray(grey.convert("L"), np.uint8)
     except UnidentifiedImageError:
         raise MaskError(f"{path}: not a readable image") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        raise MaskError(f"{path}: {err.strerror}") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise MaskError(f"{path}: corrupt image ({str(err).splitlines()[0][:80]})") from None
     hidden = Image.fromarray(((luma > 127) & (alpha > 127)).astype(np.uint8) * 255)

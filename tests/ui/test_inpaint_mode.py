@@ -355,3 +355,44 @@ def test_ctrl_wheel_zooms_and_middle_drag_pans_without_painting(tab):
     assert not tab.inpaint.editor.mask.any()
     tab.inpaint.toolbar.zoom_fit.click()
     assert canvas.device_scale() == before
+
+
+def test_mask_files_save_load_and_undo_through_the_buttons(tab, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    panel, toolbar = tab.inpaint, tab.inpaint.toolbar
+    assert toolbar.open_mask_button.isEnabled() and not toolbar.save_mask_button.isEnabled()
+    painted = hide_block(panel, 3, 6)
+    assert toolbar.save_mask_button.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "hole"), "PNG image (*.png)"))
+    toolbar.save_mask_button.click()
+    saved = tmp_path / "hole.png"                            # the suffix is added
+    assert saved.is_file() and "Mask saved" in tab.stats.text()
+    panel._mask_action("clear")
+    # A bigger painting of another mask is scaled to the image, and the load is undoable.
+    big = np.zeros((64, 64), np.uint8)
+    big[:32, :32] = 255
+    Image.fromarray(big).save(tmp_path / "corner.png")
+    for name, expected in (("hole.png", painted), ("corner.png", None)):
+        before = panel.editor.mask.copy()
+        monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                            lambda *a, n=name, **k: (str(tmp_path / n), ""))
+        toolbar.open_mask_button.click()
+        if expected is None:
+            expected = np.zeros((16, 16), bool)
+            expected[:8, :8] = True
+        assert np.array_equal(panel.editor.mask, expected)
+        toolbar.undo_button.click()
+        assert np.array_equal(panel.editor.mask, before)
+        toolbar.redo_button.click()
+    (tmp_path / "junk.png").write_text("not an image")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(tmp_path / "junk.png"), ""))
+    toolbar.open_mask_button.click()
+    assert not tab.message.isHidden() and "not a readable image" in tab.message.text()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "no" / "such" / "m.png"), ""))
+    toolbar.save_mask_button.click()
+    assert "could not be saved" in tab.message.text()
+    assert panel.editor.mask[:8, :8].all()                   # nothing lost on the way

@@ -88,6 +88,7 @@ class ImageTab(GenerateTab):
         self.canvas.use_requested.connect(self.use_sample)
         self.inpaint.changed.connect(self.refresh_actions)
         self.inpaint.status.connect(self._inpaint_status)
+        self.inpaint.problem.connect(self.message.show_message)
         self.inpaint.strip.save_requested.connect(self.save_requested)
         QShortcut(QKeySequence("Ctrl+V"), self, self.paste,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...core.codecs import codec_from_dict
 from ...core.mask_editing import MaskEditor
+from ...core.masks import MaskError, read_mask_png, save_mask_png
 from ...core.media import MediaError, read_image
 from ...core.outputs import save_png
 from ..widgets.mask_canvas import MaskCanvasWidget
@@ -51,6 +52,7 @@ def png_bytes_of_pixels(pixels: np.ndarray) -> bytes:
 class InpaintPanelWidget(QWidget):
     changed = Signal()          # image, staging or history changed: the tab re-checks buttons
     status = Signal(str)        # a line for the tab's stats after an accept or discard
+    problem = Signal(str)       # a file that could not be used: the tab shows why
 
     def __init__(self, shortcut_owner: QWidget, parent=None):
         super().__init__(parent)
@@ -103,6 +105,8 @@ class InpaintPanelWidget(QWidget):
         tb.zoom_in.clicked.connect(lambda: self.canvas.zoom(1.25))
         tb.zoom_out.clicked.connect(lambda: self.canvas.zoom(0.8))
         tb.zoom_fit.clicked.connect(self.canvas.zoom_to_fit)
+        tb.open_mask_button.clicked.connect(self.open_mask_dialog)
+        tb.save_mask_button.clicked.connect(self.save_mask_dialog)
         self.canvas.brush_size_changed.connect(tb.set_brush_size)
         self.canvas.mask_edited.connect(self._mask_edited)
         self.strip.current_changed.connect(lambda _i: self._show())
@@ -218,6 +222,40 @@ class InpaintPanelWidget(QWidget):
             self.image = entry[1]
         self._mask_before = self.editor.mask.copy()
         self._refresh()
+
+    # --- the mask as a file -------------------------------------------------------------
+    def load_mask_file(self, path) -> None:
+        """A mask image (light = fill), scaled to the image's size; undoable like a stroke."""
+        if self.editor is None or self.running:
+            raise MaskError("open an image (and stop any fill) first: a mask goes over one")
+        self.editor.replace(read_mask_png(path, *self.editor.mask.shape))
+        self._mask_edited()
+        self.status.emit(f"Mask loaded from {Path(path).name}")
+
+    def save_mask_file(self, path) -> Path:
+        path = Path(path) if Path(path).suffix else Path(path).with_suffix(".png")
+        try:
+            return save_mask_png(path, self.editor.mask)
+        except (OSError, ValueError) as err:
+            raise MaskError(f"{path}: the mask could not be saved "
+                            f"({getattr(err, 'strerror', None) or err})") from None
+
+    def open_mask_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a mask (white = fill)", str(Path.home()),
+                                              "Images (*.png *.bmp *.gif *.jpg *.jpeg *.webp)")
+        self._mask_file_action(self.load_mask_file, path)
+
+    def save_mask_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the mask", str(Path.home() / "mask.png"),
+                                              "PNG image (*.png)")
+        self._mask_file_action(self.save_mask_file, path)
+
+    def _mask_file_action(self, action, path) -> None:
+        try:
+            if path and (saved := action(path)) is not None:
+                self.status.emit(f"Mask saved to {saved}")
+        except MaskError as err:
+            self.problem.emit(str(err))
 
     # --- filling ------------------------------------------------------------------------
     def prepare_fill(self, bundle_source, params: dict, label, temperature, seed):
@@ -349,6 +387,8 @@ class InpaintPanelWidget(QWidget):
         tb.set_history(editable and bool(self._history), editable and bool(self._redo))
         for button in (tb.zoom_in, tb.zoom_out, tb.zoom_fit):
             button.setEnabled(self.image is not None)
+        tb.open_mask_button.setEnabled(editable)
+        tb.save_mask_button.setEnabled(self.editor is not None and bool(self.editor.mask.any()))
         self._show()
         self.changed.emit()
 

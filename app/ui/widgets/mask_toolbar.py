@@ -105,6 +105,13 @@ class MaskToolbarWidget(QWidget):
         for button in (self.zoom_out, self.zoom_fit, self.zoom_in):
             layout.addWidget(button)
         layout.addSpacing(8)
+        self.open_mask_button = tool_button("Open mask\u2026", "Load a mask from an image file: "
+                                            "white (light) pixels are filled")
+        self.save_mask_button = tool_button("Save mask\u2026", "Save the mask as a PNG, white "
+                                            "where pixels are filled")
+        layout.addWidget(self.open_mask_button)
+        layout.addWidget(self.save_mask_button)
+        layout.addSpacing(8)
         self.colour_button = tool_button("Colour", "Colour of the mask overlay")
         self.colour_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.colour_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
