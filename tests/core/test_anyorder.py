@@ -166,3 +166,22 @@ def test_cli_samples_and_inpaints_with_an_any_order_model(tmp_path, save_tiny, c
         assert code == 2 and expected in capsys.readouterr().err
     assert main(["sample", "image", "--model", pixelcnn, "--order", "random",
                  "--out", str(tmp_path / "x.png")]) == 2
+
+
+def test_training_previews_of_any_order_models_take_a_bounded_number_of_passes(monkeypatch):
+    from app.core.sampling.anyorder import quick_images
+    from app.core.training.previews import make_preview
+
+    net, codec = make_bundle("anyorder")
+    calls = []
+    forward = type(net).forward
+    monkeypatch.setattr(type(net), "forward",
+                        lambda self, *a, **k: calls.append(1) or forward(self, *a, **k))
+    preview = make_preview(net, codec, "image", step=10, seed=3)
+    assert preview.images.shape == (4, codec.height, codec.width, codec.channels)
+    assert 0 < len(calls) <= 30                      # 6 x 5 pixels: one per pass at most
+    first = quick_images(net, codec, 2, [0, 1], seed=5, passes=7)
+    again = quick_images(net, codec, 2, [0, 1], seed=5, passes=7)
+    assert np.array_equal(first.levels, again.levels)
+    assert ((first.levels >= 0) & (first.levels < codec.levels)).all()
+    assert len(calls) == 30 + 14

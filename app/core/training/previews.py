@@ -33,7 +33,12 @@ def make_preview(net, codec, modality: str, step: int, seed: int = 0,
                 labels = None
                 if getattr(net.config, "num_classes", 0):
                     labels = [i % net.config.num_classes for i in range(4)]
-                result = generate_images(net, codec, 4, labels, seed=seed)
+                if net.config.kind == "anyorder":     # one pass per pixel would stall training
+                    from ..sampling.anyorder import quick_images
+
+                    result = quick_images(net, codec, 4, labels, seed=seed)
+                else:
+                    result = generate_images(net, codec, 4, labels, seed=seed)
                 return TrainPreview(step, modality, images=result.pixels)
             if modality == "audio":
                 clip = generate_audio(net, codec, codec.sample_rate, seed=seed)[0]
