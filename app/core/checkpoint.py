@@ -62,7 +62,8 @@ def sniff_foreign(path: Path, head: bytes) -> str | None:
     """What a file that is not safetensors says it is, by its magic bytes, not its name.
 
     "pytorch-zip" (torch.save's zip format: some top folder holding data.pkl), "zip" (any
-    other zip archive), "pickle" (a pickle, as legacy torch.save writes), or None.
+    other zip archive), "damaged-zip" (its directory is unreadable: truncated?), "pickle"
+    (a pickle, as legacy torch.save writes), or None.
     """
     if head.startswith(b"PK\x03\x04"):
         import zipfile
@@ -71,7 +72,7 @@ def sniff_foreign(path: Path, head: bytes) -> str | None:
             with zipfile.ZipFile(path) as archive:
                 names = archive.namelist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            return "zip"
+            return "damaged-zip"
         parts = (name.split("/") for name in names)
         return "pytorch-zip" if any(len(p) == 2 and p[1] == "data.pkl" for p in parts) \
             else "zip"
@@ -91,6 +92,9 @@ def _sniff(path: Path, head: bytes, size: int) -> None:
     if foreign == "zip":
         raise CheckpointError(path, "a zip archive that is neither a PyTorch file (no "
                                     "*/data.pkl entry) nor a chainrule checkpoint")
+    if foreign == "damaged-zip":
+        raise CheckpointError(path, "a damaged or truncated zip archive (a PyTorch file?), not a "
+                                    "chainrule checkpoint")
     if foreign == "pickle":
         raise CheckpointError(path, "a Python pickle (a legacy PyTorch file?), not a chainrule "
                                     f"checkpoint; {IMPORT_HINT}")
