@@ -177,6 +177,8 @@ CASES = {
     "huge-weights": (lambda f: _weights(f, "big.safetensors", 3e30), "holds a weight of 3e+30"),
     "config-not-matching-weights": (lambda f: _edited(f, "hidden.safetensors", _meta_json(
         "config", hidden=16)), "do not match the config"),
+    "config-with-a-million-layers": (lambda f: _edited(f, "deep.safetensors", _meta_json(
+        "config", layers=1_000_000)), "it has 1000000 layers, the file only 37 tensors"),
     "config-with-unknown-keys": (lambda f: _edited(f, "colour.safetensors", _meta_json(
         "config", colour="blue")), "unknown key(s) in pixelcnn config: colour"),
     "codec-not-matching-config": (lambda f: _edited(f, "codec.safetensors", _meta_json(

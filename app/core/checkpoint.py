@@ -256,11 +256,8 @@ def load_bundle(path, device="cpu") -> Bundle:
     path = Path(path)
     meta, header = _checked_header(path)
     spec, config, codec = parse_model(path, meta["kind"], meta["config"], meta["codec"])
-    # The header alone says whether the weights fit: compare it with a net built on the
-    # meta device (no memory), so a config claiming a huge net is refused before it is built.
-    skeleton = build_net(path, spec, config, "meta")
-    check_layout(path, {name: (info["dtype"], info["shape"]) for name, info in header.items()
-                        if name != "__metadata__"}, skeleton)
+    check_fits(path, spec, config, {name: (info["dtype"], info["shape"])
+                                    for name, info in header.items() if name != "__metadata__"})
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, ValueError, OSError) as err:
@@ -284,6 +281,20 @@ def build_net(path, spec, config, device=None):
     except (ValueError, TypeError, RuntimeError) as err:
         raise CheckpointError(path, f"cannot build a {spec.kind} net from this config: "
                                     f"{str(err).splitlines()[0] if str(err) else err}") from None
+
+
+def check_fits(path, spec, config, layout: dict) -> None:
+    """Whether tensors of this layout (name -> (dtype, shape)) fit the net of config, found
+    before that net takes any memory or time: a config claiming a huge net is refused."""
+    # Every layer, block or dilation owns at least one tensor, so a deeper config cannot fit;
+    # checked first because even an empty net with a million layers takes minutes to build.
+    depth = max(getattr(config, "layers", 0), getattr(config, "blocks", 0),
+                len(getattr(config, "dilations", ())))
+    if depth > len(layout):
+        raise CheckpointError(path, f"weights do not match the config: it has {depth} layers, "
+                                    f"the file only {len(layout)} tensors")
+    # On the meta device a net has shapes but no storage.
+    check_layout(path, layout, build_net(path, spec, config, "meta"))
 
 
 def check_layout(path, found: dict, net) -> None:

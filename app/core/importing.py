@@ -18,7 +18,7 @@ from .checkpoint import (
     FLOAT_DTYPES,
     CheckpointError,
     build_net,
-    check_layout,
+    check_fits,
     load_weights,
     parse_model,
     read_header,
@@ -150,8 +150,7 @@ def import_state_dict(src, out, kind: str, config: dict, codec: dict, *, setting
     spec, parsed, parsed_codec = parse_model(settings_from or src, kind, config, codec,
                                              what="invalid settings")
     tensors, found = read_state_dict(src)
-    # Checked against a net on the meta device first: a wrong config costs no memory.
-    check_layout(src, tensor_layout(tensors), build_net(src, spec, parsed, "meta"))
+    check_fits(src, spec, parsed, tensor_layout(tensors))   # a wrong config costs nothing
     net = build_net(src, spec, parsed)
     load_weights(src, net, tensors)
     record = {"file": str(src.resolve()), "sha256": sha256(src), "bytes": src.stat().st_size,
