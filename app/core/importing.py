@@ -55,7 +55,7 @@ def _refusal(err: Exception) -> str:
     """The one informative line of torch's multi-paragraph weights_only error."""
     for line in str(err).splitlines():
         if re.search(r"unsupported|not an allowed", line, re.IGNORECASE):
-            return line.strip().rstrip(".")
+            return line.split(". Please")[0].strip().rstrip(".")   # drop torch's advice
     return "it holds objects other than tensors and plain containers"
 
 
@@ -72,8 +72,13 @@ def _torch_load(path: Path):
         raise CheckpointError(path, "refused by torch.load(weights_only=True), which never "
                                     f"runs code from a file: {_refusal(err)}") from None
     except Exception as err:       # torch raises many types for damaged archives
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(path, f"not a readable PyTorch file: {first}") from None
+        raise CheckpointError(path, f"not a readable PyTorch file: {_first_line(err)}") \
+            from None
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def read_state_dict(path) -> tuple[dict, dict]:
@@ -102,8 +107,7 @@ def read_state_dict(path) -> tuple[dict, dict]:
         try:
             obj = load_file(str(path), device="cpu")
         except Exception as err:
-            raise CheckpointError(path, f"unreadable weights: {str(err).splitlines()[0]}") \
-                from None
+            raise CheckpointError(path, f"unreadable weights: {_first_line(err)}") from None
     else:
         obj = _torch_load(path)
     return _unwrap(path, obj, found), found
@@ -121,8 +125,11 @@ def _unwrap(path: Path, obj, found: dict) -> dict:
         raise CheckpointError(path, f"holds a {type(obj).__name__}, not a state dict "
                                     "(a dictionary of named tensors)")
     for name, value in obj.items():
-        if not isinstance(name, str) or not isinstance(value, torch.Tensor):
-            raise CheckpointError(path, f"entry {name!r} is a {type(value).__name__}, not a "
+        if not isinstance(name, str):
+            raise CheckpointError(path, f"entry {name!r} is named by a {type(name).__name__}; "
+                                        "a state dict names its tensors with strings")
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(path, f"entry {name!r} is of type {type(value).__name__}, not a "
                                         f"tensor; expected a state dict (or one inside "
                                         f"{', '.join(repr(w) for w in WRAPPERS)})")
     if obj and all(name.startswith("module.") for name in obj):   # saved from DataParallel
