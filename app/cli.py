@@ -1,5 +1,5 @@
 """Headless command line: `chainrule sample | inpaint | eval-inpaint | train | eval | info |
-models | bench`.
+models | import | bench`.
 
 Every command reports bad input as one line on stderr and exit status 2, never a traceback.
 """
@@ -18,13 +18,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import bench, eval_inpaint, inpaint, inspect, sample, train
+    from .commands import bench, eval_inpaint, import_model, inpaint, inspect, sample, train
 
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Autoregressive generative models: sample, train and inspect them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (sample, inpaint, eval_inpaint, train, inspect, bench):
+    for module in (sample, inpaint, eval_inpaint, train, inspect, import_model, bench):
         module.add_parsers(sub, _add_common)
     return parser
 

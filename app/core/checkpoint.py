@@ -8,6 +8,7 @@ tensor bytes, and every header field is checked before a tensor is touched.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -17,14 +18,22 @@ from typing import Any
 
 FORMAT = "chainrule/1"
 MAX_HEADER_BYTES = 100 * 1024 * 1024   # a real header is kilobytes; refuse absurd lengths
+# Trained weights here stay below 5 in magnitude; a weight past this bound comes from a damaged
+# file (a flipped exponent bit) and would overflow the activations to inf or NaN.
+MAX_ABS_WEIGHT = 1e4
+FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+               "U8": 1, "BOOL": 1}
 
 
 class CheckpointError(Exception):
     """A model file that cannot be used. str() is one line naming the file and the problem."""
 
     def __init__(self, path, problem: str):
-        self.path, self.problem = str(path), problem
-        super().__init__(f"{path}: {problem}")
+        # A file name or a tensor name can hold a line break; the message stays one line.
+        one_line = str.maketrans({"\n": "\\n", "\r": "\\r"})
+        self.path, self.problem = str(path).translate(one_line), problem.translate(one_line)
+        super().__init__(f"{self.path}: {self.problem}")
 
 
 @dataclass
@@ -45,15 +54,50 @@ class Bundle:
         return sum(p.numel() for p in self.net.parameters())
 
 
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+IMPORT_HINT = "convert it with `chainrule import` (nothing is unpickled when loading models)"
+
+
+def sniff_foreign(path: Path, head: bytes) -> str | None:
+    """What a file that is not safetensors says it is, by its magic bytes, not its name.
+
+    "pytorch-zip" (torch.save's zip format: some top folder holding data.pkl), "zip" (any
+    other zip archive), "damaged-zip" (its directory is unreadable: truncated?), "pickle"
+    (a pickle, as legacy torch.save writes), or None.
+    """
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return "damaged-zip"
+        parts = (name.split("/") for name in names)
+        return "pytorch-zip" if any(len(p) == 2 and p[1] == "data.pkl" for p in parts) \
+            else "zip"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "pickle"
+    return None
+
+
 def _sniff(path: Path, head: bytes, size: int) -> None:
     """Refuse files that are clearly not safetensors, with a message that says what they are."""
     if size == 0:
         raise CheckpointError(path, "file is empty (0 bytes)")
-    if head.startswith(b"PK\x03\x04"):
-        raise CheckpointError(path, "this is a zip archive (a PyTorch .pt/.pth file?), "
-                                    "not a chainrule .safetensors checkpoint")
-    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        raise CheckpointError(path, "this is a Python pickle; chainrule never unpickles files")
+    foreign = sniff_foreign(path, head)
+    if foreign == "pytorch-zip":
+        raise CheckpointError(path, f"a PyTorch zip archive, not a chainrule checkpoint; "
+                                    f"{IMPORT_HINT}")
+    if foreign == "zip":
+        raise CheckpointError(path, "a zip archive that is neither a PyTorch file (no "
+                                    "*/data.pkl entry) nor a chainrule checkpoint")
+    if foreign == "damaged-zip":
+        raise CheckpointError(path, "a damaged or truncated zip archive (a PyTorch file?), not a "
+                                    "chainrule checkpoint")
+    if foreign == "pickle":
+        raise CheckpointError(path, "a Python pickle (a legacy PyTorch file?), not a chainrule "
+                                    f"checkpoint; {IMPORT_HINT}")
     if size < 8:
         raise CheckpointError(path, f"file is only {size} bytes: truncated or not a checkpoint")
     (header_len,) = struct.unpack("<Q", head[:8])
@@ -66,7 +110,17 @@ def _sniff(path: Path, head: bytes, size: int) -> None:
         raise CheckpointError(path, "not a safetensors file (header is not JSON)")
 
 
-def _read_header(path: Path) -> dict:
+def _json(path: Path, raw, what: str):
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(path, f"{what} is not valid JSON") from None
+    except RecursionError:      # a few kilobytes of '[' nest deeper than the parser goes
+        raise CheckpointError(path, f"{what} is nested too deeply to be real JSON") from None
+
+
+def read_header(path: Path) -> dict:
+    """The checked safetensors header: a JSON object whose tensors lie inside the file."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(16)
@@ -74,10 +128,7 @@ def _read_header(path: Path) -> dict:
         (header_len,) = struct.unpack("<Q", head[:8])
         f.seek(8)
         raw = f.read(header_len)
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CheckpointError(path, "not a safetensors file (header is not valid JSON)") from None
+    header = _json(path, raw, "not a safetensors file: the header")
     if not isinstance(header, dict):
         raise CheckpointError(path, "not a safetensors file (header is not a JSON object)")
     _check_offsets(path, header, size - 8 - header_len)
@@ -85,17 +136,26 @@ def _read_header(path: Path) -> dict:
 
 
 def _check_offsets(path: Path, header: dict, data_bytes: int) -> None:
-    """Every tensor must lie inside the file, and no two may overlap."""
+    """Every tensor must lie inside the file, fill its span exactly, and not overlap another."""
     spans = []
     for name, info in header.items():
         if name == "__metadata__":
             continue
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
         if not (isinstance(offsets, list) and len(offsets) == 2
-                and all(isinstance(o, int) for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+                and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
             raise CheckpointError(path, f"tensor '{name}' has invalid data offsets")
+        shape = info.get("shape")
+        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
+                and isinstance(info.get("dtype"), str)):
+            raise CheckpointError(path, f"tensor '{name}' has an invalid shape or dtype")
         if offsets[1] > data_bytes:
             raise CheckpointError(path, f"truncated: tensor '{name}' ends past the end of the file")
+        itemsize = DTYPE_BYTES.get(info["dtype"])
+        if itemsize is not None and math.prod(shape) * itemsize != offsets[1] - offsets[0]:
+            raise CheckpointError(path, f"tensor '{name}' holds {offsets[1] - offsets[0]} bytes, "
+                                        f"its shape {tuple(shape)} needs "
+                                        f"{math.prod(shape) * itemsize}")
         spans.append((offsets[0], offsets[1], name))
     spans.sort()
     for (_, e0, n0), (s1, _, n1) in zip(spans, spans[1:]):
@@ -103,88 +163,179 @@ def _check_offsets(path: Path, header: dict, data_bytes: int) -> None:
             raise CheckpointError(path, f"tensors '{n0}' and '{n1}' overlap")
 
 
-def _parse_json_field(path: Path, meta: dict, key: str):
+def _parse_json_field(path: Path, meta: dict, key: str) -> dict:
     if key not in meta:
         raise CheckpointError(path, f"not a chainrule checkpoint (no '{key}' in its metadata)")
-    try:
-        return json.loads(meta[key])
-    except json.JSONDecodeError:
-        raise CheckpointError(path, f"metadata field '{key}' is not valid JSON") from None
+    if not isinstance(meta[key], str):
+        raise CheckpointError(path, f"metadata field '{key}' is not a JSON string")
+    value = _json(path, meta[key], f"metadata field '{key}'")
+    if not isinstance(value, dict):
+        raise CheckpointError(path, f"metadata field '{key}' is not a JSON object")
+    return value
 
 
-def read_metadata(path) -> dict:
-    """Kind, config, codec and provenance of a checkpoint, without loading any tensor."""
+def _checked_header(path) -> tuple[dict, dict]:
+    """(metadata, header) of a checkpoint file; refuses anything that is not one."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(path, "no such file")
     if path.is_dir():
         raise CheckpointError(path, "is a directory, not a checkpoint file")
     try:
-        header = _read_header(path)
+        header = read_header(path)
     except PermissionError:
         raise CheckpointError(path, "permission denied (the file is not readable)") from None
     except OSError as err:
         raise CheckpointError(path, f"cannot read: {err.strerror or err}") from None
+    except CheckpointError as err:
+        if path.suffix.lower() in TORCH_SUFFIXES and IMPORT_HINT not in err.problem:
+            raise CheckpointError(path, f"{err.problem}; for a PyTorch file, {IMPORT_HINT}") \
+                from None
+        raise
     meta = header.get("__metadata__") or {}
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(path, "a safetensors file, but not a chainrule checkpoint "
                                     f"(expected format '{FORMAT}')")
+    if not isinstance(meta.get("kind", ""), str) or not isinstance(meta.get("name", ""), str):
+        raise CheckpointError(path, "metadata fields 'kind' and 'name' must be strings")
     return {"kind": meta.get("kind", ""),
             "name": meta.get("name", path.stem),
             "config": _parse_json_field(path, meta, "config"),
             "codec": _parse_json_field(path, meta, "codec"),
             "provenance": _parse_json_field(path, meta, "provenance"),
-            "half": meta.get("dtype") == "float16"}
+            "half": meta.get("dtype") == "float16"}, header
+
+
+def read_metadata(path) -> dict:
+    """Kind, config, codec and provenance of a checkpoint, without loading any tensor."""
+    return _checked_header(path)[0]
+
+
+def parse_model(path, kind: str, config: dict, codec: dict, what: str = "invalid metadata"):
+    """(spec, config, codec) from their JSON forms; CheckpointError if they do not fit together.
+
+    path names where they came from: the checkpoint, or the options of `chainrule import`."""
+    from .codecs import codec_from_dict
+    from .registry import KINDS
+
+    if kind not in KINDS:
+        raise CheckpointError(path, f"unknown model kind '{kind}'")
+    spec = KINDS[kind]
+    try:
+        parsed = spec.config_class.from_dict(config)
+        parsed_codec = codec_from_dict(codec)
+    except (ValueError, TypeError) as err:     # ConfigError and CodecError are ValueErrors
+        raise CheckpointError(path, f"{what}: {err}") from None
+    _check_codec(path, spec, parsed, parsed_codec)
+    return spec, parsed, parsed_codec
+
+
+def _check_codec(path, spec, config, codec) -> None:
+    """The codec must describe the data the net was built for, or sampling fails later."""
+    if codec.modality != spec.modality:
+        raise CheckpointError(path, f"a {spec.kind} model with a {codec.modality} codec")
+    if codec.modality == "text":
+        pairs = [("vocabulary size", len(codec.vocab), config.vocab_size)]
+    elif codec.modality == "audio":
+        pairs = [("levels", codec.levels, config.levels)]
+        if codec.sample_rate <= 0:
+            raise CheckpointError(path, f"invalid sample rate {codec.sample_rate}")
+    else:
+        pairs = [(name, getattr(codec, name), getattr(config, name))
+                 for name in ("height", "width", "channels", "levels")]
+    for name, ours, theirs in pairs:
+        if ours != theirs:
+            raise CheckpointError(path, f"codec and config disagree: {name} {ours} vs {theirs}")
 
 
 def load_bundle(path, device="cpu") -> Bundle:
     """Load and validate a checkpoint; any problem raises CheckpointError with one clear line."""
-    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .codecs import CodecError, codec_from_dict
-    from .config import ConfigError
-    from .registry import KINDS
-
     path = Path(path)
-    meta = read_metadata(path)
-    if meta["kind"] not in KINDS:
-        raise CheckpointError(path, f"unknown model kind '{meta['kind']}'")
-    spec = KINDS[meta["kind"]]
-    try:
-        config = spec.config_class.from_dict(meta["config"])
-        codec = codec_from_dict(meta["codec"])
-    except (ConfigError, CodecError) as err:
-        raise CheckpointError(path, f"invalid metadata: {err}") from None
+    meta, header = _checked_header(path)
+    spec, config, codec = parse_model(path, meta["kind"], meta["config"], meta["codec"])
+    check_fits(path, spec, config, {name: (info["dtype"], info["shape"])
+                                    for name, info in header.items() if name != "__metadata__"})
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, ValueError, OSError) as err:
         raise CheckpointError(path, f"unreadable weights: {str(err).splitlines()[0]}") from None
-    net = spec.build(config)
-    _load_weights(path, net, tensors, torch)
+    net = build_net(path, spec, config)
+    load_weights(path, net, tensors)
     net.to(device).eval()
     return Bundle(meta["name"], str(path), meta["kind"], config, codec, meta["provenance"], net,
                   meta["half"])
 
 
-def _load_weights(path: Path, net, tensors: dict, torch) -> None:
-    expected = net.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+def build_net(path, spec, config, device=None):
+    """The net of a config; a config that parses but builds nothing (dropout 2) is refused."""
+    import contextlib
+
+    import torch
+
+    try:
+        with torch.device(device) if device else contextlib.nullcontext():
+            return spec.build(config)
+    except (ValueError, TypeError, RuntimeError) as err:
+        raise CheckpointError(path, f"cannot build a {spec.kind} net from this config: "
+                                    f"{str(err).splitlines()[0] if str(err) else err}") from None
+
+
+def check_fits(path, spec, config, layout: dict) -> None:
+    """Whether tensors of this layout (name -> (dtype, shape)) fit the net of config, found
+    before that net takes any memory or time: a config claiming a huge net is refused."""
+    # Every layer, block or dilation owns at least one tensor, so a deeper config cannot fit;
+    # checked first because even an empty net with a million layers takes minutes to build.
+    depth = max(getattr(config, "layers", 0), getattr(config, "blocks", 0),
+                len(getattr(config, "dilations", ())))
+    if depth > len(layout):
+        raise CheckpointError(path, f"weights do not match the config: it has {depth} layers, "
+                                    f"the file only {len(layout)} tensors")
+    # On the meta device a net has shapes but no storage.
+    check_layout(path, layout, build_net(path, spec, config, "meta"))
+
+
+def check_layout(path, found: dict, net) -> None:
+    """found: name -> (dtype name, shape). Names, shapes and float dtypes must match net."""
+    expected = {name: tuple(t.shape) for name, t in net.state_dict().items()}
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
     if missing or unexpected:
         what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
         raise CheckpointError(path, f"weights do not match the config ({what})")
-    for name, tensor in tensors.items():
-        if not tensor.is_floating_point():
-            raise CheckpointError(path, f"tensor '{name}' has dtype {tensor.dtype}, "
-                                        "expected floats")
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            need = tuple(expected[name].shape)
+    for name, (dtype, shape) in found.items():
+        if dtype not in FLOAT_DTYPES:
+            raise CheckpointError(path, f"tensor '{name}' has dtype {dtype}, expected floats")
+        if tuple(shape) != expected[name]:
             raise CheckpointError(path, f"weights do not match the config: '{name}' is "
-                                        f"{tuple(tensor.shape)}, config needs {need}")
+                                        f"{tuple(shape)}, config needs {expected[name]}")
+
+
+def tensor_layout(tensors: dict) -> dict:
+    """name -> (safetensors dtype name, shape) of loaded tensors, for check_layout."""
+    import torch
+
+    names = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32",
+             torch.float64: "F64"}
+    return {name: (names.get(t.dtype, str(t.dtype).removeprefix("torch."))
+                   if t.layout == torch.strided else str(t.layout).removeprefix("torch."),
+                   tuple(t.shape)) for name, t in tensors.items()}
+
+
+def load_weights(path, net, tensors: dict) -> None:
+    """Check names, shapes, dtypes and values of tensors against net, then load them."""
+    import torch
+
+    check_layout(path, tensor_layout(tensors), net)
+    for name, tensor in tensors.items():
         if not torch.isfinite(tensor).all():
             raise CheckpointError(path, f"tensor '{name}' contains NaN or infinite values")
+        largest = tensor.abs().max().item() if tensor.numel() else 0.0
+        if largest > MAX_ABS_WEIGHT:
+            raise CheckpointError(path, f"tensor '{name}' holds a weight of {largest:.3g}; "
+                                        f"beyond {MAX_ABS_WEIGHT:g} no trained net goes (damaged?)")
     net.load_state_dict({k: v.float() for k, v in tensors.items()})
 
 

@@ -228,6 +228,18 @@ class MainWindow(QMainWindow):
         tab = {"image": self.image_tab, "audio": self.audio_tab,
                "text": self.text_tab}.get(modality, self.current_tab())
         self.tabs.setCurrentWidget(tab)
+        if modality is not None:
+            # The header looked fine; the weights are checked now (shapes, dtypes, values), so
+            # a damaged file is refused here and the model chosen before stays chosen. The
+            # net stays in the cache, so Generate does not load it again.
+            try:
+                self.models.get(path, self.device)
+            except CheckpointError as err:
+                tab.message.show_message(str(err))
+                return
+            except Exception as err:     # e.g. out of memory on the device: say so, keep going
+                tab.message.show_message(f"{path}: cannot load ({err})")
+                return
         tab.open_checkpoint(path)
 
     def save(self) -> None:
