@@ -32,7 +32,8 @@ def add_parsers(sub, add_common) -> None:
     p.add_argument("--candidates", type=positive_int, default=8, help="K of resampling")
     p.add_argument("--order", choices=ORDERS, default="nearest",
                    help="the any-order model's fill and likelihood order")
-    p.add_argument("--batch", type=positive_int, default=50, help="images filled at once")
+    p.add_argument("--batch", type=positive_int, default=25,
+                   help="images filled at once (one random stroke mask per batch)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON report to this file")
     add_common(p)

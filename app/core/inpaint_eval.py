@@ -39,7 +39,7 @@ class InpaintEvalSetup:
     grey_level: int                # the trivial fill
     candidates: int = 8            # K of raster + resampling
     order: str = "nearest"         # the any-order model's fill and likelihood order
-    batch: int = 50                # images filled at once (one stroke mask per batch)
+    batch: int = 25                # images filled at once (one stroke mask per batch)
     seed: int = 0
 
 
