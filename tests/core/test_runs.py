@@ -44,6 +44,8 @@ def test_stopped_then_resumed_run_equals_an_uninterrupted_one(tmp_path):
         weights.append({k: v.clone() for k, v in net.state_dict().items()})
         steps = [row["step"] for row in History(run_dir).read()]
         assert steps == list(range(1, 11))          # the curve continues, no gaps or repeats
+        times = [row["time"] for row in History(run_dir).read()]
+        assert times == sorted(times)               # and so does the clock
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 

@@ -120,7 +120,7 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
                   provenance, device, job.half, options, name=job.name)
     try:
         for metrics in inner:
-            last = metrics
+            last, last_at = metrics, time.perf_counter()
             if dist.writer and (metrics.checkpointed or metrics.saved):
                 write_run(run_dir, dict(info, status="running", step=metrics.step,
                                         best=metrics.best_bits))
@@ -140,7 +140,10 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
         if dist.world > 1:
             _report_weights(net, dist)
     if dist.writer:
-        yield _finish(job, run_dir, best_path, time.perf_counter() - start)
+        # Training time of the whole run (resumed sessions included) plus the final scoring.
+        wall = last.elapsed_s + time.perf_counter() - last_at if last else \
+            time.perf_counter() - start
+        yield _finish(job, run_dir, best_path, wall)
 
 
 def _finish(job: TrainJob, run_dir: Path, best_path: Path, wall: float) -> FinalReport:

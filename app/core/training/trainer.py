@@ -123,18 +123,22 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     history = History(options.run_dir) if options.run_dir and options.writer else None
     every = settings.checkpoint_every or settings.eval_every
     null_label = getattr(net.config, "num_classes", 0) or None
-    best, done = math.inf, 0
+    best, done, earlier_s = math.inf, 0, 0.0
     if options.resume:
         done, rng, extra = load_state(options.run_dir / STATE_FILE, net, opt)
         best = extra.get("best", math.inf)
+        # The clock goes on from where the run stopped: its history and its wall time are
+        # those of the whole run, not of the last session.
+        earlier_s = float(extra.get("elapsed_s", 0.0))
         if history:
             history.truncate(done)
     autocast = settings.mixed_precision and device.type == "cuda"
 
     def checkpoint() -> None:
-        save_state(options.run_dir / STATE_FILE, net, opt, done, rng, {"best": best})
+        save_state(options.run_dir / STATE_FILE, net, opt, done, rng,
+                   {"best": best, "elapsed_s": time.perf_counter() - start})
 
-    start, recent, rows = time.perf_counter(), [], []
+    start, recent, rows = time.perf_counter() - earlier_s, [], []
     try:
         for step in range(done + 1, settings.steps + 1):
             tick = time.perf_counter()
