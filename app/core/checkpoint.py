@@ -360,8 +360,9 @@ def save_bundle(path, net, codec, provenance: dict, name: str | None = None,
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o644)   # mkstemp makes files private; checkpoints are shareable
         save_file(tensors, tmp, metadata=metadata)
+        # safetensors writes files private (0600) whatever the umask; checkpoints are shared.
+        os.chmod(tmp, 0o644)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -136,3 +136,11 @@ def test_atomic_save_keeps_previous_file_when_writing_fails(tmp_path, monkeypatc
         save_bundle(path, net, codec, {"v": 2})
     assert read_metadata(path)["provenance"] == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_saved_checkpoints_are_readable_by_others(tmp_path):
+    import stat
+
+    net, codec = make_bundle("pixelcnn")
+    path = save_bundle(tmp_path / "shared.safetensors", net, codec, {})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
