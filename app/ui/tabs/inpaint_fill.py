@@ -45,6 +45,9 @@ class FillControls:
         for name in ORDERS:
             self.order.addItem(name.capitalize(), name)
         self.order.setToolTip("Which hidden pixel the any-order model draws next")
+        # Nearest-known-first grows the fill from the hole's edge inwards, each new pixel next
+        # to what is already there: the order that best shows off seeing all around the hole.
+        self.order.setCurrentIndex(ORDERS.index("nearest"))
         self.variations = QSpinBox()
         self.variations.setRange(1, 16)
         self.variations.setValue(4)
