@@ -37,12 +37,16 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     from .core.devices import DeviceError
     from .core.masks import MaskError
     from .core.media import MediaError
+    from .core.saving import SaveError
     from .core.training.folders import DataFolderError
     from .core.training.sources import DataSourceError
+    from .core.training.state import StateError
 
+    # SaveError (a full disk, a folder that cannot be written) is not the user's mistake,
+    # but it is reported the same way: one line that says what happened to their files.
     return (CheckpointError, CodecError, ConfigError, DeviceError, DataSourceError,
-            DataFolderError, MaskError, MediaError, FileNotFoundError, IsADirectoryError,
-            PermissionError)
+            DataFolderError, MaskError, MediaError, SaveError, StateError, FileNotFoundError,
+            IsADirectoryError, PermissionError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,3 +75,60 @@ def save_tiny(tmp_path):
         return save_bundle(path, net, codec, {"description": "tiny test model"})
 
     return save
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """`disk_full("state.safetensors", after=1)`: saving that file works once, then fails the
+    way a full disk does (half the bytes reach the file, then OSError ENOSPC). No names: every
+    file saved through app/core/saving.py fails. `disk_full(None)` frees the disk again.
+
+    Temporary files count as the file they replace (".state.1a2b3c4d.safetensors.tmp" is
+    state.safetensors).
+    """
+    import builtins
+    import errno
+    import re
+    from pathlib import Path
+
+    from app.core import saving
+
+    real_open = builtins.open
+    rule = {"names": None, "after": 0, "active": False}
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            self.f.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def fake_open(file, *args, **kwargs):
+        f = real_open(file, *args, **kwargs)
+        name = Path(str(file)).name
+        temp = re.match(r"^\.(.*)\.[0-9a-f]{8}(.*)\.tmp$", name)
+        target = temp[1] + temp[2] if temp else name
+        if rule["active"] and (not rule["names"] or target in rule["names"]):
+            if rule["after"] > 0:
+                rule["after"] -= 1
+                return f
+            return FullDisk(f)
+        return f
+
+    monkeypatch.setattr(saving, "open", fake_open, raising=False)
+
+    def fill(*names, after: int = 0):
+        rule.update(names=set(names) - {None}, after=after, active=names != (None,))
+
+    return fill

@@ -37,6 +37,9 @@ def add_parsers(sub, add_common) -> None:
     p.add_argument("--mixed-precision", action="store_true", help="bfloat16 autocast (CUDA)")
     p.add_argument("--seed", type=int)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--log-every", type=int, metavar="N",
+                   help="print one line per N steps instead of a progress bar (for logs; "
+                        "a line means that step is done)")
     add_common(p)
     p.set_defaults(run=run)
 
@@ -94,22 +97,39 @@ def run(args) -> int:
         print(f"skipped {job.data.provenance['files_skipped']} file(s):", file=sys.stderr)
         for line in skipped[:10]:
             print(f"  {line}", file=sys.stderr)
-    bar = _progress(job.settings.steps, args.quiet)
-    for event in run_job(job):
-        if isinstance(event, FinalReport):
-            bar.close()
-            print(f"saved {event.path}\nheld-out: {event.heldout_bits:.4f} {event.unit} "
-                  f"on {event.final_name} (trained in {event.wall_time_s / 60:.1f} min)\n"
-                  f"run folder: {event.run_dir}")
-            return 0
-        if bar.n == 0 and event.step > 1:
-            bar.update(event.step - 1)           # resumed: the bar starts where the run was
-        postfix = {"loss": f"{event.loss_bits:.3f}"}
-        if event.best_bits is not None:
-            postfix["held-out"] = f"{event.best_bits:.3f} {unit}"
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(1)
-    bar.close()
+        if len(skipped) > 10:
+            print(f"  ... and {job.data.provenance['files_skipped'] - 10} more",
+                  file=sys.stderr)
+    notes = job.data.provenance.get("notes", [])
+    if notes:
+        print(f"read with a guess ({len(notes)} file(s)):", file=sys.stderr)
+        for line in notes[:10]:
+            print(f"  {line}", file=sys.stderr)
+    log_every = args.log_every or 0
+    bar = _progress(job.settings.steps, args.quiet or log_every > 0)
+    events = run_job(job)
+    try:
+        for event in events:
+            if isinstance(event, FinalReport):
+                bar.close()
+                print(f"saved {event.path}\nheld-out: {event.heldout_bits:.4f} {event.unit} "
+                      f"on {event.final_name} (trained in {event.wall_time_s / 60:.1f} min)\n"
+                      f"run folder: {event.run_dir}")
+                return 0
+            if log_every and event.step % log_every == 0:
+                held = f" held-out {event.best_bits:.4f}" if event.best_bits is not None else ""
+                print(f"step {event.step}/{event.steps} loss {event.loss_bits:.4f}{held} {unit}",
+                      file=sys.stderr, flush=True)
+            if bar.n == 0 and event.step > 1:
+                bar.update(event.step - 1)       # resumed: the bar starts where the run was
+            postfix = {"loss": f"{event.loss_bits:.3f}"}
+            if event.best_bits is not None:
+                postfix["held-out"] = f"{event.best_bits:.3f} {unit}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()         # an error line then starts on a line of its own
+        events.close()      # now, so that an error while saving is reported, not lost
     return 0
 
 

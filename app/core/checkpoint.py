@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -341,15 +339,18 @@ def load_weights(path, net, tensors: dict) -> None:
 
 def save_bundle(path, net, codec, provenance: dict, name: str | None = None,
                 half: bool = False) -> Path:
-    """Write a checkpoint atomically (temporary file in the same folder, then rename).
+    """Write a checkpoint atomically (see saving.write_atomic).
 
-    A crash mid-write leaves the previous file intact. `half` stores float16 weights.
+    A crash or a full disk mid-write leaves the previous file intact; a failed save raises
+    saving.SaveError (one line). `half` stores float16 weights.
     """
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from .saving import make_folder, write_atomic
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     dtype = torch.float16 if half else torch.float32
     tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in net.state_dict().items()}
     metadata = {"format": FORMAT, "kind": net.config.kind, "name": name or path.stem,
@@ -357,16 +358,6 @@ def save_bundle(path, net, codec, provenance: dict, name: str | None = None,
                 "config": json.dumps(net.config.to_dict()),
                 "codec": json.dumps(codec.to_dict()),
                 "provenance": json.dumps(provenance)}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        # safetensors writes files private (0600) whatever the umask; checkpoints are shared.
-        os.chmod(tmp, 0o644)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # Serialised in memory, then written by Python: safetensors' own file writer reports a
+    # full disk as a SafetensorError without an errno.
+    return write_atomic(path, save(tensors, metadata=metadata))

@@ -41,29 +41,31 @@ class GeneratorWorker(QObject):
     @Slot()
     def run(self) -> None:
         batch, last = [], time.monotonic()
-        generator = None
         try:
             generator = self._factory()
-            for event in generator:
-                batch.append(event)
-                if not self._go.is_set():       # paused: hand over what we have, then wait
-                    self.yielded.emit(batch)
-                    batch = []
-                    self._go.wait()
-                if self._cancel.is_set():
-                    break
-                now = time.monotonic()
-                if now - last >= BATCH_INTERVAL_S:
-                    self.yielded.emit(batch)
-                    batch, last = [], now
+            try:
+                for event in generator:
+                    batch.append(event)
+                    if not self._go.is_set():   # paused: hand over what we have, then wait
+                        self.yielded.emit(batch)
+                        batch = []
+                        self._go.wait()
+                    if self._cancel.is_set():
+                        break
+                    now = time.monotonic()
+                    if now - last >= BATCH_INTERVAL_S:
+                        self.yielded.emit(batch)
+                        batch, last = [], now
+            finally:
+                # Closing can fail too (a stopped training run saves its state here, and
+                # the disk may be full): that is reported like any other error.
+                if hasattr(generator, "close"):
+                    generator.close()
         except Exception as err:            # reported in the UI; the app keeps going
             if batch:
                 self.yielded.emit(batch)
             self.errored.emit(self._describe_error(err))
             return
-        finally:
-            if generator is not None and hasattr(generator, "close"):
-                generator.close()
         if batch:
             self.yielded.emit(batch)
         (self.cancelled if self._cancel.is_set() else self.finished).emit()

@@ -123,16 +123,13 @@ def test_unreadable_file(tmp_path, save_tiny):
     assert "permission denied" in _error(path)
 
 
-def test_atomic_save_keeps_previous_file_when_writing_fails(tmp_path, monkeypatch):
+def test_atomic_save_keeps_previous_file_when_writing_fails(tmp_path, disk_full):
+    from app.core.saving import SaveError
+
     net, codec = make_bundle("wavenet")
     path = save_bundle(tmp_path / "m.safetensors", net, codec, {"v": 1})
-    import safetensors.torch
-
-    def boom(*a, **k):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", boom)
-    with pytest.raises(OSError):
+    disk_full("m.safetensors")
+    with pytest.raises(SaveError, match=r"could not save .*m.safetensors: the disk is full$"):
         save_bundle(path, net, codec, {"v": 2})
     assert read_metadata(path)["provenance"] == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]

@@ -104,12 +104,12 @@ def test_audio_folder_resamples_and_downmixes(tmp_path):
 
 def test_text_folder_and_vocabulary_rule_for_fine_tuning(tmp_path):
     (tmp_path / "a.txt").write_text("hello world\n" * 100, encoding="utf-8")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "odd.txt").write_bytes(b"caf\x81")     # neither UTF-8 nor Windows-1252
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02abc")
     data, config, _ = prepare_folder("charlm-lstm", tmp_path)
     assert config.vocab_size == data.codec.size == len(set("hello world\n"))
     skipped = " | ".join(data.provenance["skipped"])
-    assert "latin1.txt: not UTF-8" in skipped and "binary.txt: binary file" in skipped
+    assert "odd.txt: not UTF-8" in skipped and "binary.txt: binary file" in skipped
     small = CharCodec("helo \n")
     tuned, _, _ = prepare_folder("charlm-lstm", tmp_path, codec=small)
     assert tuned.provenance["added_characters"] == "drw"

@@ -98,3 +98,43 @@ def test_bad_data_shows_a_message_and_the_tab_stays_usable(window, qtbot, tmp_pa
     assert not tab.train_button.isEnabled()
     prepare(qtbot, window, tmp_path)
     assert tab.train_button.isEnabled()
+
+
+def test_a_full_disk_mid_run_shows_the_message_and_the_run_resumes(window, qtbot, tmp_path,
+                                                                  disk_full):
+    tab = prepare(qtbot, window, tmp_path)
+    tab.steps.setValue(10)
+    tab.batch.setValue(2)
+    tab.checkpoint.setValue(2)
+    tab.preview_every.setValue(1000)
+    disk_full("state.safetensors", after=1)      # step 2's state saves, step 4's does not
+    tab.train()
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
+    text = tab.message.text()
+    assert not tab.message.isHidden() and "\n" not in text
+    assert "state.safetensors: the disk is full; training stopped after step 3" in text
+    assert "stopped by an error" in tab.stats.text()
+    assert tab.train_button.isEnabled() and "failed" in tab.runs.item(0).text()
+    disk_full(None)
+    tab.runs.setCurrentItem(tab.runs.item(0))
+    assert tab.resume_button.isEnabled()
+    tab.resume_selected()
+    qtbot.waitUntil(lambda: tab.mode == "train", timeout=30000)
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
+    assert tab.plot.steps == list(range(1, 11)) and "finished" in tab.runs.item(0).text()
+
+
+def test_stop_when_the_state_cannot_be_saved_says_so(window, qtbot, tmp_path, disk_full):
+    tab = prepare(qtbot, window, tmp_path)
+    tab.steps.setValue(150)
+    tab.batch.setValue(2)
+    tab.checkpoint.setValue(100)
+    tab.preview_every.setValue(1000)
+    disk_full("state.safetensors")
+    tab.train()
+    qtbot.waitUntil(lambda: len(tab.plot.steps) >= 2, timeout=60000)
+    tab.stop()                                     # Stop saves the state: that fails
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=30000)
+    assert "state.safetensors: the disk is full; training stopped after step" in \
+        tab.message.text()
+    assert tab.train_button.isEnabled()

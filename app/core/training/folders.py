@@ -1,11 +1,15 @@
 """A user's own files -> training data: images (optionally one sub-folder per class), audio, text.
 
 Unusable files are skipped and reported with their reason; training proceeds on the rest.
-Symbolic links to folders are not followed, so a link loop cannot trap the walk.
+Files read with a guess (text that is not UTF-8) are used and reported with a note.
+Symbolic links to folders are not followed (and are reported), so a link loop cannot trap
+the walk; a link that loops or leads nowhere is skipped with its reason.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +41,14 @@ class DataFolderError(ValueError):
 class Scan:
     files: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)     # (path, what was guessed)
 
     def summary(self, root: Path, used: int, extra: str = "") -> dict:
-        return {"source": str(root), "files_used": used, "files_skipped": len(self.skipped),
-                "skipped": [f"{p}: {why}" for p, why in self.skipped[:50]], "split": extra}
+        summary = {"source": str(root), "files_used": used, "files_skipped": len(self.skipped),
+                   "skipped": [f"{p}: {why}" for p, why in self.skipped[:50]], "split": extra}
+        if self.notes:
+            summary["notes"] = [f"{p}: {what}" for p, what in self.notes[:50]]
+        return summary
 
 
 def scan(root: Path, suffixes: set[str]) -> Scan:
@@ -51,21 +59,41 @@ def scan(root: Path, suffixes: set[str]) -> Scan:
         candidates = [root]
     else:
         candidates = []
-        for folder, dirs, names in os.walk(root, followlinks=False, onerror=None):
+
+        def unreadable(err: OSError) -> None:
+            result.skipped.append((str(err.filename), f"folder not readable ({err.strerror})"))
+
+        for folder, dirs, names in os.walk(root, followlinks=False, onerror=unreadable):
             dirs.sort()
+            result.skipped += [(str(Path(folder) / d), "link to a folder, not followed")
+                               for d in dirs if (Path(folder) / d).is_symlink()]
             candidates += [Path(folder) / n for n in sorted(names)]
     for path in candidates:
         if path.name.startswith("."):
             continue
         if path.suffix.lower() not in suffixes:
             result.skipped.append((str(path), f"wrong type ({path.suffix or 'no extension'})"))
-        elif not path.is_file():
-            result.skipped.append((str(path), "not a regular file (broken link?)"))
-        elif path.stat().st_size == 0:
+            continue
+        try:
+            info = path.stat()
+        except OSError as err:
+            result.skipped.append((str(path), _stat_problem(path, err)))
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            result.skipped.append((str(path), "not a regular file"))
+        elif info.st_size == 0:
             result.skipped.append((str(path), "empty file"))
         else:
             result.files.append(path)
     return result
+
+
+def _stat_problem(path: Path, err: OSError) -> str:
+    if err.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if path.is_symlink():
+        return "broken symbolic link (its target does not exist)"
+    return f"unreadable ({err.strerror})"
 
 
 def _split_sequence(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,11 +164,18 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedDa
     texts = []
     for path in found.files:
         try:
-            texts.append(read_text(path))
-        except (MediaError, OSError) as err:
+            text, note = read_text(path)
+        except MediaError as err:
             found.skipped.append((str(path), str(err)))
+            continue
+        except OSError as err:
+            found.skipped.append((str(path), f"unreadable ({err.strerror})"))
+            continue
+        texts.append(text)
+        if note:
+            found.notes.append((str(path), note))
     if not texts:
-        raise DataFolderError(f"{root}: no usable UTF-8 text files ({len(found.skipped)} skipped)")
+        raise DataFolderError(f"{root}: no usable text files ({len(found.skipped)} skipped)")
     joined = "\n".join(texts)
     added: list[str] = []
     if codec is None:

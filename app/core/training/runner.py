@@ -6,10 +6,10 @@ NCCL on GPUs); only rank 0 writes files.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ..checkpoint import load_bundle, save_bundle
 from ..registry import kind_spec
+from ..saving import SaveError, check_writable, make_folder, write_atomic
 from .presets import PreparedData
-from .runs import BEST_FILE, History, new_run_dir, read_run, write_run
+from .runs import BEST_FILE, new_run_dir, read_run, write_run
 from .trainer import RunOptions, TrainMetrics, TrainSettings, evaluate, train
 
 
@@ -105,7 +106,11 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     if settings.eval_limit is None and job.data.eval_limit is not None:
         settings = dataclasses.replace(settings, eval_limit=job.data.eval_limit)
     resume = job.run_dir is not None
+    if dist.writer:
+        check_writable(Path(job.out_path).parent)    # now, not after hours of training
     run_dir = Path(job.run_dir) if resume else (new_run_dir(job.name) if dist.writer else None)
+    if resume and dist.writer:
+        _remove_temporary_files(run_dir)
     info = read_run(run_dir) if resume else run_info(job, net, "running")
     info.update(steps=settings.steps, settings=dataclasses.asdict(job.settings))
     if dist.writer:
@@ -115,7 +120,7 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
                       settings=dataclasses.asdict(job.settings),
                       host=f"{platform.machine()} {platform.system()}")
     best_path = run_dir / BEST_FILE if run_dir else Path(os.devnull)
-    start, status, last = time.perf_counter(), "failed", None
+    start, status, last, record = time.perf_counter(), "failed", None, info
     inner = train(net, job.data.train, job.data.heldout, settings, best_path, job.data.codec,
                   provenance, device, job.half, options, name=job.name)
     try:
@@ -129,21 +134,39 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     except GeneratorExit:
         status = "stopped"
         raise
+    except SaveError as err:
+        raise _stopped_by(err, last, info, run_dir) from None
     finally:
-        inner.close()           # a stopped run saves its resumable state here
-        if dist.writer:
-            best = last.best_bits if last else info.get("best")
-            write_run(run_dir, dict(info, status=status, step=last.step if last else
-                                    info.get("step", 0), best=best))
-            if status == "stopped" and best_path.exists():
-                _export(best_path, job.out_path)
+        try:
+            inner.close()       # a stopped run saves its resumable state here
+            if dist.writer:
+                record = dict(info, status=status, step=last.step if last else
+                              info.get("step", 0),
+                              best=last.best_bits if last else info.get("best"))
+                # "finished" only once the model is exported (below): until then a kill
+                # or a full disk leaves a run that can be resumed to finish it.
+                write_run(run_dir, dict(record, status="running")
+                          if status == "finished" else record)
+                if status == "stopped" and best_path.exists():
+                    _export(best_path, job.out_path)
+        except SaveError as err:
+            # Already failing: the first error is the one to report (the disk is full,
+            # so recording "failed" fails too). A stop that cannot save says so.
+            if status != "failed":
+                raise _stopped_by(err, last, info, run_dir) from None
         if dist.world > 1:
             _report_weights(net, dist)
     if dist.writer:
         # Training time of the whole run (resumed sessions included) plus the final scoring.
         wall = last.elapsed_s + time.perf_counter() - last_at if last else \
             time.perf_counter() - start
-        yield _finish(job, run_dir, best_path, wall)
+        try:
+            report = _finish(job, run_dir, best_path, wall)
+            write_run(run_dir, record)
+        except SaveError as err:
+            raise err.add(f"training is done but its model is not saved; resume the run "
+                          f"({run_dir}) to score and save it again") from None
+        yield report
 
 
 def _finish(job: TrainJob, run_dir: Path, best_path: Path, wall: float) -> FinalReport:
@@ -166,11 +189,22 @@ def _finish(job: TrainJob, run_dir: Path, best_path: Path, wall: float) -> Final
 
 def _export(best_path: Path, out_path) -> None:
     """Copy the run's best checkpoint to where models are used (atomically)."""
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.copyfile(best_path, tmp)
-    os.replace(tmp, out)
+    out = make_folder(Path(out_path).parent) / Path(out_path).name
+    write_atomic(out, best_path.read_bytes())
+
+
+def _stopped_by(err: SaveError, last, info: dict, run_dir) -> SaveError:
+    """A failed save, with what it meant for the run: one line for the CLI and the window."""
+    step = last.step if last else info.get("step", 0)
+    return err.add(f"training stopped after step {step}; the files saved before are intact "
+                   f"and the run can be resumed ({run_dir})")
+
+
+def _remove_temporary_files(run_dir: Path) -> None:
+    """Half-written files of a killed session (saving.write_atomic names them .*.tmp)."""
+    for path in run_dir.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _ddp_wrapper(dist: Distributed, device):
@@ -193,7 +227,3 @@ def _report_weights(net, dist: Distributed) -> None:
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     print(f"rank {dist.rank}/{dist.world} weights sha256 {digest.hexdigest()}", file=sys.stderr,
           flush=True)
-
-
-def resume_history(run_dir) -> list[dict]:
-    return History(Path(run_dir)).read()

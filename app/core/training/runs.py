@@ -6,21 +6,22 @@
         best.safetensors   the best model so far (lowest held-out loss): a normal checkpoint
         state.safetensors  the latest resumable state: weights, optimizer moments, step, RNGs
 
-Every file is written atomically (temporary file, flush, fsync, rename), so a crash or a
-power cut leaves the previous version, never a broken one. The resumable state is a
+Every file but the history is written atomically (temporary file, flush, fsync, rename;
+see saving.py), so a kill or a full disk leaves the previous version, never a broken one.
+The history is appended and flushed to the disk at every checkpoint; a line torn by a kill
+is skipped when reading and dropped when the run resumes. The resumable state is a
 safetensors file too: tensors plus JSON metadata, nothing unpickled.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import user_data_dir
+from ..saving import append_durable, saving, write_atomic
 
 RUN_FILE, HISTORY_FILE = "run.json", "history.jsonl"
 BEST_FILE, STATE_FILE = "best.safetensors", "state.safetensors"
@@ -35,25 +36,12 @@ def new_run_dir(name: str, root: Path | None = None) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = (root or runs_dir()) / f"{slug}-{stamp}"
     path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    path.mkdir(parents=True)
+    with saving(path):
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+        path.mkdir(parents=True)
     return path
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_run(run_dir: Path, info: dict) -> None:
@@ -78,9 +66,7 @@ class History:
 
     def append(self, rows: list[dict]) -> None:
         if rows:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write("".join(json.dumps(r) + "\n" for r in rows))
-                f.flush()
+            append_durable(self.path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def read(self, up_to_step: int | None = None) -> list[dict]:
         rows = []
@@ -93,6 +79,12 @@ class History:
                 if up_to_step is None or row.get("step", 0) <= up_to_step:
                     rows.append(row)
         return rows
+
+    def resumable_rows(self) -> list[dict]:
+        """The curve a resume continues: lines past the saved state are done again."""
+        from .state import saved_step
+
+        return self.read(saved_step(self.path.parent / STATE_FILE))
 
     def truncate(self, up_to_step: int) -> None:
         """Drop lines past a step (they came after the state we resume from)."""

@@ -6,6 +6,7 @@ optimizer moments, so a resumed run's weights equal an uninterrupted run's bit f
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ def save_state(path: Path, net, optimizer, step: int, rng: np.random.Generator,
     import torch
     from safetensors.torch import save
 
-    from .runs import write_atomic
+    from ..saving import write_atomic
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     opt = optimizer.state_dict()
@@ -35,6 +36,17 @@ def save_state(path: Path, net, optimizer, step: int, rng: np.random.Generator,
                 "numpy_rng": json.dumps(rng.bit_generator.state),
                 "param_groups": json.dumps(groups), "extra": json.dumps(extra or {})}
     write_atomic(Path(path), save(tensors, metadata=metadata))
+
+
+def saved_step(path) -> int:
+    """The step a state file was saved at, from its header alone; 0 if there is none."""
+    try:
+        with open(path, "rb") as f:
+            (length,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(min(length, 10_000_000)))
+        return int(header["__metadata__"]["step"])
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return 0
 
 
 def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, dict]:
@@ -52,6 +64,13 @@ def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, di
             from None
     if meta.get("format") != STATE_FORMAT:
         raise StateError(f"{path}: not a chainrule training state")
+    try:
+        step, groups = int(meta["step"]), json.loads(meta["param_groups"])
+        numpy_rng, extra = json.loads(meta["numpy_rng"]), json.loads(meta.get("extra", "{}"))
+        torch_rng = tensors["torch_rng"]
+    except (KeyError, ValueError) as err:
+        raise StateError(f"{path}: damaged training state ({type(err).__name__}: {err})") \
+            from None
     model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         net.load_state_dict(model)
@@ -63,12 +82,11 @@ def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, di
         if key.startswith("opt."):
             _, index, name = key.split(".", 2)
             slots.setdefault(int(index), {})[name] = value
-    groups = json.loads(meta["param_groups"])
     current = optimizer.state_dict()
     for group, saved in zip(current["param_groups"], groups):
         group.update({k: v for k, v in saved.items() if k != "params"})
     optimizer.load_state_dict({"state": slots, "param_groups": current["param_groups"]})
-    torch.set_rng_state(tensors["torch_rng"])
+    torch.set_rng_state(torch_rng)
     rng = np.random.default_rng()
-    rng.bit_generator.state = json.loads(meta["numpy_rng"])
-    return int(meta["step"]), rng, json.loads(meta.get("extra", "{}"))
+    rng.bit_generator.state = numpy_rng
+    return step, rng, extra

@@ -124,14 +124,15 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     every = settings.checkpoint_every or settings.eval_every
     null_label = getattr(net.config, "num_classes", 0) or None
     best, done, earlier_s = math.inf, 0, 0.0
-    if options.resume:
+    # A run killed before its first checkpoint has no state yet: it resumes from step 0.
+    if options.resume and (options.run_dir / STATE_FILE).exists():
         done, rng, extra = load_state(options.run_dir / STATE_FILE, net, opt)
         best = extra.get("best", math.inf)
         # The clock goes on from where the run stopped: its history and its wall time are
         # those of the whole run, not of the last session.
         earlier_s = float(extra.get("elapsed_s", 0.0))
-        if history:
-            history.truncate(done)
+    if options.resume and history:
+        history.truncate(done)      # lines past the state (or torn by a kill) go
     autocast = settings.mixed_precision and device.type == "cuda"
 
     def checkpoint() -> None:

@@ -37,6 +37,12 @@ def data_summary_text(job) -> str:
         lines += [f"  \u2022 {line}" for line in skipped[:6]]
         if len(skipped) > 6:
             lines.append(f"  \u2026 and {len(skipped) - 6} more")
+    notes = prov.get("notes", [])
+    if notes:
+        lines.append("read with a guess:")
+        lines += [f"  \u2022 {line}" for line in notes[:3]]
+        if len(notes) > 3:
+            lines.append(f"  \u2026 and {len(notes) - 3} more")
     return "\n".join(lines)
 
 

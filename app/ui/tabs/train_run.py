@@ -1,6 +1,7 @@
 """The Train tab's running side: train, pause, stop, previews, past runs, resume."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from pathlib import Path
@@ -24,12 +25,16 @@ def training_events(job, preview_every: int, threads: int):
     torch.set_num_threads(threads)
     modality = job.data.codec.modality
     prompt = "\n"
-    for event in run_job(job):
-        yield event
-        step = getattr(event, "step", None)
-        if step is not None and (step % preview_every == 0 or step == job.settings.steps):
-            yield make_preview(job.net, job.data.codec, modality, step, seed=step,
-                               prompt=prompt)
+    # Closed explicitly when Stop closes this generator: a stopped run saves its state then,
+    # and a failure to save must reach the worker (an error in a generator that is merely
+    # garbage-collected is lost).
+    with contextlib.closing(run_job(job)) as events:
+        for event in events:
+            yield event
+            step = getattr(event, "step", None)
+            if step is not None and (step % preview_every == 0 or step == job.settings.steps):
+                yield make_preview(job.net, job.data.codec, modality, step, seed=step,
+                                   prompt=prompt)
 
 
 class TrainRunMixin:
@@ -122,6 +127,9 @@ class TrainRunMixin:
                                "resumed")
             if Path(self.job.out_path).exists():
                 self.model_ready.emit(self.job.out_path)
+        elif how == "error":
+            self.stats.setText("Training stopped by an error (see the message); what was "
+                               "saved before is intact")
         self.refresh_runs()
 
     def _set_state(self, running: bool = False) -> None:
@@ -165,7 +173,7 @@ class TrainRunMixin:
         run = item.data(Qt.ItemDataRole.UserRole)
         device = self.device.currentData() or "cpu"
         self.stats.setText("Reading the run's data\u2026")
-        rows = History(run.path).read()
+        rows = History(run.path).resumable_rows()
         self.mode = "prepare-resume"
 
         def factory():
