@@ -171,7 +171,9 @@ def main() -> None:
 
     report = {"kills_attempted": 0, "survived": 0, "killed_before_first_step": 0,
               "fresh_runs": 0, "finished_before_kill": 0, "steps_lost": [],
-              "torn_history_lines_seen": 0, "stale_temp_files_seen": 0, "failures": []}
+              "torn_history_lines_seen": 0, "stale_temp_files_seen": 0, "failures": [],
+              # per kill: [seconds after start, last step reported, step of the saved state]
+              "kills": []}
     losses: dict[int, float] = {}
     run_dir, resume_from = None, 0
     pending = None          # (kill number, step the next session must start from)
@@ -184,7 +186,8 @@ def main() -> None:
         else:
             command = train + ["--resume", str(run_dir)] + common
         session = Session(command, env)
-        killed = session.run(rng.uniform(0.0, args.max_delay))
+        delay = rng.uniform(0.0, args.max_delay)
+        killed = session.run(delay)
         if pending and session.steps and session.steps[0] != pending[1] + 1:
             report["failures"].append(f"kill {pending[0]}: resumed at step "
                                       f"{session.steps[0]}, not {pending[1] + 1}")
@@ -208,12 +211,15 @@ def main() -> None:
         if run_dir is None or not (run_dir / "run.json").exists():
             run_dir = None                  # killed before the run was recorded: start again
             report["survived"] += 1
+            report["kills"].append([round(delay, 2), None, None])
             continue
         found = inspect_run(run_dir, out, losses)
         report["torn_history_lines_seen"] += found["torn_lines"]
         report["stale_temp_files_seen"] += found["temp_files"]
         last_done = max(session.steps[-1] if session.steps else 0, resume_from)
         report["steps_lost"].append(max(0, last_done - found["state_step"]))
+        report["kills"].append([round(delay, 2), session.steps[-1] if session.steps else None,
+                                found["state_step"]])
         if found["problems"]:
             report["failures"] += [f"kill {number}: {p}" for p in found["problems"]]
         else:
