@@ -26,6 +26,7 @@ import numpy as np
 from .judge import predict
 from .masks import MASK_FAMILIES, centre_square
 from .sampling.anyorder import hidden_nll, sample_anyorder
+from .sampling.events import final_event
 from .sampling.inpaint import inpaint_raster, inpaint_resample, raster_hidden_nll
 
 METHODS = ("grey", "raster", "resample", "anyorder")
@@ -59,13 +60,6 @@ def batch_masks(family: str, height: int, width: int, count: int, batch: int, se
             for start in range(0, count, batch)]
 
 
-def _final(events):
-    result = None
-    for event in events:
-        result = event
-    return result.levels
-
-
 def fill(setup: InpaintEvalSetup, method: str, images: np.ndarray, mask: np.ndarray,
          seed: int) -> np.ndarray:
     """Completed images (B, C, H, W) by one method; known pixels are copied, never drawn."""
@@ -74,15 +68,15 @@ def fill(setup: InpaintEvalSetup, method: str, images: np.ndarray, mask: np.ndar
     n = len(images)
     if method == "raster":
         net, codec = setup.raster.net, setup.raster.codec
-        return _final(inpaint_raster(net, codec, images, mask, n, None, seed=seed))
+        return final_event(inpaint_raster(net, codec, images, mask, n, None, seed=seed)).levels
     if method == "resample":
         net, codec = setup.raster.net, setup.raster.codec
-        return _final(inpaint_resample(net, codec, images, mask, n, setup.candidates, None,
-                                       seed=seed))
+        return final_event(inpaint_resample(net, codec, images, mask, n, setup.candidates,
+                                            None, seed=seed)).levels
     if method == "anyorder":
         net, codec = setup.anyorder.net, setup.anyorder.codec
-        return _final(sample_anyorder(net, codec, n, None, seed=seed, order=setup.order,
-                                      image=images, mask=mask))
+        return final_event(sample_anyorder(net, codec, n, None, seed=seed, order=setup.order,
+                                           image=images, mask=mask)).levels
     raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
 
 

@@ -41,3 +41,11 @@ class TextDelta:
 class TextDone:
     texts: list[str]        # each completion, without the prompt
     reasons: list[str]      # "length" or "stop"
+
+
+def final_event(events):
+    """Run a sampler to the end and return its last event: the result, without the steps."""
+    result = None
+    for event in events:
+        result = event
+    return result

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .draw import draw
-from .events import ImageResult, PixelStep
+from .events import ImageResult, PixelStep, final_event
 
 
 def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, device):
@@ -103,10 +103,7 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
 
 def generate_images(*args, **kwargs) -> ImageResult:
     """Run sample_images to the end and return only the result."""
-    result = None
-    for event in sample_images(*args, **kwargs):
-        result = event
-    return result
+    return final_event(sample_images(*args, **kwargs))
 
 
 def image_grid(pixels: np.ndarray, columns: int | None = None, pad: int = 2,
