@@ -10,6 +10,14 @@ import sys
 
 EXIT_BAD_INPUT = 2
 
+# What to make smaller when a command runs out of device memory, by command.
+MEMORY_ADVICE = {
+    "sample": "make less at once (--n, --seconds or --length) or use --device cpu",
+    "inpaint": "fill fewer variations at once (--n) or use --device cpu",
+    "eval-inpaint": "score fewer images (--images) or use --device cpu",
+    "train": "lower --batch-size, choose --size small, or use --device cpu",
+}
+
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N")
@@ -37,6 +45,7 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     from .core.devices import DeviceError
     from .core.masks import MaskError
     from .core.media import MediaError
+    from .core.memory import DeviceOutOfMemory
     from .core.saving import SaveError
     from .core.training.folders import DataFolderError
     from .core.training.sources import DataSourceError
@@ -45,8 +54,8 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     # SaveError (a full disk, a folder that cannot be written) is not the user's mistake,
     # but it is reported the same way: one line that says what happened to their files.
     return (CheckpointError, CodecError, ConfigError, DeviceError, DataSourceError,
-            DataFolderError, MaskError, MediaError, SaveError, StateError, FileNotFoundError,
-            IsADirectoryError, PermissionError)
+            DataFolderError, DeviceOutOfMemory, MaskError, MediaError, SaveError, StateError,
+            FileNotFoundError, IsADirectoryError, PermissionError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,3 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        from .core.memory import is_out_of_memory, out_of_memory_text
+
+        if not is_out_of_memory(err):
+            raise
+        advice = MEMORY_ADVICE.get(args.command, "use a smaller model or --device cpu")
+        print(f"chainrule: error: {out_of_memory_text(err, advice)}", file=sys.stderr)
+        return EXIT_BAD_INPUT

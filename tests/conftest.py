@@ -132,3 +132,41 @@ def disk_full(monkeypatch):
         rule.update(names=set(names) - {None}, after=after, active=names != (None,))
 
     return fill
+
+
+@pytest.fixture
+def small_gpu(monkeypatch):
+    """`small_gpu(limit=4)`: from now on, any layer given a batch of more than `limit` items
+    fails the way a full CUDA device does (torch.OutOfMemoryError), as a GPU with little
+    memory would. `small_gpu(None)` lifts the limit. The returned state records a weak
+    reference to each input that failed, to check the failed run's memory is let go.
+
+    Real GPU runs use the row cache, not the numba CPU kernels, and so do runs under this
+    fixture: that way every pixel goes through torch layers that can fail.
+    """
+    import weakref
+
+    import torch
+
+    from app.core.fast import pixelcnn_numba
+
+    monkeypatch.setattr(pixelcnn_numba, "available", lambda: False)
+    state = {"limit": None, "failed": []}
+
+    def hook(module, args):
+        first = next((a for a in args if isinstance(a, torch.Tensor)), None)
+        if state["limit"] is not None and first is not None and first.dim() > 0 \
+                and first.shape[0] > state["limit"]:
+            state["failed"].append(weakref.ref(first))
+            raise torch.OutOfMemoryError(
+                "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 4.00 GiB total "
+                "capacity; 3.10 GiB already allocated)")
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+
+    def limit_to(limit: int | None = 4):
+        state["limit"] = limit
+        return state
+
+    yield limit_to
+    handle.remove()

@@ -22,6 +22,7 @@ MARGIN = 1.15           # slack on the predicted generation time when it does no
 class AudioTab(GenerateTab):
     modality = "audio"
     save_filter = "WAV audio (*.wav)"
+    memory_advice = "generate a shorter Length, or use the CPU"
 
     def __init__(self, models, device_source, parent=None):
         super().__init__(models, device_source, parent)

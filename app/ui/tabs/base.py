@@ -1,6 +1,7 @@
 """What every generating tab shares: a control column, a worker, messages, settings."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.memory import guard_out_of_memory
 from ..widgets.controls import ModelPicker, StatsLabel, control_column
 from ..workers import WorkerRunner
 
@@ -167,7 +169,9 @@ class GenerateTab(QWidget):
         self._set_running(True)
         self.stats.setText("Loading the model\u2026" if not self.models_loaded()
                            else "Starting\u2026")
-        self.runner.start(factory, self.on_events, self.on_error)
+        # Running out of GPU memory ends the run with advice, and frees the memory for a retry.
+        guarded = functools.partial(guard_out_of_memory, factory, self.memory_advice)
+        self.runner.start(guarded, self.on_events, self.on_error)
 
     def models_loaded(self) -> bool:
         info = self.picker.current()
@@ -197,6 +201,8 @@ class GenerateTab(QWidget):
         self.runner.shutdown()
 
     # --- for subclasses ------------------------------------------------------------------
+    memory_advice = "make less at once, choose a smaller model, or use the CPU"
+
     def prepare_run(self):
         """Read the controls (GUI thread) and return a factory for the worker, or None."""
         raise NotImplementedError

@@ -37,6 +37,7 @@ SAVE_SCALE = 4      # saved PNGs are upscaled (nearest-neighbour) so they are ea
 class ImageTab(GenerateTab):
     modality = "image"
     save_filter = "PNG image (*.png)"
+    memory_advice = "make a smaller Images grid (or fewer Variations), or use the CPU"
 
     def __init__(self, models, device_source, parent=None):
         super().__init__(models, device_source, parent)

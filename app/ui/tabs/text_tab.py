@@ -31,6 +31,7 @@ def parse_stops(text: str) -> list[str]:
 class TextTab(GenerateTab):
     modality = "text"
     save_filter = "Text (*.txt)"
+    memory_advice = "shorten the prompt and Length, or use the CPU"
 
     def __init__(self, models, device_source, parent=None):
         super().__init__(models, device_source, parent)

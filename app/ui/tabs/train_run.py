@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListWidgetItem
 
+from ...core.memory import guard_out_of_memory
 from ...core.registry import kind_spec
 from ...core.training.previews import TrainPreview
 from ...core.training.runs import History, list_runs
@@ -28,13 +29,20 @@ def training_events(job, preview_every: int, threads: int):
     # Closed explicitly when Stop closes this generator: a stopped run saves its state then,
     # and a failure to save must reach the worker (an error in a generator that is merely
     # garbage-collected is lost).
-    with contextlib.closing(run_job(job)) as events:
-        for event in events:
-            yield event
-            step = getattr(event, "step", None)
-            if step is not None and (step % preview_every == 0 or step == job.settings.steps):
-                yield make_preview(job.net, job.data.codec, modality, step, seed=step,
-                                   prompt=prompt)
+    try:
+        with contextlib.closing(run_job(job)) as events:
+            for event in events:
+                yield event
+                step = getattr(event, "step", None)
+                if step is not None and (step % preview_every == 0 or
+                                         step == job.settings.steps):
+                    yield make_preview(job.net, job.data.codec, modality, step, seed=step,
+                                       prompt=prompt)
+    except Exception:
+        # The tab keeps the job for a retry; a failed run's net (perhaps filling the GPU)
+        # must not stay with it.
+        job.net = None
+        raise
 
 
 class TrainRunMixin:
@@ -68,8 +76,10 @@ class TrainRunMixin:
         self.message.hide()
         self._set_state(running=True)
         every, threads = self.preview_every.value(), max(1, os.cpu_count() or 1)
-        self.runner.start(lambda: training_events(job, every, threads), self._trained,
-                          self._failed)
+        advice = (f"lower the Batch size (now {job.settings.batch_size}), choose a smaller "
+                  "model size, or train on the CPU")
+        self.runner.start(lambda: guard_out_of_memory(training_events(job, every, threads),
+                                                      advice), self._trained, self._failed)
         self.status_changed.emit(f"Training {job.name}")
 
     def _trained(self, events: list) -> None:
