@@ -66,3 +66,66 @@ def test_open_output_never_raises_and_null_output_explains():
     null.start(player)
     player.feed(np.zeros(100))
     assert player.drained and null.reason == "no sound card"
+
+
+class _FakeSounddevice:
+    """Stands in for the sounddevice module; each case breaks it a different way."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, devices_error=None, stream_error=None):
+        self.devices_error, self.stream_error = devices_error, stream_error
+
+    def query_devices(self, kind=None):
+        if self.devices_error:
+            raise self.devices_error
+        return {"name": "Fake output"}
+
+    def OutputStream(self, **kwargs):      # noqa: N802 (sounddevice's name)
+        raise self.stream_error
+
+
+def test_forced_no_portaudio_library_gives_a_null_output(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(__import__("sys").modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    output = open_output()
+    assert not output.available and "install libportaudio2" in output.reason
+
+
+def test_forced_no_output_device_gives_a_null_output(monkeypatch):
+    import sys
+
+    fake = _FakeSounddevice(devices_error=_FakeSounddevice.PortAudioError(
+        "Error querying device -1"))
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    output = open_output()
+    assert not output.available
+    assert output.reason == "no sound output device found (Error querying device -1)"
+
+
+def test_a_device_that_refuses_to_open_is_an_error_not_a_crash(monkeypatch):
+    import sys
+
+    import pytest
+
+    from app.core.audio_out import AudioOutputError
+
+    fake = _FakeSounddevice(stream_error=_FakeSounddevice.PortAudioError(
+        "Device unavailable [PaErrorCode -9985]"))
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    output = open_output()
+    assert output.available and output.name == "Fake output"
+    player = output.player(8000)
+    with pytest.raises(AudioOutputError, match="cannot open the sound output: Device unavail"):
+        output.start(player)
+    assert player.drained                  # nobody waits for audio that will never play
