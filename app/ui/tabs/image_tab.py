@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QSpinBox, QSt
 
 from ...core.codecs import codec_from_dict
 from ...core.media import MediaError
-from ...core.outputs import read_png_params, save_png
 from ...core.sampling.events import ImageResult, PixelStep
 from ...core.sampling.orders import ORDERS
 from ..widgets.controls import (
@@ -24,6 +23,7 @@ from ..widgets.controls import (
 )
 from ..widgets.image_canvas import ImageCanvasWidget
 from .base import GenerateTab
+from .image_results import SAVE_SCALE, ImageResultsMixin
 from .inpaint_fill import FillControls, mismatch
 from .inpaint_panel import InpaintPanelWidget
 
@@ -31,10 +31,8 @@ MODES = {"generate": "Draw new images from nothing",
          "inpaint": "Paint a mask over an image and let the model fill it"}
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
-SAVE_SCALE = 4      # saved PNGs are upscaled (nearest-neighbour) so they are easy to view
 
-
-class ImageTab(GenerateTab):
+class ImageTab(ImageResultsMixin, GenerateTab):
     modality = "image"
     save_filter = "PNG image (*.png)"
     memory_advice = "make a smaller Images grid (or fewer Variations), or use the CPU"
@@ -305,75 +303,9 @@ class ImageTab(GenerateTab):
         else:
             self.message.show_message("The clipboard holds no image to paste", "info")
 
-    # --- save / open --------------------------------------------------------------------
-    def has_result(self) -> bool:
-        if self.mode == "inpaint":
-            return self.inpaint.has_result()
-        return self.canvas.images is not None and self.result_params is not None
-
     def _set_running(self, running: bool) -> None:
         super()._set_running(running)
         self.use_button.setEnabled(self.canvas.images is not None and not running)
-
-    def default_save_name(self) -> str:
-        if self.mode == "inpaint":
-            p = self.inpaint.save_params(self.picker.current())
-            return f"{p['model']}-inpaint-{p['method']}-seed{p['seed']}-{p['variation'] + 1}.png"
-        p = self.result_params or {}
-        return f"{p.get('model', 'image')}-{p.get('label_name', 'any')}-seed{p.get('seed', 0)}.png"
-
-    def save_result(self, path: str) -> None:
-        if self.mode == "inpaint":
-            params = self.inpaint.save_params(self.picker.current())
-            self.inpaint.save(path, dict(params, label_name=self.label_picker.currentText()))
-            return
-        from ...core.sampling.image import image_grid
-
-        save_png(path, image_grid(self.canvas.images, pad=1, background=40),
-                 dict(self.result_params, drawn=int(self._drawn.sum())), scale=SAVE_SCALE)
-
-    def open_result(self, path: str) -> None:
-        """A saved result restores its parameters; any other image opens for inpainting."""
-        from PIL import Image
-
-        params = {}
-        if self.mode == "generate" and Path(path).suffix.lower() == ".png":
-            try:
-                params = read_png_params(path)
-            except Exception:       # unreadable: load_image below says why, readably
-                params = {}
-        if not params or params.get("mode") == "inpaint":
-            if self.load_image(self.inpaint.load_file, path) and params:
-                self.apply_inpaint_params(params)
-            return
-        with Image.open(path) as im:
-            pixels = np.asarray(im.convert("RGB"))
-        scale = int(params.get("scale", 1) or 1)
-        pixels = pixels[::scale, ::scale]
-        self.canvas.set_images(pixels[None])
-        self.result_params = None
-        self.apply_params(params)
-
-    def apply_inpaint_params(self, params: dict) -> None:
-        """A reopened fill: its settings come back, so 'fill again' is one click."""
-        self.apply_params(dict(params, n=self.grid.value() ** 2))
-        fc = self.fill_controls
-        index = fc.method.findData(params.get("method"))
-        if index >= 0 and fc.method.model().item(index).isEnabled():
-            fc.method.setCurrentIndex(index)
-        fc.candidates.setValue(int(params.get("candidates") or fc.candidates.value()))
-        fc.order.setCurrentIndex(max(0, fc.order.findData(params.get("order"))))
-        fc.variations.setValue(int(params.get("n") or fc.variations.value()))
-
-    def apply_params(self, params: dict) -> None:
-        if "model" in params and not self.picker.select_name(str(params["model"])):
-            self.message.show_message(f"model '{params['model']}' is not installed; "
-                                      "the other parameters were restored", "info")
-        self.label_picker.set_label(params.get("label", "any"))
-        n = int(params.get("n", 16))
-        self.grid.setValue(max(1, min(8, int(round(n ** 0.5)))))
-        self.temperature.setValue(float(params.get("temperature", 1.0)))
-        self.seed.setValue(int(params.get("seed", 0)))
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)
