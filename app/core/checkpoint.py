@@ -74,9 +74,22 @@ def sniff_foreign(path: Path, head: bytes) -> str | None:
         parts = (name.split("/") for name in names)
         return "pytorch-zip" if any(len(p) == 2 and p[1] == "data.pkl" for p in parts) \
             else "zip"
-    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") \
+            and not _looks_like_safetensors(head):
         return "pickle"
     return None
+
+
+def _looks_like_safetensors(head: bytes) -> bool:
+    """A plausible header length followed by a JSON object.
+
+    A safetensors header of 0x480 bytes starts with the bytes 80 04, a pickle's protocol-4
+    mark; a real pickle's next bytes make an absurd length and are not followed by '{'.
+    """
+    if len(head) < 9:
+        return False
+    (header_len,) = struct.unpack("<Q", head[:8])
+    return header_len <= MAX_HEADER_BYTES and head[8:9] == b"{"
 
 
 def _sniff(path: Path, head: bytes, size: int) -> None:
