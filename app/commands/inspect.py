@@ -25,8 +25,14 @@ def add_parsers(sub, add_common) -> None:
                         description="Bits/dim (images), bits/sample (audio) or bits/char "
                                     "(text). --data is a folder/file, or one of: "
                                     + ", ".join(BUILTIN_SETS))
-    ev.add_argument("--model", required=True)
-    ev.add_argument("--data", required=True)
+    what = ev.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="bundled name or checkpoint path (with --data)")
+    what.add_argument("--all-images", action="store_true",
+                      help="every bundled image model on its own test set, as one table "
+                           "(parameters, bits/dim, seconds to draw 16 images)")
+    ev.add_argument("--data", help="with --model: a folder/file or a built-in set")
+    ev.add_argument("--limit", type=int, metavar="N",
+                    help="with --all-images: score only the first N images of each set")
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--json", action="store_true")
     add_common(ev)
@@ -119,6 +125,13 @@ def run_models(args) -> int:
 
 
 def run_eval(args) -> int:
+    if args.all_images:
+        return run_eval_table(args)
+    if not args.data:
+        from ..core.config import ConfigError
+
+        raise ConfigError("--model needs --data (a folder, a file, or one of: "
+                          + ", ".join(BUILTIN_SETS) + ")")
     from ..core.checkpoint import load_bundle
     from ..core.devices import pick_device
     from ..core.paths import resolve_model
@@ -150,6 +163,34 @@ def run_eval(args) -> int:
     else:
         print(f"{bundle.name} on {name}: {bits:.4f} {unit}")
     return 0
+
+
+def run_eval_table(args) -> int:
+    from ..core.devices import pick_device
+    from ..core.model_table import bundled_image_models, format_table, score_models
+
+    device = pick_device(args.device)
+    models = bundled_image_models()
+    if not models:
+        print("chainrule: no bundled image models found", file=sys.stderr)
+        return 1
+    rows = []
+    for row in score_models(models, device, args.batch_size, args.limit,
+                            progress=lambda line: print(line, file=sys.stderr, flush=True)):
+        rows.append(row)
+    rows.sort(key=lambda r: (r["data"] or "~", r["model"]))    # models on one data set together
+    if args.json:
+        print(json.dumps({"device": str(device), "threads": _threads(), "models": rows},
+                         indent=1))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _whole(data):
