@@ -16,12 +16,17 @@ class ImageResultsMixin:
     def has_result(self) -> bool:
         if self.mode == "inpaint":
             return self.inpaint.has_result()
+        if self.mode == "compare":
+            return self.compare.has_result()
         return self.canvas.images is not None and self.result_params is not None
 
     def default_save_name(self) -> str:
         if self.mode == "inpaint":
             p = self.inpaint.save_params(self.picker.current())
             return f"{p['model']}-inpaint-{p['method']}-seed{p['seed']}-{p['variation'] + 1}.png"
+        if self.mode == "compare":
+            p = self.compare.params
+            return f"{'-vs-'.join(p['models'])}-{p['label_name']}-seed{p['seed']}.png"
         p = self.result_params or {}
         return f"{p.get('model', 'image')}-{p.get('label_name', 'any')}-seed{p.get('seed', 0)}.png"
 
@@ -29,6 +34,12 @@ class ImageResultsMixin:
         if self.mode == "inpaint":
             params = self.inpaint.save_params(self.picker.current())
             self.inpaint.save(path, dict(params, label_name=self.label_picker.currentText()))
+            return
+        if self.mode == "compare":
+            save_png(path, self.compare.picture(),
+                     dict(self.compare.params, drawn=[int(s.drawn.sum())
+                                                      for s in self.compare.sides]),
+                     scale=SAVE_SCALE)
             return
         from ...core.sampling.image import image_grid
 
@@ -40,7 +51,7 @@ class ImageResultsMixin:
         from PIL import Image
 
         params = {}
-        if self.mode == "generate" and Path(path).suffix.lower() == ".png":
+        if self.mode != "inpaint" and Path(path).suffix.lower() == ".png":
             try:
                 params = read_png_params(path)
             except Exception:       # unreadable: load_image below says why, readably
@@ -53,6 +64,11 @@ class ImageResultsMixin:
             pixels = np.asarray(im.convert("RGB"))
         scale = int(params.get("scale", 1) or 1)
         pixels = pixels[::scale, ::scale]
+        if params.get("mode") == "compare":
+            # The side-by-side picture is shown whole; the pair and settings come back, so
+            # Compare > Generate draws it again.
+            self.compare.other.select_name(str(params.get("other_model", "")))
+        self.set_mode("generate")
         self.canvas.set_images(pixels[None])
         self.result_params = None
         self.apply_params(params)

@@ -23,16 +23,18 @@ from ..widgets.controls import (
 )
 from ..widgets.image_canvas import ImageCanvasWidget
 from .base import GenerateTab
+from .compare_mode import CompareModeMixin
 from .image_results import SAVE_SCALE, ImageResultsMixin
 from .inpaint_fill import FillControls, mismatch
 from .inpaint_panel import InpaintPanelWidget
 
 MODES = {"generate": "Draw new images from nothing",
-         "inpaint": "Paint a mask over an image and let the model fill it"}
+         "inpaint": "Paint a mask over an image and let the model fill it",
+         "compare": "Two models side by side, with the same seed and class"}
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
-class ImageTab(ImageResultsMixin, GenerateTab):
+class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
     modality = "image"
     save_filter = "PNG image (*.png)"
     memory_advice = "make a smaller Images grid (or fewer Variations), or use the CPU"
@@ -59,6 +61,7 @@ class ImageTab(ImageResultsMixin, GenerateTab):
         self._done = self._total = 0
         self._started = 0.0
         self._build_inpaint()
+        self._build_compare()
         self._model_changed(self.picker.current())
         self.set_mode("generate")
 
@@ -102,13 +105,16 @@ class ImageTab(ImageResultsMixin, GenerateTab):
             return
         self.mode_switch.set_mode(mode, announce=False)
         inpaint = mode == "inpaint"
-        self.pages.setCurrentWidget(self.inpaint if inpaint else self.canvas)
+        self.pages.setCurrentWidget({"inpaint": self.inpaint, "compare": self.compare}
+                                    .get(mode, self.canvas))
         self.form.setRowVisible(self.grid, not inpaint)
         self.form.setRowVisible(self.order, not inpaint)
+        self.form.setRowVisible(self.compare.other, mode == "compare")
         for _label, widget in self.fill_controls.rows():
             self.form.setRowVisible(widget, inpaint)
         self.open_image_button.setVisible(inpaint)
-        self.use_button.setVisible(not inpaint)
+        self.use_button.setVisible(mode == "generate")
+        self._fit_order()
         self.inpaint.set_shortcuts_enabled(inpaint)
         self.generate_button.setText("Fill" if inpaint else "Generate")
         self.generate_button.setToolTip("Fill the masked pixels (Ctrl+Return)" if inpaint
@@ -118,21 +124,33 @@ class ImageTab(ImageResultsMixin, GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
-        # Only an any-order model can draw in another order than raster.
-        free = bool(info) and info.kind == "anyorder"
-        self.order.setCurrentIndex(self.order.currentIndex() if free else 0)   # 0: raster
-        self.order.setEnabled(free)
-        self.order.setToolTip("" if free else "A PixelCNN draws in raster order only")
+        self._fit_order()
+        self.compare.suggest_other(info)
+        self.compare.set_models(info, self.compare.other.current())
         self.fill_controls.fit_model(info.kind if info else None)
         try:
             self.inpaint.set_model(info)
         except MediaError as err:
             self.message.show_message(str(err))
 
+    def _fit_order(self) -> None:
+        """Only an any-order model can draw in another order than raster (in Compare mode,
+        the order applies to whichever side is one)."""
+        shown = [self.picker.current()]
+        if self.mode == "compare":
+            shown.append(self.compare.other.current())
+        free = any(info is not None and info.kind == "anyorder" for info in shown)
+        self.order.setCurrentIndex(self.order.currentIndex() if free else 0)   # 0: raster
+        self.order.setEnabled(free)
+        self.order.setToolTip("The order an any-order model draws in" if free else
+                              "This model draws in its own fixed order")
+
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
         if self.mode == "inpaint":
             return self._prepare_fill()
+        if self.mode == "compare":
+            return self._prepare_compare()
         info = self.picker.current()
         codec = codec_from_dict(info.codec)
         n, label = self.grid.value() ** 2, self.label_picker.label()
@@ -164,8 +182,8 @@ class ImageTab(ImageResultsMixin, GenerateTab):
         return factory
 
     def on_events(self, events: list) -> None:
-        if self.mode == "inpaint":
-            self._fill_events(events)
+        if self.mode != "generate":
+            (self._fill_events if self.mode == "inpaint" else self._compare_events)(events)
             return
         cursor = None
         for event in events:
@@ -197,8 +215,8 @@ class ImageTab(ImageResultsMixin, GenerateTab):
                                None if finished else self._drawn)
 
     def on_run_ended(self, how: str) -> None:
-        if self.mode == "inpaint":
-            self._fill_ended(how)
+        if self.mode != "generate":
+            (self._fill_ended if self.mode == "inpaint" else self._compare_ended)(how)
             return
         elapsed = time.perf_counter() - self._started
         if how == "finished":
@@ -314,6 +332,9 @@ class ImageTab(ImageResultsMixin, GenerateTab):
         settings.setValue("image/seed", self.seed.value())
         settings.setValue("image/label", self.label_picker.currentText())
         settings.setValue("image/mode", self.mode)
+        other = self.compare.other.current()
+        if other is not None:
+            settings.setValue("compare/model", str(other.path))
         settings.setValue("inpaint/mask_colour", self.inpaint.canvas.mask_colour.name())
         settings.setValue("inpaint/brush", self.inpaint.canvas.brush_size)
         self.fill_controls.save_settings(settings)
@@ -330,4 +351,7 @@ class ImageTab(ImageResultsMixin, GenerateTab):
         brush = int(settings.value("inpaint/brush", 4))
         self.inpaint.canvas.set_brush_size(brush)
         self.inpaint.toolbar.set_brush_size(brush)
+        other = settings.value("compare/model")
+        if other:
+            self.compare.other.select_path(other)
         self.set_mode(str(settings.value("image/mode", "generate")))
