@@ -123,7 +123,7 @@ class ImageTab(GenerateTab):
         free = bool(info) and info.kind == "anyorder"
         self.order.setCurrentIndex(self.order.currentIndex() if free else 0)   # 0: raster
         self.order.setEnabled(free)
-        self.order.setToolTip("" if free else "A PixelCNN draws in raster order only")
+        self.order.setToolTip("" if free else "A PixelCNN or PixelRNN draws in raster order only")
         self.fill_controls.fit_model(info.kind if info else None)
         try:
             self.inpaint.set_model(info)
