@@ -190,3 +190,52 @@ def test_a_short_training_job_lowers_the_held_out_loss(tmp_path):
     assert isinstance(report, FinalReport) and report.unit == "bits/dim"
     assert report.heldout_bits < before / 2
     assert load_bundle(report.path).kind == "pixelrnn"
+
+
+def test_cli_inpaints_with_a_pixelrnn_and_refuses_the_any_order_method(save_tiny, tmp_path,
+                                                                       capsys):
+    from PIL import Image
+
+    from app.cli import main
+    from app.core.masks import save_mask_png
+
+    model = str(save_tiny("pixelrnn"))
+    Image.fromarray(np.full((6, 5), 200, np.uint8)).save(tmp_path / "in.png")
+    mask = np.zeros((6, 5), bool)
+    mask[3:, 2:] = True
+    save_mask_png(tmp_path / "mask.png", mask)
+    common = ["--model", model, "--image", str(tmp_path / "in.png"), "--mask",
+              str(tmp_path / "mask.png"), "--scale", "1", "--seed", "2", "--n", "2"]
+    for method in ("raster", "resample"):
+        assert main(["inpaint", "--method", method, "--out", str(tmp_path / "f.png"),
+                     *common]) == 0
+        filled = np.asarray(Image.open(tmp_path / "f.png"))
+        assert filled.shape[:2] == (6 + 4, 2 * 5 + 6)          # a 1 x 2 grid, padded
+    capsys.readouterr()
+    assert main(["inpaint", "--method", "anyorder", "--out", str(tmp_path / "x.png"),
+                 *common]) == 2
+    assert "needs an any-order model" in capsys.readouterr().err
+
+
+def test_cli_trains_a_fresh_pixelrnn_on_an_image_folder(tmp_path, capsys):
+    from PIL import Image
+
+    from app.cli import main
+
+    for name, value in (("zero", 0), ("one", 255)):
+        (tmp_path / "digits" / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (28, 28), value).save(tmp_path / "digits" / name / f"{i}.png")
+    out = tmp_path / "mine.safetensors"
+    assert main(["train", "--kind", "pixelrnn", "--data", str(tmp_path / "digits"), "--steps",
+                 "2", "--batch-size", "2", "--out", str(out), "--quiet"]) == 0
+    bundle = load_bundle(out)
+    assert bundle.kind == "pixelrnn" and bundle.codec.class_names == ["one", "zero"]
+    assert bundle.config == fresh_config("pixelrnn", "small", bundle.codec)
+
+
+def test_a_colour_codec_gets_a_clear_error_for_a_fresh_pixelrnn():
+    from app.core.codecs import ImageCodec
+
+    with pytest.raises(ConfigError, match="grey images only"):
+        fresh_config("pixelrnn", "small", ImageCodec(28, 28, 3, 256))

@@ -93,6 +93,7 @@ class RowLSTMLayer(nn.Module):
 class PixelRNN(nn.Module):
     def __init__(self, config: PixelRNNConfig):
         super().__init__()
+        config.validate()        # a grey-only net must not be built for colour by mistake
         self.config = config
         hid = config.hidden
         size = (config.height, config.width) if config.position_bias else None

@@ -23,11 +23,14 @@ def fresh_config(kind: str, size: str, codec):
                               layers=layers, output_hidden=4 * hidden,
                               num_classes=len(codec.class_names), position_bias=True)
     if kind == "pixelrnn":
-        # Grey only: a colour folder is read as grey (see folders.prepare_images).
+        # Grey only: a colour codec gets the config's own clear ConfigError.
         hidden, layers = [(32, 2), (48, 3), (64, 4)][pick]
-        return PixelRNNConfig(height=codec.height, width=codec.width, levels=codec.levels,
-                              hidden=hidden, layers=layers, output_hidden=4 * hidden,
-                              num_classes=len(codec.class_names), position_bias=True)
+        config = PixelRNNConfig(height=codec.height, width=codec.width, channels=codec.channels,
+                                levels=codec.levels, hidden=hidden, layers=layers,
+                                output_hidden=4 * hidden, num_classes=len(codec.class_names),
+                                position_bias=True)
+        config.validate()
+        return config
     if kind == "anyorder":
         hidden, blocks = [(32, 6), (48, 6), (64, 8)][pick]
         return AnyOrderConfig(height=codec.height, width=codec.width, channels=codec.channels,
