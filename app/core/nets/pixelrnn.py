@@ -63,18 +63,16 @@ class RowLSTMLayer(nn.Module):
         self.rows = nn.Parameter(torch.zeros(4 * hidden, size[0])) if size else None
         self.cols = nn.Parameter(torch.zeros(4 * hidden, size[1])) if size else None
 
-    def static_bias(self, y: torch.Tensor | None, row: int | None = None) -> torch.Tensor:
+    def static_bias(self, y: torch.Tensor | None) -> torch.Tensor:
         """Everything in the gates that ignores the pixels, less the conv biases:
-        (B or 1, 4h, H, W), or (B or 1, 4h, W) for one `row`."""
-        four_h = self.state_to_state.out_channels
-        bias = torch.zeros(1, four_h, 1, 1, device=self.out.weight.device)
+        (B or 1, 4h, H or 1, W or 1)."""
+        bias = torch.zeros(1, self.state_to_state.out_channels, 1, 1,
+                           device=self.out.weight.device)
         if self.cond is not None:
             bias = bias + self.cond(y)[:, :, None, None]
         if self.rows is not None:
             bias = bias + (self.rows[:, :, None] + self.cols[:, None, :])[None]
-        if row is None:
-            return bias
-        return bias[:, :, 0] if bias.shape[2] == 1 else bias[:, :, row]
+        return bias
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         # x: (B, h, H, W) -> (B, h, H, W)
