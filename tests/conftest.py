@@ -23,11 +23,21 @@ def _isolated_home(tmp_path, monkeypatch):
 
 
 def tiny_config(kind: str, **overrides):
-    from app.core.config import AnyOrderConfig, GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
+    from app.core.config import (
+        AnyOrderConfig,
+        GPTConfig,
+        LSTMConfig,
+        PixelCNNConfig,
+        PixelRNNConfig,
+        WaveNetConfig,
+    )
 
     base = {
         "pixelcnn": lambda: PixelCNNConfig(height=6, width=5, channels=1, levels=16, hidden=12,
                                            layers=2, output_hidden=24, num_classes=3,
+                                           position_bias=True),
+        "pixelrnn": lambda: PixelRNNConfig(height=6, width=5, channels=1, levels=16, hidden=8,
+                                           layers=2, output_hidden=16, num_classes=3,
                                            position_bias=True),
         "anyorder": lambda: AnyOrderConfig(height=6, width=5, channels=1, levels=16, hidden=8,
                                            blocks=2, output_hidden=16, num_classes=3),
@@ -44,7 +54,7 @@ def tiny_config(kind: str, **overrides):
 def tiny_codec(kind: str, config):
     from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
 
-    if kind in ("pixelcnn", "anyorder"):
+    if kind in ("pixelcnn", "pixelrnn", "anyorder"):
         return ImageCodec(config.height, config.width, config.channels, config.levels,
                           [f"class{i}" for i in range(config.num_classes)])
     if kind == "wavenet":

@@ -20,7 +20,8 @@ def add_parsers(sub, add_common) -> None:
                     "recognises the completed image (grey fill, raster, raster + resampling, "
                     "any-order) and the time to fill a 10x10 hole. Expensive: the any-order "
                     "model needs one forward pass per hidden pixel, so --images sets the cost.")
-    p.add_argument("--raster-model", default="fashion", help="a PixelCNN (name or path)")
+    p.add_argument("--raster-model", default="fashion",
+                   help="a PixelCNN or PixelRNN (name or path)")
     p.add_argument("--anyorder-model", default="fashion-anyorder",
                    help="an any-order model (name or path)")
     p.add_argument("--data", default="fashion", choices=["fashion", "mnist"],
@@ -40,14 +41,15 @@ def add_parsers(sub, add_common) -> None:
     p.set_defaults(run=run, threads=1)
 
 
-def _load(name: str, kind: str, device):
+def _load(name: str, kinds: tuple[str, ...], device):
     from ..core.checkpoint import load_bundle
     from ..core.config import ConfigError
     from ..core.paths import resolve_model
 
     bundle = load_bundle(resolve_model(name), device)
-    if bundle.kind != kind:
-        raise ConfigError(f"{name} is a {bundle.kind} model; this slot needs a {kind} model")
+    if bundle.kind not in kinds:
+        raise ConfigError(f"{name} is a {bundle.kind} model; this slot needs a "
+                          f"{' or '.join(kinds)} model")
     return bundle
 
 
@@ -66,8 +68,8 @@ def run(args) -> int:
         raise ConfigError(f"unknown mask family {', '.join(unknown) or '(none)'} "
                           f"(known: {', '.join(MASK_FAMILIES)})")
     device = pick_device(args.device)
-    raster = _load(args.raster_model, "pixelcnn", device)
-    anyorder = _load(args.anyorder_model, "anyorder", device)
+    raster = _load(args.raster_model, ("pixelcnn", "pixelrnn"), device)
+    anyorder = _load(args.anyorder_model, ("anyorder",), device)
     data = get_preset(args.data).prepare()
     shape = (data.codec.channels, data.codec.height, data.codec.width)
     for bundle in (raster, anyorder):

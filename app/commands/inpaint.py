@@ -57,9 +57,12 @@ def run(args) -> int:
             raise FileNotFoundError(f"{path}: no such file")
     bundle, device = load_for(args, "image")
     codec = bundle.codec
-    needs = "anyorder" if args.method == "anyorder" else "pixelcnn"
-    if bundle.kind != needs:
-        wanted = "an any-order model" if needs == "anyorder" else "a PixelCNN"
+    # The raster methods run on any raster-order model: they only use its incremental step
+    # and its forward pass.
+    needs = ("anyorder",) if args.method == "anyorder" else ("pixelcnn", "pixelrnn")
+    if bundle.kind not in needs:
+        wanted = "an any-order model" if args.method == "anyorder" else \
+            "a PixelCNN or a PixelRNN"
         raise ConfigError(f"--method {args.method} needs {wanted}; "
                           f"{bundle.name} is a {bundle.kind} model")
     try:

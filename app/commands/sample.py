@@ -116,7 +116,8 @@ def run_image(args) -> int:
     seed = _seed(args)
     order = args.order or ("random" if bundle.kind == "anyorder" else "raster")
     if bundle.kind != "anyorder" and order != "raster":
-        raise ConfigError(f"{bundle.name} is a PixelCNN: it draws in raster order only")
+        raise ConfigError(f"{bundle.name} is a {bundle.kind} model: it draws in raster order "
+                          "only")
     started = time.perf_counter()
     result = None
     total = bundle.codec.dims

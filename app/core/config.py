@@ -117,6 +117,32 @@ class PixelCNNConfig(ConfigBase):
 
 
 @dataclass(frozen=True)
+class PixelRNNConfig(ConfigBase):
+    """PixelRNN Row LSTM (van den Oord, Kalchbrenner, Kavukcuoglu 2016): one LSTM step per row."""
+
+    kind: ClassVar[str] = "pixelrnn"
+    height: int = 28
+    width: int = 28
+    channels: int = 1          # grey only (no R -> G -> B masking inside the LSTM)
+    levels: int = 256
+    hidden: int = 64           # features of every LSTM state and of the residual stream
+    layers: int = 4            # Row LSTM layers after the first (mask A) convolution
+    first_kernel: int = 7      # odd; the first (mask A) convolution
+    output_hidden: int = 256   # 1x1 layer before the softmax
+    num_classes: int = 0
+    position_bias: bool = False   # learned row + column biases inside every gate
+
+    def validate(self) -> None:
+        self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")
+        self._check_image()
+        if self.channels != 1:
+            raise ConfigError("'channels' must be 1: the PixelRNN here models grey images only "
+                              "(use a PixelCNN for RGB)")
+        if self.first_kernel % 2 == 0 or self.first_kernel < 1:
+            raise ConfigError("'first_kernel' must be an odd positive number")
+
+
+@dataclass(frozen=True)
 class AnyOrderConfig(ConfigBase):
     """Order-agnostic image model: predicts any hidden pixel from any set of visible ones."""
 
@@ -193,8 +219,8 @@ class GPTConfig(ConfigBase):
 
 
 CONFIG_CLASSES: dict[str, type[ConfigBase]] = {
-    c.kind: c for c in (PixelCNNConfig, AnyOrderConfig, WaveNetConfig, LSTMConfig,
-                        GPTConfig)
+    c.kind: c for c in (PixelCNNConfig, PixelRNNConfig, AnyOrderConfig, WaveNetConfig,
+                        LSTMConfig, GPTConfig)
 }
 
 

@@ -34,7 +34,7 @@ METHODS = ("grey", "raster", "resample", "anyorder")
 
 @dataclass
 class InpaintEvalSetup:
-    raster: object                 # Bundle of a PixelCNN
+    raster: object                 # Bundle of a raster model (PixelCNN or PixelRNN)
     anyorder: object               # Bundle of an any-order model
     judge: object                  # classifier (torch module)
     grey_level: int                # the trivial fill

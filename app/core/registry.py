@@ -32,6 +32,8 @@ KINDS: dict[str, KindSpec] = {
     spec.kind: spec for spec in (
         KindSpec("pixelcnn", "Gated PixelCNN", "image", "bits/dim",
                  CONFIG_CLASSES["pixelcnn"], ImageCodec, ".nets.pixelcnn:GatedPixelCNN"),
+        KindSpec("pixelrnn", "PixelRNN (Row LSTM)", "image", "bits/dim",
+                 CONFIG_CLASSES["pixelrnn"], ImageCodec, ".nets.pixelrnn:PixelRNN"),
         KindSpec("anyorder", "Any-order image model", "image", "bits/dim",
                  CONFIG_CLASSES["anyorder"], ImageCodec, ".nets.anyorder:AnyOrderNet"),
         KindSpec("wavenet", "WaveNet", "audio", "bits/sample",

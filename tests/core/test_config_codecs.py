@@ -83,8 +83,8 @@ def test_codec_rejects_unknown_keys():
         codec_from_dict(data)
 
 
-@pytest.mark.parametrize("kind", ["pixelcnn", "anyorder", "wavenet", "charlm-lstm",
-                                  "charlm-gpt"])
+@pytest.mark.parametrize("kind", ["pixelcnn", "pixelrnn", "anyorder", "wavenet",
+                                  "charlm-lstm", "charlm-gpt"])
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
 def test_parameter_count_arithmetic_matches_the_built_net(kind, size):
     from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
@@ -92,7 +92,8 @@ def test_parameter_count_arithmetic_matches_the_built_net(kind, size):
     from app.core.training.sizes import count_parameters, fresh_config
 
     image = ImageCodec(28, 28, 3, 256, ["a", "b"])
-    codec = {"pixelcnn": image, "anyorder": image, "wavenet": MuLawCodec(8000),
+    codec = {"pixelcnn": image, "pixelrnn": ImageCodec(28, 28, 1, 256, ["a", "b"]),
+             "anyorder": image, "wavenet": MuLawCodec(8000),
              "charlm-lstm": CharCodec("abc"), "charlm-gpt": CharCodec("abcd")}[kind]
     config = fresh_config(kind, size, codec)
     net = kind_spec(kind).build(config)

@@ -39,7 +39,7 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
     The fast path uses the net's row cache, with the per-pixel part compiled (numba) on the
     CPU unless `compiled=False`; `naive` recomputes the full forward pass for every
     sub-pixel (the textbook method, kept for comparison and tests). An any-order model
-    draws in the `order` asked for; a PixelCNN only in raster order.
+    draws in the `order` asked for; a PixelCNN or PixelRNN only in raster order.
     """
     import torch
 
@@ -50,7 +50,7 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                                    device=device)
         return
     if order != "raster":
-        raise ValueError("a PixelCNN draws in raster order only")
+        raise ValueError(f"a {net.config.kind} model draws in raster order only")
 
     from ..devices import make_generator
 
@@ -87,7 +87,10 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
     if naive:
         return (lambda row, col, ch: draw(net(x, y)[:, :, ch, row, col], gen, temperature)[0]), \
             (lambda *a: None)
-    if compiled and device.type == "cpu" and pixelcnn_numba.available():
+    # The compiled kernels implement the Gated PixelCNN's layers only; other raster nets
+    # (the PixelRNN) take their own incremental step below.
+    if compiled and device.type == "cpu" and net.config.kind == "pixelcnn" \
+            and pixelcnn_numba.available():
         fast = pixelcnn_numba.CompiledPixelCNN(net, x.shape[0], y)
 
         def draw_compiled(row, col, ch):

@@ -199,6 +199,7 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedDa
 
 DEFAULT_SETTINGS = {
     "pixelcnn": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
+    "pixelrnn": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
     "anyorder": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
     "wavenet": TrainSettings(steps=500, batch_size=4, lr=2e-3, warmup=50, eval_every=100,
                              label_dropout=0.0),
@@ -212,14 +213,14 @@ DEFAULT_SETTINGS = {
 def prepare_folder(kind: str, root: Path, size: str = "small", codec=None):
     """(PreparedData, fresh config, default TrainSettings) for a kind and a data path."""
     root = Path(root).expanduser()
-    if kind in ("pixelcnn", "anyorder"):
+    if kind in ("pixelcnn", "pixelrnn", "anyorder"):
         data = prepare_images(root, codec)
     elif kind == "wavenet":
         data = prepare_audio(root, codec, window=4000)
     elif kind in ("charlm-lstm", "charlm-gpt"):
         data = prepare_text(root, codec, window=256)
     else:
-        raise DataFolderError(f"unknown model kind '{kind}' "
-                              "(use pixelcnn, anyorder, wavenet, charlm-lstm or charlm-gpt)")
+        raise DataFolderError(f"unknown model kind '{kind}' (use pixelcnn, pixelrnn, anyorder, "
+                              "wavenet, charlm-lstm or charlm-gpt)")
     data.final = data.final or data.heldout
     return data, fresh_config(kind, size, data.codec), DEFAULT_SETTINGS[kind]

@@ -1,7 +1,14 @@
 """Small / medium / large architectures for a fresh model of each kind."""
 from __future__ import annotations
 
-from ..config import AnyOrderConfig, GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
+from ..config import (
+    AnyOrderConfig,
+    GPTConfig,
+    LSTMConfig,
+    PixelCNNConfig,
+    PixelRNNConfig,
+    WaveNetConfig,
+)
 
 SIZES = ("small", "medium", "large")
 
@@ -15,6 +22,15 @@ def fresh_config(kind: str, size: str, codec):
                               levels=codec.levels, hidden=hidden - hidden % codec.channels,
                               layers=layers, output_hidden=4 * hidden,
                               num_classes=len(codec.class_names), position_bias=True)
+    if kind == "pixelrnn":
+        # Grey only: a colour codec gets the config's own clear ConfigError.
+        hidden, layers = [(32, 2), (48, 3), (64, 4)][pick]
+        config = PixelRNNConfig(height=codec.height, width=codec.width, channels=codec.channels,
+                                levels=codec.levels, hidden=hidden, layers=layers,
+                                output_hidden=4 * hidden, num_classes=len(codec.class_names),
+                                position_bias=True)
+        config.validate()
+        return config
     if kind == "anyorder":
         hidden, blocks = [(32, 6), (48, 6), (64, 8)][pick]
         return AnyOrderConfig(height=codec.height, width=codec.width, channels=codec.channels,
@@ -52,6 +68,14 @@ def count_parameters(config) -> int:
             total += 4 * h * (config.height + config.width) if config.position_bias else 0
         oh = config.output_hidden
         return total + (h + 1) * oh + (oh + 1) * c * config.levels
+    if kind == "pixelrnn":
+        h, oh, classes = config.hidden, config.output_hidden, config.num_classes
+        k = config.first_kernel
+        layer = (2 * h + 1) * 4 * h + (3 * h + 1) * 4 * h + (h + 1) * h   # in, state, out
+        layer += (classes + 1) * 4 * h if classes else 0
+        layer += 4 * h * (config.height + config.width) if config.position_bias else 0
+        return ((config.channels * k * k + 1) * h + config.layers * layer + (h + 1) * oh
+                + (oh + 1) * config.channels * config.levels)
     if kind == "anyorder":
         h, c, oh, classes = config.hidden, config.channels, config.output_hidden, \
             config.num_classes

@@ -13,18 +13,22 @@ from PySide6.QtWidgets import QComboBox, QSpinBox
 from ...core.sampling.events import PixelStep
 from ...core.sampling.orders import ORDERS
 
-# method id -> (menu text, the model kind it needs, why it needs it)
+# method id -> (menu text, the model kinds it runs on, why it needs them). The raster methods
+# only step a net through its incremental state and score fills with its forward pass, which
+# every raster-order model (PixelCNN, PixelRNN) has.
+RASTER_KINDS = ("pixelcnn", "pixelrnn")
 METHODS = {
-    "raster": ("Raster", "pixelcnn",
-               "Needs a PixelCNN: it fills in the model's raster order"),
-    "resample": ("Raster + resampling", "pixelcnn",
-                 "Needs a PixelCNN: draws K raster fills and keeps the one that best "
-                 "matches the known pixels"),
-    "any-order": ("Any-order", "anyorder",
+    "raster": ("Raster", RASTER_KINDS,
+               "Needs a PixelCNN or a PixelRNN: it fills in the model's raster order"),
+    "resample": ("Raster + resampling", RASTER_KINDS,
+                 "Needs a PixelCNN or a PixelRNN: draws K raster fills and keeps the one that "
+                 "best matches the known pixels"),
+    "any-order": ("Any-order", ("anyorder",),
                   "Needs an any-order model: it sees every known pixel and fills in the "
                   "order chosen below"),
 }
-KIND_TITLES = {"pixelcnn": "a PixelCNN", "anyorder": "an any-order model"}
+KIND_TITLES = {"pixelcnn": "a PixelCNN", "pixelrnn": "a PixelRNN",
+               "anyorder": "an any-order model"}
 
 
 class FillControls:
@@ -66,7 +70,7 @@ class FillControls:
         model = self.method.model()
         for i in range(self.method.count()):
             key = self.method.itemData(i)
-            fits = kind == METHODS[key][1]
+            fits = kind in METHODS[key][1]
             model.item(i).setEnabled(fits)
             tip = METHODS[key][2] + ("" if fits else f" (this model is "
                                      f"{KIND_TITLES.get(kind, kind or 'not loaded')})")
@@ -79,7 +83,7 @@ class FillControls:
         self._method_changed()
 
     def fits(self) -> bool:
-        return self._kind == METHODS[self.current()][1]
+        return self._kind in METHODS[self.current()][1]
 
     def current(self) -> str:
         return self.method.currentData()
@@ -116,9 +120,10 @@ class FillControls:
 def mismatch(method: str, kind: str | None) -> str | None:
     """Why `method` cannot run on a model of `kind`, or None when it can."""
     needs = METHODS[method][1]
-    if kind == needs:
+    if kind in needs:
         return None
-    return (f"The {METHODS[method][0].lower()} method needs {KIND_TITLES[needs]}; this model "
+    wanted = " or ".join(KIND_TITLES[k] for k in needs)
+    return (f"The {METHODS[method][0].lower()} method needs {wanted}; this model "
             f"is {KIND_TITLES.get(kind, kind or 'not an image model')}. Choose another "
             "method or model")
 
