@@ -31,7 +31,8 @@ def _wait_until(wait, done, timeout_s: float = 60.0) -> None:
 
 
 def _runs(window) -> list:
-    """(tab, how to put it in its mode) for every way to generate in the window."""
+    """(tab, how to put it in its mode) for every way to generate in the window: the Image
+    tab's three modes, Audio and Text."""
     image = window.image_tab
 
     def inpaint():
@@ -46,7 +47,8 @@ def _runs(window) -> list:
             image.inpaint.editor.rectangle(h // 4, w // 4, h // 2, w // 2)
 
     return [(image, lambda: image.set_mode("generate")), (image, inpaint),
-            (window.audio_tab, lambda: None), (window.text_tab, lambda: None)]
+            (window.audio_tab, lambda: None), (window.text_tab, lambda: None),
+            (image, lambda: image.set_mode("compare"))]
 
 
 def churn(window, wait, cycles: int = 200, seed: int = 0) -> dict:
@@ -78,11 +80,11 @@ def churn(window, wait, cycles: int = 200, seed: int = 0) -> dict:
     churn_s = time.perf_counter() - started
     rss_end = resident_mb()
     # The end: every tab generating at once, and the window closed under them.
-    for tab, enter_mode in runs[:1] + runs[2:]:
+    for tab, enter_mode in runs[:1] + runs[2:4]:
         enter_mode()
         tab.generate()
     wait(50)
-    running_at_close = sum(tab.runner.running for tab, _ in runs[:1] + runs[2:])
+    running_at_close = sum(tab.runner.running for tab, _ in runs[:1] + runs[2:4])
     window.close()
     leftover = [t.name for t in threading.enumerate()
                 if t.ident not in threads_before and t.is_alive() and t.name != "torch-loader"]

@@ -23,7 +23,7 @@ def test_gui_churn(qtbot, tiny_models):
     window.text_tab.length.setValue(200)
     window.text_tab.prompt.setPlainText("a bad cafe")     # in the tiny vocabulary
     result = churn(window, qtbot.wait, cycles=200)
-    assert sum(result["runs_by_tab"].values()) == 200 and len(result["runs_by_tab"]) == 4
+    assert sum(result["runs_by_tab"].values()) == 200 and len(result["runs_by_tab"]) == 5
     assert result["model_switches"] > 20 and result["error_messages"] == []
     assert result["running_at_close"] >= 1
     assert result["live_worker_threads_after_close"] == 0
