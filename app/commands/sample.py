@@ -36,8 +36,9 @@ def add_parsers(sub, add_common) -> None:
     img.add_argument("--scale", type=positive_int, default=4,
                      help="nearest-neighbour upscaling of the PNG")
     img.add_argument("--order", choices=ORDERS, default=None,
-                     help="drawing order of an any-order model (default random); a PixelCNN "
-                          "draws in raster order")
+                     help="drawing order of an any-order model (default random; subscale = "
+                          "4 x 4 interleaved slices, coarse grid first); a PixelCNN draws in "
+                          "raster order, a Subscale Pixel Network in subscale order")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
@@ -114,8 +115,12 @@ def run_image(args) -> int:
     bundle, device = load_for(args, "image")
     label = parse_label(args.label, bundle.codec.class_names, bundle.config.num_classes)
     seed = _seed(args)
-    order = args.order or ("random" if bundle.kind == "anyorder" else "raster")
-    if bundle.kind != "anyorder" and order != "raster":
+    own = {"anyorder": "random", "subscale": "subscale"}.get(bundle.kind, "raster")
+    order = args.order or own
+    if bundle.kind == "subscale" and order != "subscale":
+        raise ConfigError(f"{bundle.name} is a Subscale Pixel Network: it draws in subscale "
+                          "order only")
+    if bundle.kind not in ("anyorder", "subscale") and order != "raster":
         raise ConfigError(f"{bundle.name} is a PixelCNN: it draws in raster order only")
     started = time.perf_counter()
     result = None
