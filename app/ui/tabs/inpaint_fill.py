@@ -24,7 +24,8 @@ METHODS = {
                   "Needs an any-order model: it sees every known pixel and fills in the "
                   "order chosen below"),
 }
-KIND_TITLES = {"pixelcnn": "a PixelCNN", "anyorder": "an any-order model"}
+KIND_TITLES = {"pixelcnn": "a PixelCNN", "anyorder": "an any-order model",
+               "subscale": "a Subscale Pixel Network (it cannot fill holes)"}
 
 
 class FillControls:
