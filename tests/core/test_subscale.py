@@ -237,11 +237,16 @@ def test_folder_training_picks_a_slice_factor_or_says_why(tmp_path):
         fresh_config("subscale", "small", ImageCodec(7, 9, 1, 256))
 
 
-def test_training_previews_work_and_repeat():
+def test_training_previews_take_one_pass_per_slice_row_and_repeat(monkeypatch):
     from app.core.training.previews import make_preview
 
-    net, codec = tiny(4, classes=3)
+    net, codec = tiny(2, classes=3)
+    calls = []
+    decode = SubscaleNet.decode_logits
+    monkeypatch.setattr(SubscaleNet, "decode_logits",
+                        lambda self, *a, **k: calls.append(1) or decode(self, *a, **k))
     first = make_preview(net, codec, "image", step=10, seed=3)
     again = make_preview(net, codec, "image", step=10, seed=3)
     assert first.images.shape == (4, 8, 8, 1)
     assert np.array_equal(first.images, again.images)
+    assert len(calls) == 2 * 4 * 4                   # twice: 4 slices x 4 rows each
