@@ -8,7 +8,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from ..core.sampling.orders import ORDERS
+from ..core.sampling.orders import ORDERS, fixed_order
 
 
 def positive_int(text: str) -> int:
@@ -115,13 +115,11 @@ def run_image(args) -> int:
     bundle, device = load_for(args, "image")
     label = parse_label(args.label, bundle.codec.class_names, bundle.config.num_classes)
     seed = _seed(args)
-    own = {"anyorder": "random", "subscale": "subscale"}.get(bundle.kind, "raster")
-    order = args.order or own
-    if bundle.kind == "subscale" and order != "subscale":
-        raise ConfigError(f"{bundle.name} is a Subscale Pixel Network: it draws in subscale "
-                          "order only")
-    if bundle.kind not in ("anyorder", "subscale") and order != "raster":
-        raise ConfigError(f"{bundle.name} is a PixelCNN: it draws in raster order only")
+    fixed = fixed_order(bundle.kind)
+    order = args.order or fixed or "random"
+    if fixed and order != fixed:
+        what = "Subscale Pixel Network" if fixed == "subscale" else "PixelCNN"
+        raise ConfigError(f"{bundle.name} is a {what}: it draws in {fixed} order only")
     started = time.perf_counter()
     result = None
     total = bundle.codec.dims

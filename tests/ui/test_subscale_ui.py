@@ -11,7 +11,7 @@ def test_image_tab_generates_in_subscale_order_and_inpaint_says_why_not(window, 
     window.tabs.setCurrentWidget(tab)
     tab.open_checkpoint(save_tiny("subscale"))
     assert not tab.order.isEnabled() and tab.order.currentData() == "subscale"
-    assert "slice order" in tab.order.toolTip()
+    assert "subscale order only" in tab.order.toolTip()
     tab.grid.setValue(2)
     tab.generate()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)

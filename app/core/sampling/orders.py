@@ -19,6 +19,13 @@ ORDERS = ("raster", "random", "spiral", "nearest", "subscale")
 SUBSCALE = 4     # S of the subscale order: a 28 x 28 image is 16 slices of 7 x 7
 
 
+def fixed_order(kind: str | None) -> str | None:
+    """The one order a model of `kind` draws in; None for an any-order model (any order)."""
+    if kind == "anyorder":
+        return None
+    return "subscale" if kind == "subscale" else "raster"
+
+
 def fill_order(mask: np.ndarray, order: str, rng: np.random.Generator) -> np.ndarray:
     """Hidden pixels of `mask` (H, W) in the order they are drawn: (N, 2) rows and columns."""
     cells = np.argwhere(mask)

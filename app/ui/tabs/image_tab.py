@@ -14,7 +14,7 @@ from ...core.codecs import codec_from_dict
 from ...core.media import MediaError
 from ...core.outputs import read_png_params, save_png
 from ...core.sampling.events import ImageResult, PixelStep
-from ...core.sampling.orders import ORDERS
+from ...core.sampling.orders import ORDERS, fixed_order
 from ..widgets.controls import (
     LabelPicker,
     ModeSwitchWidget,
@@ -120,13 +120,10 @@ class ImageTab(GenerateTab):
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
         # Only an any-order model can draw in another order than its own.
-        free = bool(info) and info.kind == "anyorder"
         fixed = fixed_order(info.kind if info else None)
-        self.order.setCurrentIndex(self.order.currentIndex() if free else ORDERS.index(fixed))
-        self.order.setEnabled(free)
-        self.order.setToolTip("" if free else
-                              "A Subscale Pixel Network draws in its own slice order only"
-                              if fixed == "subscale" else "A PixelCNN draws in raster order only")
+        self.order.setCurrentIndex(self.order.currentIndex() if not fixed else ORDERS.index(fixed))
+        self.order.setEnabled(not fixed)
+        self.order.setToolTip(f"This model draws in {fixed} order only" if fixed else "")
         self.fill_controls.fit_model(info.kind if info else None)
         try:
             self.inpaint.set_model(info)
@@ -141,7 +138,7 @@ class ImageTab(GenerateTab):
         codec = codec_from_dict(info.codec)
         n, label = self.grid.value() ** 2, self.label_picker.label()
         temperature, seed = self.temperature.value(), self.seed.value()
-        order = self.order.currentData() if info.kind == "anyorder" else fixed_order(info.kind)
+        order = fixed_order(info.kind) or self.order.currentData()
         self._codec = codec
         self._levels = np.zeros((n, codec.channels, codec.height, codec.width), np.int64)
         self._pixels = codec.decode(self._levels)      # kept in step, pixel by pixel
@@ -401,8 +398,3 @@ class ImageTab(GenerateTab):
         self.inpaint.canvas.set_brush_size(brush)
         self.inpaint.toolbar.set_brush_size(brush)
         self.set_mode(str(settings.value("image/mode", "generate")))
-
-
-def fixed_order(kind: str | None) -> str:
-    """The only order a model that is not any-order can draw in."""
-    return "subscale" if kind == "subscale" else "raster"
