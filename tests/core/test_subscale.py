@@ -250,3 +250,19 @@ def test_training_previews_take_one_pass_per_slice_row_and_repeat(monkeypatch):
     assert first.images.shape == (4, 8, 8, 1)
     assert np.array_equal(first.images, again.images)
     assert len(calls) == 2 * 4 * 4                   # twice: 4 slices x 4 rows each
+
+
+def test_cli_trains_a_fresh_spn_on_a_folder(tmp_path, capsys):
+    from PIL import Image
+
+    from app.cli import main
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i in range(10):
+        Image.fromarray(np.full((28, 28), 25 * i, np.uint8)).save(folder / f"{i}.png")
+    out = tmp_path / "spn.safetensors"
+    assert main(["train", "--kind", "subscale", "--data", str(folder), "--steps", "2",
+                 "--batch-size", "2", "--quiet", "--out", str(out)]) == 0
+    bundle = load_bundle(out)
+    assert bundle.kind == "subscale" and bundle.config.scale == 4
