@@ -29,6 +29,7 @@ def tiny_config(kind: str, **overrides):
         LSTMConfig,
         PixelCNNConfig,
         PixelRNNConfig,
+        SubscaleConfig,
         WaveNetConfig,
     )
 
@@ -41,6 +42,9 @@ def tiny_config(kind: str, **overrides):
                                            position_bias=True),
         "anyorder": lambda: AnyOrderConfig(height=6, width=5, channels=1, levels=16, hidden=8,
                                            blocks=2, output_hidden=16, num_classes=3),
+        "subscale": lambda: SubscaleConfig(height=6, width=4, levels=16, scale=2,
+                                           context_hidden=8, context_blocks=2, decoder_hidden=8,
+                                           decoder_layers=2, output_hidden=16, num_classes=3),
         "wavenet": lambda: WaveNetConfig(levels=32, residual=8, dilation_channels=8, skip=12,
                                          output_hidden=16, dilations=[1, 2, 4, 1, 2, 4]),
         "charlm-lstm": lambda: LSTMConfig(vocab_size=12, embed=8, hidden=16, layers=2),
@@ -54,7 +58,7 @@ def tiny_config(kind: str, **overrides):
 def tiny_codec(kind: str, config):
     from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
 
-    if kind in ("pixelcnn", "pixelrnn", "anyorder"):
+    if kind in ("pixelcnn", "pixelrnn", "anyorder", "subscale"):
         return ImageCodec(config.height, config.width, config.channels, config.levels,
                           [f"class{i}" for i in range(config.num_classes)])
     if kind == "wavenet":

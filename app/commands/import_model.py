@@ -19,7 +19,7 @@ def add_parsers(sub, add_common) -> None:
                                 "dict, possibly inside {'state_dict': ...} or {'model': ...}")
     p.add_argument("--like", metavar="MODEL",
                    help="take kind, config and codec from this chainrule model (name or path)")
-    p.add_argument("--kind", help="model kind: pixelcnn, anyorder, wavenet, charlm-lstm, "
+    p.add_argument("--kind", help="model kind: pixelcnn, anyorder, subscale, wavenet, charlm-lstm, "
                                   "charlm-gpt (not needed with --like)")
     p.add_argument("--config", metavar="JSON",
                    help="architecture config: a JSON file or an inline JSON object; with "

@@ -8,7 +8,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from ..core.sampling.orders import ORDERS
+from ..core.sampling.orders import ORDERS, fixed_order
 
 
 def positive_int(text: str) -> int:
@@ -36,8 +36,9 @@ def add_parsers(sub, add_common) -> None:
     img.add_argument("--scale", type=positive_int, default=4,
                      help="nearest-neighbour upscaling of the PNG")
     img.add_argument("--order", choices=ORDERS, default=None,
-                     help="drawing order of an any-order model (default random); a PixelCNN "
-                          "draws in raster order")
+                     help="drawing order of an any-order model (default random; subscale = "
+                          "4 x 4 interleaved slices, coarse grid first); a PixelCNN draws in "
+                          "raster order, a Subscale Pixel Network in subscale order")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
@@ -109,15 +110,17 @@ def _seed(args) -> int:
 def run_image(args) -> int:
     from ..core.config import ConfigError
     from ..core.outputs import save_png
+    from ..core.registry import KINDS
     from ..core.sampling.image import image_grid, sample_images
 
     bundle, device = load_for(args, "image")
     label = parse_label(args.label, bundle.codec.class_names, bundle.config.num_classes)
     seed = _seed(args)
-    order = args.order or ("random" if bundle.kind == "anyorder" else "raster")
-    if bundle.kind != "anyorder" and order != "raster":
-        raise ConfigError(f"{bundle.name} is a {bundle.kind} model: it draws in raster order "
-                          "only")
+    fixed = fixed_order(bundle.kind)
+    order = args.order or fixed or "random"
+    if fixed and order != fixed:
+        what = KINDS[bundle.kind].title
+        raise ConfigError(f"{bundle.name} is a {what}: it draws in {fixed} order only")
     started = time.perf_counter()
     result = None
     total = bundle.codec.dims

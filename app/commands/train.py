@@ -19,8 +19,10 @@ def add_parsers(sub, add_common) -> None:
                                    "(--resume RUN_DIR).")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--preset", help="mnist, mnist-pixelrnn, fashion, speech, shakespeare, "
-                                       "shakespeare-gpt, mnist-anyorder, fashion-anyorder")
-    what.add_argument("--kind", help="pixelcnn, pixelrnn, anyorder, wavenet, charlm-lstm or "
+                                       "shakespeare-gpt, mnist-anyorder, fashion-anyorder, "
+                                       "fashion-subscale")
+    what.add_argument("--kind", help="pixelcnn, pixelrnn, anyorder, subscale, wavenet, "
+                                     "charlm-lstm or "
                                      "charlm-gpt")
     what.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run exactly")
     p.add_argument("--data", help="folder or file of your own images / audio / text")

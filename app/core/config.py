@@ -162,6 +162,36 @@ class AnyOrderConfig(ConfigBase):
 
 
 @dataclass(frozen=True)
+class SubscaleConfig(ConfigBase):
+    """Subscale Pixel Network (Menick & Kalchbrenner 2018): the image is cut into S x S
+    interleaved slices, generated slice after slice, each pixel by pixel in raster order."""
+
+    kind: ClassVar[str] = "subscale"
+    height: int = 28
+    width: int = 28
+    channels: int = 1
+    levels: int = 256
+    scale: int = 4             # S: slice (a, b) holds pixels (a + S*r, b + S*c)
+    context_hidden: int = 64   # conditioning network over the earlier slices
+    context_blocks: int = 4
+    decoder_hidden: int = 64   # masked gated PixelCNN inside one slice
+    decoder_layers: int = 6    # gated layers after the first
+    output_hidden: int = 256   # 1x1 layer before the softmax
+    num_classes: int = 0
+
+    def validate(self) -> None:
+        self._positive("height", "width", "channels", "scale", "context_hidden",
+                       "context_blocks", "decoder_hidden", "decoder_layers", "output_hidden")
+        self._check_image()
+        if self.channels != 1:
+            raise ConfigError("a Subscale Pixel Network here is grey only: 'channels' must be 1")
+        for side in ("height", "width"):
+            if getattr(self, side) % self.scale:
+                raise ConfigError(f"'{side}' ({getattr(self, side)}) must be divisible by "
+                                  f"'scale' ({self.scale})")
+
+
+@dataclass(frozen=True)
 class WaveNetConfig(ConfigBase):
     """WaveNet (van den Oord et al. 2016): gated dilated causal convolutions, mu-law softmax."""
 
@@ -219,7 +249,8 @@ class GPTConfig(ConfigBase):
 
 
 CONFIG_CLASSES: dict[str, type[ConfigBase]] = {
-    c.kind: c for c in (PixelCNNConfig, PixelRNNConfig, AnyOrderConfig, WaveNetConfig,
+    c.kind: c for c in (PixelCNNConfig, PixelRNNConfig, AnyOrderConfig, SubscaleConfig,
+                        WaveNetConfig,
                         LSTMConfig, GPTConfig)
 }
 

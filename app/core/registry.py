@@ -36,6 +36,8 @@ KINDS: dict[str, KindSpec] = {
                  CONFIG_CLASSES["pixelrnn"], ImageCodec, ".nets.pixelrnn:PixelRNN"),
         KindSpec("anyorder", "Any-order image model", "image", "bits/dim",
                  CONFIG_CLASSES["anyorder"], ImageCodec, ".nets.anyorder:AnyOrderNet"),
+        KindSpec("subscale", "Subscale Pixel Network", "image", "bits/dim",
+                 CONFIG_CLASSES["subscale"], ImageCodec, ".nets.subscale:SubscaleNet"),
         KindSpec("wavenet", "WaveNet", "audio", "bits/sample",
                  CONFIG_CLASSES["wavenet"], MuLawCodec, ".nets.wavenet:WaveNet"),
         KindSpec("charlm-lstm", "LSTM language model", "text", "bits/char",

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from app.core.checkpoint import CheckpointError, load_bundle, save_bundle
 from tests.conftest import make_bundle
 
-KINDS = ("pixelcnn", "pixelrnn", "anyorder", "wavenet", "charlm-lstm", "charlm-gpt")
+KINDS = ("pixelcnn", "pixelrnn", "anyorder", "subscale", "wavenet", "charlm-lstm",
+         "charlm-gpt")
 OPS = ("truncate", "flip_header", "flip_data", "digits", "splice", "length")
 # 150 keeps the suite fast; CHAINRULE_FUZZ_EXAMPLES=5000 explores further when asked to.
 EXAMPLES = int(os.environ.get("CHAINRULE_FUZZ_EXAMPLES", 150))
@@ -31,7 +32,7 @@ def forward(bundle) -> torch.Tensor:
     cfg, net = bundle.config, bundle.net
     torch.manual_seed(0)
     with torch.no_grad():
-        if bundle.kind in ("pixelcnn", "pixelrnn", "anyorder"):
+        if bundle.kind in ("pixelcnn", "pixelrnn", "anyorder", "subscale"):
             x = torch.randint(0, cfg.levels, (1, cfg.channels, cfg.height, cfg.width))
             if bundle.kind == "anyorder":
                 return net(x, torch.rand(x.shape) < 0.5)

@@ -39,7 +39,8 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
     The fast path uses the net's row cache, with the per-pixel part compiled (numba) on the
     CPU unless `compiled=False`; `naive` recomputes the full forward pass for every
     sub-pixel (the textbook method, kept for comparison and tests). An any-order model
-    draws in the `order` asked for; a PixelCNN or PixelRNN only in raster order.
+    draws in the `order` asked for; a PixelCNN or PixelRNN only in raster order; a Subscale
+    Pixel Network only in its own slice order ("raster" and "subscale" both mean that).
     """
     import torch
 
@@ -48,6 +49,13 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
 
         yield from sample_anyorder(net, codec, n, labels, temperature, seed, order,
                                    device=device)
+        return
+    if net.config.kind == "subscale":
+        if order not in ("raster", "subscale"):
+            raise ValueError("a Subscale Pixel Network draws in subscale order only")
+        from .subscale import sample_subscale
+
+        yield from sample_subscale(net, codec, n, labels, temperature, seed, device=device)
         return
     if order != "raster":
         raise ValueError(f"a {net.config.kind} model draws in raster order only")

@@ -5,13 +5,25 @@
 - spiral: inwards from the hole's border, layer by layer (distance to the nearest known
   pixel, or to the image's edge when nothing is known), each layer clockwise;
 - nearest: greedily the hidden pixel with the most known neighbours so far, so every pixel
-  is drawn where the evidence around it is strongest.
+  is drawn where the evidence around it is strongest;
+- subscale: as a Subscale Pixel Network draws (Menick & Kalchbrenner 2018): the pixels are
+  cut into S x S interleaved slices, pixel (r, c) in slice (r mod S, c mod S); slices go in
+  raster order and each slice in raster order, so a coarse spread-out grid appears first
+  and is filled in. Sides not divisible by S just give slices of unequal size.
 """
 from __future__ import annotations
 
 import numpy as np
 
-ORDERS = ("raster", "random", "spiral", "nearest")
+ORDERS = ("raster", "random", "spiral", "nearest", "subscale")
+SUBSCALE = 4     # S of the subscale order: a 28 x 28 image is 16 slices of 7 x 7
+
+
+def fixed_order(kind: str | None) -> str | None:
+    """The one order a model of `kind` draws in; None for an any-order model (any order)."""
+    if kind == "anyorder":
+        return None
+    return "subscale" if kind == "subscale" else "raster"
 
 
 def fill_order(mask: np.ndarray, order: str, rng: np.random.Generator) -> np.ndarray:
@@ -25,7 +37,15 @@ def fill_order(mask: np.ndarray, order: str, rng: np.random.Generator) -> np.nda
         return _spiral(mask, cells)
     if order == "nearest":
         return _most_known_neighbours_first(mask)
+    if order == "subscale":
+        return subscale_order(cells)
     raise ValueError(f"unknown order '{order}' (known: {', '.join(ORDERS)})")
+
+
+def subscale_order(cells: np.ndarray, scale: int = SUBSCALE) -> np.ndarray:
+    """`cells` (N, 2) sorted by slice (r mod S, c mod S), then by row and column."""
+    r, c = cells[:, 0], cells[:, 1]
+    return cells[np.lexsort((c, r, c % scale, r % scale))]
 
 
 def _spiral(mask: np.ndarray, cells: np.ndarray) -> np.ndarray:

@@ -37,6 +37,10 @@ def make_preview(net, codec, modality: str, step: int, seed: int = 0,
                     from ..sampling.anyorder import quick_images
 
                     result = quick_images(net, codec, 4, labels, seed=seed)
+                elif net.config.kind == "subscale":   # likewise: one pass per slice row
+                    from ..sampling.subscale import quick_images as quick_subscale
+
+                    result = quick_subscale(net, codec, 4, labels, seed=seed)
                 else:
                     result = generate_images(net, codec, 4, labels, seed=seed)
                 return TrainPreview(step, modality, images=result.pixels)

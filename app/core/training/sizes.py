@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from ..config import (
     AnyOrderConfig,
+    ConfigError,
     GPTConfig,
     LSTMConfig,
     PixelCNNConfig,
     PixelRNNConfig,
+    SubscaleConfig,
     WaveNetConfig,
 )
 
@@ -36,6 +38,8 @@ def fresh_config(kind: str, size: str, codec):
         return AnyOrderConfig(height=codec.height, width=codec.width, channels=codec.channels,
                               levels=codec.levels, hidden=hidden, blocks=blocks,
                               output_hidden=128, num_classes=len(codec.class_names))
+    if kind == "subscale":
+        return _fresh_subscale(pick, codec)
     if kind == "wavenet":
         res, stacks = [(16, 1), (32, 2), (48, 3)][pick]
         return WaveNetConfig(levels=codec.levels, residual=res, dilation_channels=res,
@@ -50,6 +54,40 @@ def fresh_config(kind: str, size: str, codec):
         return GPTConfig(vocab_size=codec.size, context=256, embed=embed, heads=embed // 64,
                          layers=layers)
     raise KeyError(f"unknown model kind '{kind}'")
+
+
+def _fresh_subscale(pick: int, codec) -> SubscaleConfig:
+    # The largest slice factor that divides both sides: 4 (16 slices) where it can.
+    scale = next((s for s in (4, 2) if codec.height % s == 0 and codec.width % s == 0), None)
+    if scale is None or codec.channels != 1:
+        raise ConfigError(f"a Subscale Pixel Network needs grey images whose sides are "
+                          f"divisible by 2 or 4; these are {codec.height} x {codec.width} "
+                          f"with {codec.channels} channel(s)")
+    ctx, blocks, dec, layers, out = [(32, 3, 32, 4, 128), (48, 4, 48, 6, 128),
+                                     (64, 6, 64, 8, 256)][pick]
+    return SubscaleConfig(height=codec.height, width=codec.width, levels=codec.levels,
+                          scale=scale, context_hidden=ctx, context_blocks=blocks,
+                          decoder_hidden=dec, decoder_layers=layers, output_hidden=out,
+                          num_classes=len(codec.class_names))
+
+
+def _subscale_parameters(config) -> int:
+    ch, k, dh = config.context_hidden, config.scale ** 2, config.decoder_hidden
+    side = (config.height // config.scale) * (config.width // config.scale)
+    block = (ch * 9 + 1) * 2 * ch + (ch + 1) * ch + (k * 2 * ch if k > 1 else 0)
+    context = (2 * k * 9 + 1) * ch + k * ch + ch * side + config.context_blocks * block
+    layers = config.decoder_layers + 1
+    gates = (ch + 1) * layers * 4 * dh
+    gates += (config.num_classes + 1) * layers * 4 * dh if config.num_classes else 0
+
+    def layer(cin: int, kernel: int) -> int:
+        p = kernel // 2
+        return ((cin * (p + 1) * kernel + 1) * 2 * dh + (cin * (p + 1) + 1) * 2 * dh
+                + (2 * dh + 1) * 2 * dh + (dh + 1) * dh)
+
+    decoder = layer(1, 5) + config.decoder_layers * layer(dh, 3)
+    oh = config.output_hidden
+    return context + gates + decoder + (dh + 1) * oh + (oh + 1) * config.levels
 
 
 def count_parameters(config) -> int:
@@ -82,6 +120,8 @@ def count_parameters(config) -> int:
         block = (h * 9 + 1) * 2 * h + (h + 1) * h + ((classes + 1) * 2 * h if classes else 0)
         return ((2 * c * 9 + 1) * h + h * config.height * config.width
                 + config.blocks * block + (h + 1) * oh + (oh + 1) * c * config.levels)
+    if kind == "subscale":
+        return _subscale_parameters(config)
     if kind == "wavenet":
         r, d, s = config.residual, config.dilation_channels, config.skip
         layer = (2 * r + 1) * 2 * d + (d + 1) * r + (d + 1) * s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ...core.sampling.orders import fixed_order
 from .compare_panel import ComparePanelWidget, label_for_other
 from .image_results import SAVE_SCALE
 
@@ -29,7 +30,7 @@ class CompareModeMixin:
             return None
         n, temperature, seed = self.grid.value() ** 2, self.temperature.value(), self.seed.value()
         order = self.order.currentData()
-        orders = [order if info.kind == "anyorder" else "raster" for info in (left, right)]
+        orders = [fixed_order(info.kind) or order for info in (left, right)]
         self.compare.start(left, right, n)
         self.compare.params = {"mode": "compare", "models": [left.name, right.name],
                                "model": left.name, "other_model": right.name,

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QSpinBox, QSt
 from ...core.codecs import codec_from_dict
 from ...core.media import MediaError
 from ...core.sampling.events import ImageResult, PixelStep
-from ...core.sampling.orders import ORDERS
+from ...core.sampling.orders import ORDERS, fixed_order
 from ..widgets.controls import (
     LabelPicker,
     ModeSwitchWidget,
@@ -134,16 +134,17 @@ class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
             self.message.show_message(str(err))
 
     def _fit_order(self) -> None:
-        """Only an any-order model can draw in another order than raster (in Compare mode,
+        """Only an any-order model can draw in another order than its own (in Compare mode,
         the order applies to whichever side is one)."""
         shown = [self.picker.current()]
         if self.mode == "compare":
             shown.append(self.compare.other.current())
-        free = any(info is not None and info.kind == "anyorder" for info in shown)
-        self.order.setCurrentIndex(self.order.currentIndex() if free else 0)   # 0: raster
+        free = any(info is not None and fixed_order(info.kind) is None for info in shown)
+        fixed = None if free else fixed_order(shown[0].kind if shown[0] else None)
+        self.order.setCurrentIndex(self.order.currentIndex() if free else ORDERS.index(fixed))
         self.order.setEnabled(free)
         self.order.setToolTip("The order an any-order model draws in" if free else
-                              "This model draws in its own fixed order")
+                              f"This model draws in {fixed} order only")
 
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
@@ -155,7 +156,7 @@ class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
         codec = codec_from_dict(info.codec)
         n, label = self.grid.value() ** 2, self.label_picker.label()
         temperature, seed = self.temperature.value(), self.seed.value()
-        order = self.order.currentData() if info.kind == "anyorder" else "raster"
+        order = fixed_order(info.kind) or self.order.currentData()
         self._codec = codec
         self._levels = np.zeros((n, codec.channels, codec.height, codec.width), np.int64)
         self._pixels = codec.decode(self._levels)      # kept in step, pixel by pixel

@@ -28,7 +28,8 @@ METHODS = {
                   "order chosen below"),
 }
 KIND_TITLES = {"pixelcnn": "a PixelCNN", "pixelrnn": "a PixelRNN",
-               "anyorder": "an any-order model"}
+               "anyorder": "an any-order model",
+               "subscale": "a Subscale Pixel Network (it cannot fill holes)"}
 
 
 class FillControls:

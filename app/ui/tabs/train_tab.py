@@ -36,7 +36,7 @@ from .train_run import TrainRunMixin
 
 # A typical codec per kind, only to show parameter counts before the data is known.
 TYPICAL_CODECS = {"pixelcnn": ImageCodec(28, 28, 1, 256), "pixelrnn": ImageCodec(28, 28, 1, 256),
-                  "anyorder": ImageCodec(28, 28, 1, 256),
+                  "anyorder": ImageCodec(28, 28, 1, 256), "subscale": ImageCodec(28, 28, 1, 256),
                   "wavenet": MuLawCodec(8000),
                   "charlm-lstm": CharCodec("".join(chr(i) for i in range(32, 127))),
                   "charlm-gpt": CharCodec("".join(chr(i) for i in range(32, 127)))}
@@ -213,7 +213,8 @@ class TrainTab(TrainRunMixin, QWidget):
             self.size.addItem("as the model is", None)
         self.size.setEnabled(self.size.count() > 1)
         self.size.blockSignals(False)
-        defaults = {"pixelcnn": (16, 1e-3), "pixelrnn": (16, 1e-3), "wavenet": (4, 2e-3),
+        defaults = {"pixelcnn": (16, 1e-3), "pixelrnn": (16, 1e-3), "subscale": (8, 1e-3),
+                    "wavenet": (4, 2e-3),
                     "charlm-lstm": (32, 2e-3), "charlm-gpt": (32, 1e-3)}.get(kind, (16, 1e-3))
         self.batch.setValue(defaults[0])
         self.lr.setValue(defaults[1] if choice and choice[0] == "new" else defaults[1] / 3)

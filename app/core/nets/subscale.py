@@ -1,0 +1,177 @@
+"""Subscale Pixel Network (Menick & Kalchbrenner 2018, "Generating High Fidelity Images with
+Subscale Pixel Networks and Multidimensional Upscaling"), small and grey-only.
+
+The image is cut into S x S interleaved slices: pixel (i, j) belongs to slice (i mod S,
+j mod S), and slice k = a*S + b holds the pixels (a + S*r, b + S*c). Slices are generated in
+raster order of (a, b), and each slice pixel by pixel in raster order of (r, c). So the first
+slice is a coarse, spread-out sketch of the whole image that later slices fill in.
+
+Two parts, as in the paper:
+- a conditioning network sees every earlier slice (space-to-depth, later slices zeroed), a
+  mask of which slices are known and an embedding of k, through unmasked gated residual
+  convolutions -> a context map the size of one slice;
+- a masked decoder (a small Gated PixelCNN, vertical + horizontal stacks) generates slice k
+  in raster order, with the context map (1x1-projected) and the class embedding added to
+  every gate.
+
+Training runs all S*S slices of a batch in one pass (B*S*S slice items), so the loss is the
+exact negative log-likelihood of the whole image in the subscale order.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import SubscaleConfig
+from .anyorder import GatedBlock
+from .pixelcnn import GatedLayer, gate
+
+CONTEXT_DILATIONS = (1, 2, 4)   # a slice is small (7 x 7 for 28 / 4): larger gaps see nothing
+FIRST_KERNEL, KERNEL = 5, 3
+
+
+def to_slices(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """(..., H, W) -> (..., S*S, H/S, W/S): out[..., a*S + b, r, c] = x[..., a + S*r, b + S*c]."""
+    *lead, hh, ww = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, hh // scale, scale, ww // scale, scale)      # (..., r, a, c, b)
+    y = y.permute(*range(n), n + 1, n + 3, n, n + 2)                  # (..., a, b, r, c)
+    return y.reshape(*lead, scale * scale, hh // scale, ww // scale)
+
+
+def from_slices(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """The inverse of to_slices: (..., S*S, h, w) -> (..., h*S, w*S)."""
+    *lead, _, h, w = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, scale, scale, h, w)                          # (..., a, b, r, c)
+    y = y.permute(*range(n), n + 2, n, n + 3, n + 1)                  # (..., r, a, c, b)
+    return y.reshape(*lead, h * scale, w * scale)
+
+
+class ContextNet(nn.Module):
+    """Earlier slices -> context map (N, ctx, h, w). Unmasked: everything it sees is known."""
+
+    def __init__(self, config: SubscaleConfig):
+        super().__init__()
+        slices, hid = config.scale ** 2, config.context_hidden
+        self.inp = nn.Conv2d(2 * slices, hid, 3, padding=1)
+        self.slice_embed = nn.Embedding(slices, hid)
+        # Where in the slice? Blank regions look alike everywhere (see anyorder.py).
+        self.position = nn.Parameter(
+            torch.zeros(1, hid, config.height // config.scale, config.width // config.scale))
+        # GatedBlock's "class" embedding is keyed by the slice index here: each block knows
+        # which slice it is preparing for (S*S rows: num_classes + 1).
+        self.blocks = nn.ModuleList(
+            GatedBlock(hid, CONTEXT_DILATIONS[i % len(CONTEXT_DILATIONS)], slices - 1)
+            for i in range(config.context_blocks))
+
+    def forward(self, scaled: torch.Tensor, known: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        # scaled: (N, K, h, w) in [-1, 1], zero where unknown; known: (N, K) 0/1; k: (N,)
+        mask = (known * 2.0 - 1.0)[:, :, None, None].expand_as(scaled)  # (N, K, h, w)
+        h = self.inp(torch.cat([scaled, mask], dim=1))                  # (N, ctx, h, w)
+        h = h + self.slice_embed(k)[:, :, None, None] + self.position
+        for block in self.blocks:
+            h = block(h, k)
+        return h
+
+
+class DecoderLayer(GatedLayer):
+    """A Gated PixelCNN layer (pixelcnn.py, one colour group) whose gates also take a
+    per-position bias: the projected context plus the class embedding."""
+
+    def __init__(self, cin: int, hidden: int, kernel: int, first: bool):
+        super().__init__(cin, hidden, kernel, groups=1, first=first, num_classes=0)
+
+    def forward(self, v, h, bias):
+        # v, h: (N, Cin, h', w); bias: (N, 4 * hidden, h', w)
+        p = self.pad
+        v_pre = self.v_conv(F.pad(v, (p, p, p, 0)))                    # (N, 2h, h', w)
+        h_pre = self.h_conv(F.pad(h, (p, 0, 0, 0)))                    # (N, 2h, h', w)
+        h_pre = h_pre + self.v_to_h(F.pad(v_pre, (0, 0, 1, 0))[:, :, :-1])  # row above only
+        bv, bh = bias.chunk(2, dim=1)
+        h_new = self.h_out(gate(h_pre + bh))
+        return gate(v_pre + bv), h_new if self.first else h + h_new
+
+
+class SubscaleNet(nn.Module):
+    def __init__(self, config: SubscaleConfig):
+        super().__init__()
+        self.config = config
+        dh, layers = config.decoder_hidden, config.decoder_layers + 1
+        self.context_net = ContextNet(config)
+        # One 1x1 projection and one embedding for all decoder layers, split per layer.
+        self.ctx_proj = nn.Conv2d(config.context_hidden, layers * 4 * dh, 1)
+        self.cond = nn.Embedding(config.num_classes + 1, layers * 4 * dh) \
+            if config.num_classes else None
+        self.layers = nn.ModuleList(
+            [DecoderLayer(1, dh, FIRST_KERNEL, True)]
+            + [DecoderLayer(dh, dh, KERNEL, False) for _ in range(config.decoder_layers)])
+        self.out1 = nn.Conv2d(dh, config.output_hidden, 1)
+        self.out2 = nn.Conv2d(config.output_hidden, config.levels, 1)
+
+    @property
+    def slices(self) -> int:
+        return self.config.scale ** 2
+
+    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
+
+    def null_label(self, batch: int, device) -> torch.Tensor | None:
+        if not self.config.num_classes:
+            return None
+        return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
+
+    # ----- the two parts, as sampling uses them ---------------------------------------------
+    def context(self, slices: torch.Tensor, k: int | torch.Tensor,
+                y: torch.Tensor | None = None) -> torch.Tensor:
+        """Context map (N, ctx, h, w) for generating slice k of each item.
+
+        slices: (N, S*S, h, w) levels; only slices < k are read (the rest are zeroed here,
+        so whatever they hold cannot leak). `y` is accepted for symmetry and unused.
+        """
+        n = slices.shape[0]
+        k = torch.as_tensor(k, dtype=torch.long, device=slices.device).expand(n)  # (N,)
+        order = torch.arange(self.slices, device=slices.device)
+        known = (order[None, :] < k[:, None]).float()                    # (N, K)
+        scaled = self.scale_input(slices) * known[:, :, None, None]       # (N, K, h, w)
+        return self.context_net(scaled, known, k)
+
+    def decode_logits(self, current: torch.Tensor, context: torch.Tensor,
+                      y: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (N, levels, h', w) for every pixel of one slice, each from the pixels
+        before it in raster order. current: (N, h', w) levels; context: (N, ctx, h', w).
+
+        Rows below h' never influence rows above, so a caller may pass only the rows it needs.
+        """
+        if y is None:
+            y = self.null_label(current.shape[0], current.device)
+        bias = self.ctx_proj(context)                                     # (N, L*4dh, h', w)
+        if self.cond is not None:
+            bias = bias + self.cond(y)[:, :, None, None]
+        v = h = self.scale_input(current)[:, None]                        # (N, 1, h', w)
+        for layer, b in zip(self.layers, bias.chunk(len(self.layers), dim=1)):
+            v, h = layer(v, h, b)
+        return self.out2(F.relu(self.out1(F.relu(h))))                   # (N, levels, h', w)
+
+    # ----- training: every slice at once --------------------------------------------------
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, 1, H, W) integer levels -> logits (B, levels, 1, H, W), each pixel given
+        the earlier slices and the earlier pixels of its own slice."""
+        b, kk = x.shape[0], self.slices
+        slices = to_slices(x[:, 0], self.config.scale)                    # (B, K, h, w)
+        h, w = slices.shape[-2:]
+        k = torch.arange(kk, device=x.device).repeat(b)                   # (B*K,)
+        context = self.context(slices.repeat_interleave(kk, dim=0), k)    # (B*K, ctx, h, w)
+        if y is None:
+            y = self.null_label(b, x.device)
+        yk = None if y is None else y.repeat_interleave(kk)               # (B*K,)
+        logits = self.decode_logits(slices.reshape(b * kk, h, w), context, yk)
+        logits = logits.view(b, kk, -1, h, w).transpose(1, 2)             # (B, L, K, h, w)
+        return from_slices(logits, self.config.scale)[:, :, None]         # (B, L, 1, H, W)
+
+    def nll(self, batch: dict) -> torch.Tensor:
+        """Mean negative log-likelihood in nats per sub-pixel, one value per image: (B,)."""
+        x = batch["x"]
+        logits = self(x, batch.get("y"))
+        return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)

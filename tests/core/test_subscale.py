@@ -1,0 +1,268 @@
+"""The Subscale Pixel Network: causal in subscale order, sampling sees exactly what training
+sees, files round-trip, seeded sampling repeats and starts on the coarse grid, the config is
+strict, training learns; and the any-order model's "subscale" order."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from app.core.checkpoint import load_bundle, save_bundle
+from app.core.codecs import ImageCodec
+from app.core.config import ConfigError, SubscaleConfig, config_from_dict
+from app.core.nets.subscale import SubscaleNet, from_slices, to_slices
+from app.core.sampling.events import ImageResult, PixelStep
+from app.core.sampling.image import sample_images
+from app.core.sampling.orders import fill_order, subscale_order
+from app.core.sampling.subscale import pixel_logits
+from app.core.training.datasets import ImageData
+from app.core.training.sizes import count_parameters, fresh_config
+from app.core.training.trainer import TrainSettings, train
+
+
+def tiny(scale=2, size=8, classes=3, **overrides):
+    config = SubscaleConfig(height=size, width=size, levels=16, scale=scale, context_hidden=8,
+                            context_blocks=2, decoder_hidden=8, decoder_layers=2,
+                            output_hidden=16, num_classes=classes)
+    config = dataclasses.replace(config, **overrides)
+    torch.manual_seed(0)
+    net = SubscaleNet(config).eval()
+    codec = ImageCodec(config.height, config.width, 1, config.levels,
+                       [f"c{i}" for i in range(classes)])
+    return net, codec
+
+
+def subscale_positions(size, scale):
+    """(row, col) of every pixel, in the order the net generates them."""
+    cells = np.argwhere(np.ones((size, size), bool))
+    return [tuple(map(int, rc)) for rc in subscale_order(cells, scale)]
+
+
+def test_slices_are_the_interleaved_grids():
+    x = torch.arange(64).view(1, 8, 8)
+    slices = to_slices(x, 4)                                           # (1, 16, 2, 2)
+    assert slices[0, 1 * 4 + 3, 1, 0] == x[0, 1 + 4, 3]
+    assert torch.equal(from_slices(slices, 4), x)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_each_pixel_depends_only_on_pixels_before_it_in_subscale_order(scale):
+    net, codec = tiny(scale)
+    order = subscale_positions(8, scale)
+    x = torch.randint(0, 16, (1, 1, 8, 8), generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([1])
+    for t in (0, 1, 5, len(order) // 2, len(order) - 1):
+        row, col = order[t]
+        scaled = x.float().requires_grad_()
+        # The net takes integer levels; feed it a differentiable stand-in for them.
+        logits = _logits_from_float(net, scaled, y)[0, :, 0, row, col]
+        (grad,) = torch.autograd.grad(logits.square().sum(), scaled)
+        later = [rc for rc in order[t:]]
+        assert all(grad[0, 0, r, c] == 0 for r, c in later), t
+        if t:
+            assert grad[0, 0].abs().sum() > 0
+
+
+def _logits_from_float(net, x, y):
+    """net.forward with `scale_input` applied to a float tensor, so gradients reach x."""
+    original = net.scale_input
+    net.scale_input = lambda v: v * (2.0 / (net.config.levels - 1)) - 1.0
+    try:
+        return net(x, y)
+    finally:
+        net.scale_input = original
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_sampler_logits_equal_the_training_forward(scale):
+    net, codec = tiny(scale)
+    x = torch.randint(0, 16, (2, 1, 8, 8), generator=torch.Generator().manual_seed(2))
+    y = torch.tensor([0, 3])                                            # a class, "no label"
+    with torch.no_grad():
+        full = net(x, y)                                                # (2, L, 1, 8, 8)
+        slices = to_slices(x[:, 0], scale)
+        for k in range(scale * scale):
+            context = net.context(slices, k, y)
+            a, b = divmod(k, scale)
+            for r in range(8 // scale):
+                for c in range(8 // scale):
+                    got = pixel_logits(net, slices, k, context, r, c, y)
+                    want = full[:, :, 0, a + scale * r, b + scale * c]
+                    assert torch.allclose(got, want, atol=1e-5), (k, r, c)
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_save_load_round_trip_gives_identical_logits(tmp_path, half):
+    net, codec = tiny(4)
+    bundle = load_bundle(save_bundle(tmp_path / "s.safetensors", net, codec, {}, half=half))
+    assert bundle.kind == "subscale" and bundle.config == net.config
+    if half:
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(p.half().float())
+    x = torch.randint(0, 16, (2, 1, 8, 8))
+    with torch.no_grad():
+        assert torch.equal(net(x, torch.tensor([1, 2])), bundle.net(x, torch.tensor([1, 2])))
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_seeded_sampling_repeats_and_starts_on_the_coarse_grid(scale):
+    net, codec = tiny(scale)
+    runs = [list(sample_images(net, codec, 2, [0, None], 0.9, seed=5)) for _ in range(2)]
+    steps, result = runs[0][:-1], runs[0][-1]
+    assert isinstance(result, ImageResult) and all(isinstance(s, PixelStep) for s in steps)
+    assert result.levels.shape == (2, 1, 8, 8) and result.pixels.shape == (2, 8, 8, 1)
+    assert np.array_equal(result.levels, runs[1][-1].levels)
+    assert [(s.row, s.col) for s in steps] == subscale_positions(8, scale)
+    first = steps[:len(steps) // scale ** 2]
+    assert all(s.row % scale == 0 and s.col % scale == 0 for s in first)
+    for s in steps:                                   # every event's values are in the image
+        assert np.array_equal(result.levels[:, 0, s.row, s.col], s.values)
+    other = list(sample_images(net, codec, 2, [0, None], 0.9, seed=6))[-1]
+    assert not np.array_equal(other.levels, result.levels)
+
+
+def test_sampler_refuses_other_orders():
+    net, codec = tiny(2)
+    with pytest.raises(ValueError, match="subscale order"):
+        next(sample_images(net, codec, 1, order="spiral"))
+
+
+def test_config_is_strict():
+    good = SubscaleConfig(height=8, width=8, scale=4).to_dict()
+    assert config_from_dict("subscale", good) == SubscaleConfig(height=8, width=8, scale=4)
+    with pytest.raises(ConfigError, match="divisible by 'scale'"):
+        config_from_dict("subscale", dict(good, width=10))
+    with pytest.raises(ConfigError, match="grey only"):
+        config_from_dict("subscale", dict(good, channels=3))
+    with pytest.raises(ConfigError, match="unknown key"):
+        config_from_dict("subscale", dict(good, kernel=3))
+    with pytest.raises(ConfigError, match="'scale' must be positive"):
+        config_from_dict("subscale", dict(good, scale=0))
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+def test_parameter_count_by_arithmetic_matches_the_net(size):
+    config = fresh_config("subscale", size, ImageCodec(28, 28, 1, 256, ["a", "b"]))
+    net = SubscaleNet(config)
+    assert count_parameters(config) == sum(p.numel() for p in net.parameters())
+
+
+def test_training_through_the_trainer_lowers_the_loss(tmp_path):
+    net, codec = tiny(2, classes=2)
+    rng = np.random.default_rng(0)
+    # Two classes of striped images: easy to learn, far from uniform.
+    images = np.zeros((32, 1, 8, 8), np.uint8)
+    images[:16, :, ::2] = 15
+    images[16:, :, :, ::2] = 15
+    images = np.where(rng.random(images.shape) < 0.05, 7, images).astype(np.uint8)
+    data = ImageData(images, np.repeat([0, 1], 16))
+    settings = TrainSettings(steps=60, batch_size=8, lr=1e-2, warmup=5, eval_every=30)
+    metrics = list(train(net.train(), data, data, settings, tmp_path / "m.safetensors", codec,
+                         {"source": "test"}))
+    assert metrics[-1].heldout_bits is not None
+    assert metrics[-1].heldout_bits < 0.5 * metrics[0].loss_bits
+    assert load_bundle(tmp_path / "m.safetensors").kind == "subscale"
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (6, 5), (28, 28), (3, 9)])
+def test_anyorder_subscale_order_is_a_slice_by_slice_permutation(shape):
+    mask = np.ones(shape, bool)
+    cells = fill_order(mask, "subscale", np.random.default_rng(0))
+    assert sorted(map(tuple, cells)) == sorted(map(tuple, np.argwhere(mask)))
+    slice_ids = [(r % 4) * 4 + c % 4 for r, c in cells]
+    assert slice_ids == sorted(slice_ids)                     # slices one after another
+    for k in set(slice_ids):                                  # raster order inside a slice
+        inside = [tuple(rc) for rc, s in zip(cells, slice_ids) if s == k]
+        assert inside == sorted(inside)
+    if shape == (28, 28):
+        assert {(r % 4, c % 4) for r, c in cells[:49]} == {(0, 0)}
+
+
+def test_cli_samples_in_subscale_order_and_refuses_inpainting(tmp_path, save_tiny, capsys):
+    from PIL import Image
+
+    from app.cli import main
+    from app.core.masks import save_mask_png
+    from app.core.outputs import read_png_params
+
+    spn, anyorder = str(save_tiny("subscale")), str(save_tiny("anyorder"))
+    for model in (spn, anyorder):
+        assert main(["sample", "image", "--model", model, "--n", "2", "--order", "subscale",
+                     "--seed", "1", "--out", str(tmp_path / "s.png")]) == 0
+        assert read_png_params(tmp_path / "s.png")["order"] == "subscale"
+    assert main(["sample", "image", "--model", spn, "--n", "1", "--seed", "1",
+                 "--out", str(tmp_path / "d.png")]) == 0
+    assert read_png_params(tmp_path / "d.png")["order"] == "subscale"
+    capsys.readouterr()
+    assert main(["sample", "image", "--model", spn, "--order", "spiral",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "subscale order only" in capsys.readouterr().err
+    Image.fromarray(np.full((6, 4), 200, np.uint8)).save(tmp_path / "in.png")
+    mask = np.zeros((6, 4), bool)
+    mask[3:, 2:] = True
+    save_mask_png(tmp_path / "mask.png", mask)
+    for method, expected in (("raster", "needs a PixelCNN"),
+                             ("anyorder", "needs an any-order model")):
+        code = main(["inpaint", "--model", spn, "--method", method, "--image",
+                     str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"),
+                     "--out", str(tmp_path / "f.png")])
+        err = capsys.readouterr().err
+        assert code == 2 and expected in err and "subscale" in err and "Traceback" not in err
+
+
+def test_inpaint_mode_names_what_a_subscale_model_cannot_do():
+    pytest.importorskip("PySide6")
+    from app.ui.tabs.inpaint_fill import METHODS, mismatch
+
+    for method in METHODS:
+        message = mismatch(method, "subscale")
+        assert message and "Subscale Pixel Network" in message
+
+
+def test_folder_training_picks_a_slice_factor_or_says_why(tmp_path):
+    from PIL import Image
+
+    from app.core.training.folders import DataFolderError, prepare_folder
+
+    for i in range(4):
+        Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    data, config, settings = prepare_folder("subscale", tmp_path)
+    assert config.kind == "subscale" and config.scale == 4 and settings.batch_size == 8
+    odd = ImageCodec(30, 30, 1, 256)
+    assert fresh_config("subscale", "small", odd).scale == 2
+    with pytest.raises(DataFolderError, match="divisible by 2 or 4"):
+        prepare_folder("subscale", tmp_path, codec=ImageCodec(7, 9, 1, 256))
+    with pytest.raises(ConfigError, match="divisible by 2 or 4"):
+        fresh_config("subscale", "small", ImageCodec(7, 9, 1, 256))
+
+
+def test_training_previews_take_one_pass_per_slice_row_and_repeat(monkeypatch):
+    from app.core.training.previews import make_preview
+
+    net, codec = tiny(2, classes=3)
+    calls = []
+    decode = SubscaleNet.decode_logits
+    monkeypatch.setattr(SubscaleNet, "decode_logits",
+                        lambda self, *a, **k: calls.append(1) or decode(self, *a, **k))
+    first = make_preview(net, codec, "image", step=10, seed=3)
+    again = make_preview(net, codec, "image", step=10, seed=3)
+    assert first.images.shape == (4, 8, 8, 1)
+    assert np.array_equal(first.images, again.images)
+    assert len(calls) == 2 * 4 * 4                   # twice: 4 slices x 4 rows each
+
+
+def test_cli_trains_a_fresh_spn_on_a_folder(tmp_path, capsys):
+    from PIL import Image
+
+    from app.cli import main
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i in range(10):
+        Image.fromarray(np.full((28, 28), 25 * i, np.uint8)).save(folder / f"{i}.png")
+    out = tmp_path / "spn.safetensors"
+    assert main(["train", "--kind", "subscale", "--data", str(folder), "--steps", "2",
+                 "--batch-size", "2", "--quiet", "--out", str(out)]) == 0
+    bundle = load_bundle(out)
+    assert bundle.kind == "subscale" and bundle.config.scale == 4
