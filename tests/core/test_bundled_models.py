@@ -11,7 +11,7 @@ from app.core.sampling.image import sample_images
 from app.core.sampling.text import sample_text
 
 BUNDLED = {"mnist": "pixelcnn", "fashion": "pixelcnn", "speech": "wavenet",
-           "shakespeare": "charlm-lstm"}
+           "shakespeare": "charlm-lstm", "mnist-pixelrnn": "pixelrnn"}
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
