@@ -57,7 +57,7 @@ def churn(window, wait, cycles: int = 200, seed: int = 0) -> dict:
 
     rng = np.random.default_rng(seed)
     threads_before = {t.ident for t in threading.enumerate()}
-    runs, counts, errors, switches = _runs(window), {}, [], 0
+    runs, counts, errors, switches, trace = _runs(window), {}, [], 0, []
     rss_start = rss_warm = resident_mb()
     started = time.perf_counter()
     for cycle in range(cycles):
@@ -77,6 +77,8 @@ def churn(window, wait, cycles: int = 200, seed: int = 0) -> dict:
         counts[name] = counts.get(name, 0) + 1
         if cycle + 1 == WARM_UP_CYCLES:
             rss_warm = resident_mb()
+        if (cycle + 1) % 100 == 0:
+            trace.append(round(resident_mb(), 1))
     churn_s = time.perf_counter() - started
     rss_end = resident_mb()
     # The end: every tab generating at once, and the window closed under them.
@@ -93,6 +95,7 @@ def churn(window, wait, cycles: int = 200, seed: int = 0) -> dict:
             "rss_start_mb": round(rss_start, 1), "rss_after_warm_up_mb": round(rss_warm, 1),
             "rss_end_mb": round(rss_end, 1),
             "growth_after_warm_up_mb": round(rss_end - rss_warm, 1),
+            "rss_every_100_cycles_mb": trace,
             "running_at_close": running_at_close,
             "live_worker_threads_after_close": len(WorkerRunner.live_threads),
             "new_threads_after_close": leftover}
