@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import AnyOrderConfig
+from .image_base import ImageNetMixin
 
 DILATIONS = (1, 2, 4, 8)
 
@@ -40,7 +41,7 @@ class GatedBlock(nn.Module):
         return h + self.proj(torch.tanh(a) * torch.sigmoid(b))
 
 
-class AnyOrderNet(nn.Module):
+class AnyOrderNet(ImageNetMixin, nn.Module):
     def __init__(self, config: AnyOrderConfig):
         super().__init__()
         self.config = config
@@ -54,11 +55,6 @@ class AnyOrderNet(nn.Module):
             for i in range(config.blocks))
         self.out1 = nn.Conv2d(hid, config.output_hidden, 1)
         self.out2 = nn.Conv2d(config.output_hidden, c * config.levels, 1)
-
-    def null_label(self, batch: int, device) -> torch.Tensor | None:
-        if not self.config.num_classes:
-            return None
-        return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
 
     def trunk(self, x: torch.Tensor, visible: torch.Tensor,
               y: torch.Tensor | None = None) -> torch.Tensor:

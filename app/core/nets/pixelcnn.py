@@ -18,6 +18,7 @@ from torch import nn
 
 from ..config import PixelCNNConfig
 from . import pixelcnn_cache
+from .image_base import ImageNetMixin
 
 
 def channel_groups(n: int, groups: int, copies: int = 1) -> torch.Tensor:
@@ -98,7 +99,7 @@ class GatedLayer(nn.Module):
         return gate(v_pre), h_new if self.first else h + h_new
 
 
-class GatedPixelCNN(nn.Module):
+class GatedPixelCNN(ImageNetMixin, nn.Module):
     def __init__(self, config: PixelCNNConfig):
         super().__init__()
         self.config = config
@@ -116,20 +117,6 @@ class GatedPixelCNN(nn.Module):
                                  g_logits, True)
 
     # ----- full forward -------------------------------------------------------------------
-    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
-        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
-
-    def null_label(self, batch: int, device) -> torch.Tensor | None:
-        if not self.config.num_classes:
-            return None
-        return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
-
-    def head(self, h: torch.Tensor) -> torch.Tensor:
-        # (B, hidden, H', W') -> (B, levels, C, H', W')
-        logits = self.out2(F.relu(self.out1(F.relu(h))))
-        b, _, hh, ww = logits.shape
-        return logits.view(b, self.config.channels, self.config.levels, hh, ww).transpose(1, 2)
-
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, C, H, W) integer levels -> logits (B, levels, C, H, W) for each sub-pixel."""
         if y is None:

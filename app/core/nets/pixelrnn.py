@@ -30,6 +30,7 @@ from torch import nn
 
 from ..config import PixelRNNConfig
 from . import pixelrnn_cache
+from .image_base import ImageNetMixin
 from .pixelrnn_cache import lstm_cell
 
 
@@ -88,7 +89,7 @@ class RowLSTMLayer(nn.Module):
         return x + self.out(torch.stack(rows, dim=2))
 
 
-class PixelRNN(nn.Module):
+class PixelRNN(ImageNetMixin, nn.Module):
     def __init__(self, config: PixelRNNConfig):
         super().__init__()
         config.validate()        # a grey-only net must not be built for colour by mistake
@@ -100,20 +101,6 @@ class PixelRNN(nn.Module):
                                      for _ in range(config.layers)])
         self.out1 = nn.Conv2d(hid, config.output_hidden, 1)
         self.out2 = nn.Conv2d(config.output_hidden, config.channels * config.levels, 1)
-
-    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
-        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
-
-    def null_label(self, batch: int, device) -> torch.Tensor | None:
-        if not self.config.num_classes:
-            return None
-        return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
-
-    def head(self, h: torch.Tensor) -> torch.Tensor:
-        # (B, hidden, H, W) -> (B, levels, C, H, W)
-        logits = self.out2(F.relu(self.out1(F.relu(h))))
-        b, _, hh, ww = logits.shape
-        return logits.view(b, self.config.channels, self.config.levels, hh, ww).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, C, H, W) integer levels -> logits (B, levels, C, H, W) for each pixel."""

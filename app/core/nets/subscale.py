@@ -25,6 +25,7 @@ from torch import nn
 
 from ..config import SubscaleConfig
 from .anyorder import GatedBlock
+from .image_base import ImageNetMixin
 from .pixelcnn import GatedLayer, gate
 
 CONTEXT_DILATIONS = (1, 2, 4)   # a slice is small (7 x 7 for 28 / 4): larger gaps see nothing
@@ -94,7 +95,7 @@ class DecoderLayer(GatedLayer):
         return gate(v_pre + bv), h_new if self.first else h + h_new
 
 
-class SubscaleNet(nn.Module):
+class SubscaleNet(ImageNetMixin, nn.Module):
     def __init__(self, config: SubscaleConfig):
         super().__init__()
         self.config = config
@@ -113,14 +114,6 @@ class SubscaleNet(nn.Module):
     @property
     def slices(self) -> int:
         return self.config.scale ** 2
-
-    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
-        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
-
-    def null_label(self, batch: int, device) -> torch.Tensor | None:
-        if not self.config.num_classes:
-            return None
-        return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
 
     # ----- the two parts, as sampling uses them ---------------------------------------------
     def context(self, slices: torch.Tensor, k: int | torch.Tensor,

@@ -1,0 +1,27 @@
+"""What the image nets share: the input scaling, the extra 'no label' class, and the softmax
+head over `levels` values per sub-pixel."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class ImageNetMixin:
+    """Mixed into an image net (an nn.Module with a `config`; `head` also needs `out1` and
+    `out2`, the two 1x1 output layers)."""
+
+    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer levels -> floats in [-1, 1]."""
+        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
+
+    def null_label(self, batch: int, device) -> torch.Tensor | None:
+        """The 'any class' label: one past the last class (None for an unconditional net)."""
+        if not self.config.num_classes:
+            return None
+        return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        # (B, hidden, H', W') -> (B, levels, C, H', W')
+        logits = self.out2(F.relu(self.out1(F.relu(h))))
+        b, _, hh, ww = logits.shape
+        return logits.view(b, self.config.channels, self.config.levels, hh, ww).transpose(1, 2)
