@@ -18,6 +18,15 @@ def test_window_has_the_tabs_and_lists_models_by_kind(window):
     assert window.image_tab.label_picker.count() == 4          # any + 3 classes
 
 
+@pytest.fixture
+def every_event_its_own_batch(monkeypatch):
+    """A tiny model can make a whole clip or image within one 1/60 s batch interval; then
+    whether the view was seen growing would depend on the machine's speed."""
+    import app.ui.workers
+
+    monkeypatch.setattr(app.ui.workers, "BATCH_INTERVAL_S", 0.0)
+
+
 def record_updates(tab, probe):
     """After every batch the tab shows, record probe(): what the view displays then."""
     seen, start = [], tab.runner.start
@@ -32,7 +41,7 @@ def record_updates(tab, probe):
     return seen
 
 
-def test_image_tab_draws_pixel_by_pixel_and_finishes(window, qtbot):
+def test_image_tab_draws_pixel_by_pixel_and_finishes(window, qtbot, every_event_its_own_batch):
     tab = window.image_tab
     tab.grid.setValue(2)
     counts = record_updates(tab, lambda: int(tab._drawn.sum()))
@@ -78,7 +87,8 @@ def test_image_save_and_reopen_restores_parameters(window, qtbot, tmp_path):
     assert tab.grid.value() == 2 and tab.temperature.value() == pytest.approx(0.7)
 
 
-def test_audio_tab_generates_without_a_sound_device(window, qtbot, tmp_path):
+def test_audio_tab_generates_without_a_sound_device(window, qtbot, tmp_path,
+                                                    every_event_its_own_batch):
     tab = window.audio_tab
     tab.seconds.setValue(0.5)
     lengths = record_updates(tab, lambda: len(tab.waveform.samples))
@@ -98,7 +108,8 @@ def test_audio_tab_generates_without_a_sound_device(window, qtbot, tmp_path):
     assert len(tab.waveform.samples) == 4000
 
 
-def test_text_tab_streams_continues_and_regenerates(window, qtbot, tmp_path):
+def test_text_tab_streams_continues_and_regenerates(window, qtbot, tmp_path,
+                                                    every_event_its_own_batch):
     tab = window.text_tab
     tab.prompt.setPlainText("ab")
     tab.length.setValue(600)
