@@ -33,6 +33,8 @@ def add_parsers(sub, add_common) -> None:
     ev.add_argument("--data", help="with --model: a folder/file or a built-in set")
     ev.add_argument("--limit", type=int, metavar="N",
                     help="with --all-images: score only the first N images of each set")
+    ev.add_argument("--only", metavar="NAMES",
+                    help="with --all-images: a comma-separated subset of the models")
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--json", action="store_true")
     add_common(ev)
@@ -171,6 +173,15 @@ def run_eval_table(args) -> int:
 
     device = pick_device(args.device)
     models = bundled_image_models()
+    if args.only:
+        wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - {name for name, _ in models})
+        if unknown:
+            from ..core.config import ConfigError
+
+            raise ConfigError(f"not a bundled image model: {', '.join(unknown)} (bundled: "
+                              f"{', '.join(name for name, _ in models)})")
+        models = [(name, path) for name, path in models if name in wanted]
     if not models:
         print("chainrule: no bundled image models found", file=sys.stderr)
         return 1

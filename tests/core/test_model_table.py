@@ -62,5 +62,9 @@ def test_the_cli_prints_the_table_or_json(tmp_path, monkeypatch, save_tiny, caps
     report = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in report["models"]] == ["digits", "loose"]
     assert report["models"][0]["data"] == "first 4 of 12 test images"
+    assert main(["eval", "--all-images", "--only", "loose", "--limit", "2", "--json"]) == 0
+    assert [r["model"] for r in json.loads(capsys.readouterr().out)["models"]] == ["loose"]
+    assert main(["eval", "--all-images", "--only", "nope"]) == 2
+    assert "not a bundled image model: nope" in capsys.readouterr().err
     assert main(["eval", "--model", "digits"]) == 2
     assert "--model needs --data" in capsys.readouterr().err
