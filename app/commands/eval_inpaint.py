@@ -48,8 +48,8 @@ def _load(name: str, kinds: tuple[str, ...], device):
 
     bundle = load_bundle(resolve_model(name), device)
     if bundle.kind not in kinds:
-        raise ConfigError(f"{name} is a {bundle.kind} model; this slot needs a "
-                          f"{' or '.join(kinds)} model")
+        raise ConfigError(f"{name} is of kind '{bundle.kind}'; this slot needs one of kind "
+                          f"{' or '.join(repr(k) for k in kinds)}")
     return bundle
 
 

@@ -64,7 +64,7 @@ def run(args) -> int:
         wanted = "an any-order model" if args.method == "anyorder" else \
             "a PixelCNN or a PixelRNN"
         raise ConfigError(f"--method {args.method} needs {wanted}; "
-                          f"{bundle.name} is a {bundle.kind} model")
+                          f"{bundle.name} is of kind '{bundle.kind}'")
     try:
         picture = read_image(args.image, codec.height, codec.width, codec.channels)
     except MediaError as err:

@@ -37,8 +37,9 @@ def add_parsers(sub, add_common) -> None:
                      help="nearest-neighbour upscaling of the PNG")
     img.add_argument("--order", choices=ORDERS, default=None,
                      help="drawing order of an any-order model (default random; subscale = "
-                          "4 x 4 interleaved slices, coarse grid first); a PixelCNN draws in "
-                          "raster order, a Subscale Pixel Network in subscale order")
+                          "4 x 4 interleaved slices, coarse grid first); a PixelCNN or "
+                          "PixelRNN draws in raster order, a Subscale Pixel Network in "
+                          "subscale order")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
