@@ -169,7 +169,7 @@ def test_cli_eval_inpaint_prints_and_writes_the_report(tmp_path, save_tiny, tiny
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--raster-model", "ANY"], "needs a pixelcnn or pixelrnn model"),
+    (["--raster-model", "ANY"], "needs one of kind 'pixelcnn' or 'pixelrnn'"),
     (["--families", "centre,moon"], "unknown mask family moon"),
 ])
 def test_cli_eval_inpaint_refuses_bad_arguments_in_one_line(args, expected, tmp_path, save_tiny,
