@@ -11,7 +11,8 @@ from app.core.sampling.image import sample_images
 from app.core.sampling.text import sample_text
 
 BUNDLED = {"mnist": "pixelcnn", "fashion": "pixelcnn", "speech": "wavenet",
-           "shakespeare": "charlm-lstm", "mnist-pixelrnn": "pixelrnn"}
+           "shakespeare": "charlm-lstm", "mnist-pixelrnn": "pixelrnn",
+           "fashion-subscale": "subscale"}
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
