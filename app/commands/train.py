@@ -18,9 +18,9 @@ def add_parsers(sub, add_common) -> None:
                                    "fine-tuning a checkpoint (--from), or continue a run "
                                    "(--resume RUN_DIR).")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--preset", help="mnist, mnist-pixelrnn, fashion, speech, shakespeare, "
-                                       "shakespeare-gpt, mnist-anyorder, fashion-anyorder, "
-                                       "fashion-subscale")
+    what.add_argument("--preset", help="mnist, mnist-pixelrnn, fashion, fashion-pixelrnn, "
+                                       "speech, shakespeare, shakespeare-gpt, mnist-anyorder, "
+                                       "fashion-anyorder, fashion-subscale")
     what.add_argument("--kind", help="pixelcnn, pixelrnn, anyorder, subscale, wavenet, "
                                      "charlm-lstm or "
                                      "charlm-gpt")

@@ -154,6 +154,13 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            lambda d: AnyOrderConfig(hidden=48, blocks=6, output_hidden=128, num_classes=10),
            prepare_fashion,
            TrainSettings(steps=3000, batch_size=16, lr=1e-3, warmup=200, eval_every=500)),
+    # The PixelRNN on the data the other Fashion-MNIST models share, so all the image
+    # families compare on one test set; the same steps and batch as "fashion".
+    Preset("fashion-pixelrnn", "class-conditional PixelRNN (Row LSTM) on Fashion-MNIST",
+           lambda d: PixelRNNConfig(hidden=64, layers=4, output_hidden=256, num_classes=10,
+                                    position_bias=True),
+           prepare_fashion,
+           TrainSettings(steps=3200, batch_size=8, lr=1e-3, warmup=200, eval_every=800)),
     # Same data and split as "fashion", so the two figures compare: exact bits/dim both.
     Preset("fashion-subscale", "class-conditional Subscale Pixel Network (4 x 4 slices of "
            "7 x 7) on Fashion-MNIST",
