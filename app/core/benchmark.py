@@ -24,7 +24,8 @@ def _median_time(run: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def _drain(events, limit: int | None = None) -> None:
+def drain(events, limit: int | None = None) -> None:
+    """Pull up to `limit` events (all by default) and drop them."""
     for _ in itertools.islice(events, limit):
         pass
 
@@ -33,11 +34,11 @@ def bench_image(bundle, device, repeats: int = 3, naive_steps: int = 12) -> dict
     from .sampling.image import sample_images
 
     net, codec = bundle.net, bundle.codec
-    fast = _median_time(lambda: _drain(sample_images(net, codec, 16, None, seed=0,
+    fast = _median_time(lambda: drain(sample_images(net, codec, 16, None, seed=0,
                                                      device=device)), repeats)
-    fast1 = _median_time(lambda: _drain(sample_images(net, codec, 1, None, seed=0,
+    fast1 = _median_time(lambda: drain(sample_images(net, codec, 1, None, seed=0,
                                                       device=device)), repeats)
-    per_step = _median_time(lambda: _drain(sample_images(net, codec, 16, None, seed=0,
+    per_step = _median_time(lambda: drain(sample_images(net, codec, 16, None, seed=0,
                                                          naive=True, device=device),
                                            naive_steps), repeats) / naive_steps
     naive = per_step * codec.dims
@@ -54,9 +55,9 @@ def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
 
     rate = bundle.codec.sample_rate
     n = int(seconds * rate)
-    one = _median_time(lambda: _drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
+    one = _median_time(lambda: drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
                                                    device=device)), repeats)
-    many = _median_time(lambda: _drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
+    many = _median_time(lambda: drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
                                                     streams=streams, device=device)), repeats)
     return {"model": bundle.name, "sample_rate": rate, "samples_per_s": round(n / one),
             "realtime_factor": round(n / one / rate, 2), "streams": streams,
@@ -68,7 +69,7 @@ def bench_text(bundle, device, repeats: int = 3, length: int = 400) -> dict:
     from .sampling.text import sample_text
 
     prompt = "ROMEO:\n" if not bundle.codec.unknown_chars("ROMEO:\n") else ""
-    t = _median_time(lambda: _drain(sample_text(bundle.net, bundle.codec, prompt, length,
+    t = _median_time(lambda: drain(sample_text(bundle.net, bundle.codec, prompt, length,
                                                 seed=0, device=device)), repeats)
     report = {"model": bundle.name, "kind": bundle.kind, "chars_per_s": round(length / t)}
     if bundle.kind == "charlm-gpt":

@@ -6,7 +6,6 @@ figures are the ones on the model cards, measured again.
 """
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator
 
@@ -31,15 +30,15 @@ def bundled_image_models() -> list[tuple[str, object]]:
 def time_sampling(bundle, device, n: int = SAMPLE_IMAGES, seed: int = 0) -> float:
     """Seconds to draw `n` images in the model's own order, after a short warm-up (which
     also compiles the numba kernels the PixelCNN uses on the CPU)."""
+    from .benchmark import drain
     from .sampling.image import sample_images
+    from .sampling.orders import fixed_order
 
-    order = "random" if bundle.kind == "anyorder" else "raster"
+    order = fixed_order(bundle.kind) or "random"
 
     def run(limit=None):
-        events = sample_images(bundle.net, bundle.codec, n, None, seed=seed, device=device,
-                               order=order)
-        for _ in itertools.islice(events, limit):
-            pass
+        drain(sample_images(bundle.net, bundle.codec, n, None, seed=seed, device=device,
+                            order=order), limit)
 
     import torch
 

@@ -76,8 +76,10 @@ def default_error_text(err: Exception) -> str:
 
     if isinstance(err, bad_input_errors()) or isinstance(err, ValueError):
         return str(err)
-    if "out of memory" in str(err).lower():
-        return "the device ran out of memory: try a smaller batch or grid, or the CPU"
+    from ..core.memory import is_out_of_memory, out_of_memory_text
+
+    if is_out_of_memory(err):      # a run not guarded by guard_out_of_memory
+        return out_of_memory_text(err, "try a smaller batch or grid, or the CPU")
     traceback.print_exception(err)
     return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'unexpected error'}"
 

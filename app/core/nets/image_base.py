@@ -20,6 +20,13 @@ class ImageNetMixin:
             return None
         return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
 
+    def nll(self, batch: dict) -> torch.Tensor:
+        """Mean negative log-likelihood in nats per sub-pixel, one value per image: (B,).
+        Exact for nets whose forward gives every sub-pixel's logits given its prefix."""
+        x = batch["x"]
+        logits = self(x, batch.get("y"))
+        return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)
+
     def head(self, h: torch.Tensor) -> torch.Tensor:
         # (B, hidden, H', W') -> (B, levels, C, H', W')
         logits = self.out2(F.relu(self.out1(F.relu(h))))

@@ -126,12 +126,6 @@ class GatedPixelCNN(ImageNetMixin, nn.Module):
             v, h = layer(v, h, y)
         return self.head(h)
 
-    def nll(self, batch: dict) -> torch.Tensor:
-        """Mean negative log-likelihood in nats per sub-pixel, one value per image: (B,)."""
-        x = batch["x"]
-        logits = self(x, batch.get("y"))
-        return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)
-
     # ----- row-cached incremental sampling (app/core/nets/pixelcnn_cache.py) ----------------
     def begin(self, batch: int, labels: torch.Tensor | None = None, device=None):
         device = device or next(self.parameters()).device

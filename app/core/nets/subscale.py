@@ -163,8 +163,3 @@ class SubscaleNet(ImageNetMixin, nn.Module):
         logits = logits.view(b, kk, -1, h, w).transpose(1, 2)             # (B, L, K, h, w)
         return from_slices(logits, self.config.scale)[:, :, None]         # (B, L, 1, H, W)
 
-    def nll(self, batch: dict) -> torch.Tensor:
-        """Mean negative log-likelihood in nats per sub-pixel, one value per image: (B,)."""
-        x = batch["x"]
-        logits = self(x, batch.get("y"))
-        return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)

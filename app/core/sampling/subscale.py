@@ -24,16 +24,9 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
     the ImageResult. One context pass per slice, one decoder pass per pixel."""
     import torch
 
-    from ..devices import make_generator
     from ..nets.subscale import from_slices
 
-    device = torch.device(device or next(net.parameters()).device)
-    cfg = net.config
-    s = cfg.scale
-    gen = make_generator(seed, device)
-    y = resolve_labels(net, n, labels, device)
-    slices = torch.zeros(n, s * s, cfg.height // s, cfg.width // s, dtype=torch.long,
-                         device=device)                                # (n, K, h, w)
+    cfg, s, gen, y, slices = _start(net, n, labels, seed, device)
     total, step = cfg.height * cfg.width, 0
     with torch.no_grad():
         for k in range(s * s):
@@ -58,16 +51,9 @@ def quick_images(net, codec, n: int = 4, labels=None, seed: int = 0) -> ImageRes
     slices x H/S rows). Not the model's exact sampling: for that, use sample_subscale."""
     import torch
 
-    from ..devices import make_generator
     from ..nets.subscale import from_slices
 
-    device = next(net.parameters()).device
-    cfg = net.config
-    s = cfg.scale
-    gen = make_generator(seed, device)
-    y = resolve_labels(net, n, labels, device)
-    slices = torch.zeros(n, s * s, cfg.height // s, cfg.width // s, dtype=torch.long,
-                         device=device)                                # (n, K, h, w)
+    cfg, s, gen, y, slices = _start(net, n, labels, seed, None)
     width = slices.shape[3]
     with torch.no_grad():
         for k in range(s * s):
@@ -78,3 +64,18 @@ def quick_images(net, codec, n: int = 4, labels=None, seed: int = 0) -> ImageRes
                 slices[:, k, r] = draw(row, gen)[0].view(n, width)
     levels = from_slices(slices, s)[:, None].cpu().numpy()              # (n, 1, H, W)
     return ImageResult(levels, codec.decode(levels))
+
+
+def _start(net, n: int, labels, seed, device):
+    """What both samplers begin with: config, scale, seeded generator, labels, and the empty
+    slices (n, S*S, H/S, W/S) on the net's device (or `device`)."""
+    import torch
+
+    from ..devices import make_generator
+
+    device = torch.device(device or next(net.parameters()).device)
+    cfg = net.config
+    s = cfg.scale
+    slices = torch.zeros(n, s * s, cfg.height // s, cfg.width // s, dtype=torch.long,
+                         device=device)
+    return cfg, s, make_generator(seed, device), resolve_labels(net, n, labels, device), slices
