@@ -1,7 +1,9 @@
 """Headless command line: `chainrule sample | inpaint | eval-inpaint | train | eval | info |
 models | import | bench`.
 
-Every command reports bad input as one line on stderr and exit status 2, never a traceback.
+Every command reports bad input as one line on stderr and exit status 2, never a traceback;
+a bug is one line too (exit 1), its traceback written to the log file the line names
+(app/core/errors.py).
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import argparse
 import sys
 
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
 
 # What to make smaller when a command runs out of device memory, by command.
 MEMORY_ADVICE = {
@@ -37,27 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def bad_input_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean 'the user gave us something unusable', reported in one line."""
-    from .core.checkpoint import CheckpointError
-    from .core.codecs import CodecError
-    from .core.config import ConfigError
-    from .core.devices import DeviceError
-    from .core.masks import MaskError
-    from .core.media import MediaError
-    from .core.memory import DeviceOutOfMemory
-    from .core.saving import SaveError
-    from .core.training.folders import DataFolderError
-    from .core.training.sources import DataSourceError
-    from .core.training.state import StateError
-
-    # SaveError (a full disk, a folder that cannot be written) is not the user's mistake,
-    # but it is reported the same way: one line that says what happened to their files.
-    return (CheckpointError, CodecError, ConfigError, DeviceError, DataSourceError,
-            DataFolderError, DeviceOutOfMemory, MaskError, MediaError, SaveError, StateError,
-            FileNotFoundError, IsADirectoryError, PermissionError)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,20 +52,13 @@ def main(argv: list[str] | None = None) -> int:
 
             torch.set_num_threads(args.threads)
         return int(args.run(args) or 0)
-    except bad_input_errors() as err:
-        print(f"chainrule: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyError as err:   # unknown preset / kind / model name
-        print(f"chainrule: error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
-        from .core.memory import is_out_of_memory, out_of_memory_text
+        from .core.errors import describe_error, is_user_error
 
-        if not is_out_of_memory(err):
-            raise
         advice = MEMORY_ADVICE.get(args.command, "use a smaller model or --device cpu")
-        print(f"chainrule: error: {out_of_memory_text(err, advice)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        print(f"chainrule: error: {describe_error(err, advice)}", file=sys.stderr)
+        # Exit 2 is 'your input cannot be used'; 1 is a bug, logged with its traceback.
+        return EXIT_BAD_INPUT if is_user_error(err) else EXIT_BUG

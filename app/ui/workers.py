@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -72,16 +71,9 @@ class GeneratorWorker(QObject):
 
 
 def default_error_text(err: Exception) -> str:
-    from ..cli import bad_input_errors
+    from ..core.errors import describe_error
 
-    if isinstance(err, bad_input_errors()) or isinstance(err, ValueError):
-        return str(err)
-    from ..core.memory import is_out_of_memory, out_of_memory_text
-
-    if is_out_of_memory(err):      # a run not guarded by guard_out_of_memory
-        return out_of_memory_text(err, "try a smaller batch or grid, or the CPU")
-    traceback.print_exception(err)
-    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'unexpected error'}"
+    return describe_error(err, "try a smaller batch or grid, or the CPU")
 
 
 class WorkerRunner(QObject):
