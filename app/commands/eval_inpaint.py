@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..core.masks import MASK_FAMILIES
-from ..core.sampling.orders import ORDERS
+from ..core.registry import ORDERS, kinds_with_method
 from .sample import positive_int
 
 
@@ -21,9 +21,9 @@ def add_parsers(sub, add_common) -> None:
                     "any-order) and the time to fill a 10x10 hole. Expensive: the any-order "
                     "model needs one forward pass per hidden pixel, so --images sets the cost.")
     p.add_argument("--raster-model", default="fashion",
-                   help="a PixelCNN or PixelRNN (name or path)")
+                   help=f"{_needs('raster', 'resample')} (name or path)")
     p.add_argument("--anyorder-model", default="fashion-anyorder",
-                   help="an any-order model (name or path)")
+                   help=f"{_needs('any-order')} (name or path)")
     p.add_argument("--data", default="fashion", choices=["fashion", "mnist"],
                    help="whose test images to fill and whose training split the judge learns")
     p.add_argument("--images", type=positive_int, default=1000,
@@ -41,12 +41,24 @@ def add_parsers(sub, add_common) -> None:
     p.set_defaults(run=run, threads=1)
 
 
-def _load(name: str, kinds: tuple[str, ...], device):
+def _kinds(*methods: str) -> list:
+    """The kinds that run every one of these inpainting methods."""
+    return [spec for spec in kinds_with_method(methods[0])
+            if all(spec.can_inpaint(m) for m in methods)]
+
+
+def _needs(*methods: str) -> str:
+    return " or ".join(spec.article for spec in _kinds(*methods))
+
+
+def _load(name: str, methods: tuple[str, ...], device):
+    """The model `name`, refused unless its kind runs every inpainting method in `methods`."""
     from ..core.checkpoint import load_bundle
     from ..core.config import ConfigError
     from ..core.paths import resolve_model
 
     bundle = load_bundle(resolve_model(name), device)
+    kinds = [spec.kind for spec in _kinds(*methods)]
     if bundle.kind not in kinds:
         raise ConfigError(f"{name} is of kind '{bundle.kind}'; this slot needs one of kind "
                           f"{' or '.join(repr(k) for k in kinds)}")
@@ -68,8 +80,8 @@ def run(args) -> int:
         raise ConfigError(f"unknown mask family {', '.join(unknown) or '(none)'} "
                           f"(known: {', '.join(MASK_FAMILIES)})")
     device = pick_device(args.device)
-    raster = _load(args.raster_model, ("pixelcnn", "pixelrnn"), device)
-    anyorder = _load(args.anyorder_model, ("anyorder",), device)
+    raster = _load(args.raster_model, ("raster", "resample"), device)
+    anyorder = _load(args.anyorder_model, ("any-order",), device)
     data = get_preset(args.data).prepare()
     shape = (data.codec.channels, data.codec.height, data.codec.width)
     for bundle in (raster, anyorder):

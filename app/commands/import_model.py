@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def add_parsers(sub, add_common) -> None:
+    from ..core.registry import KINDS
+
     p = sub.add_parser(
         "import", help="convert a PyTorch state dict into a chainrule checkpoint",
         description="A state dict holds weights but no architecture: say which with --like "
@@ -19,8 +21,7 @@ def add_parsers(sub, add_common) -> None:
                                 "dict, possibly inside {'state_dict': ...} or {'model': ...}")
     p.add_argument("--like", metavar="MODEL",
                    help="take kind, config and codec from this chainrule model (name or path)")
-    p.add_argument("--kind", help="model kind: pixelcnn, anyorder, subscale, wavenet, charlm-lstm, "
-                                  "charlm-gpt (not needed with --like)")
+    p.add_argument("--kind", help=f"model kind: {', '.join(KINDS)} (not needed with --like)")
     p.add_argument("--config", metavar="JSON",
                    help="architecture config: a JSON file or an inline JSON object; with "
                         "--like, its keys replace the model's")

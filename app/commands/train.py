@@ -11,24 +11,28 @@ import sys
 from pathlib import Path
 
 
+def _or_list(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def add_parsers(sub, add_common) -> None:
+    from ..core.registry import KINDS
+    from ..core.training.presets import PRESETS
+    from ..core.training.sizes import SIZES
+
     p = sub.add_parser("train", help="train a model (a bundled preset or your own files)",
                        description="Train a preset from offline data (--preset), or any kind "
                                    "on local files (--kind ... --data PATH), optionally "
                                    "fine-tuning a checkpoint (--from), or continue a run "
                                    "(--resume RUN_DIR).")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--preset", help="mnist, mnist-pixelrnn, fashion, fashion-pixelrnn, "
-                                       "speech, shakespeare, shakespeare-gpt, mnist-anyorder, "
-                                       "fashion-anyorder, fashion-subscale")
-    what.add_argument("--kind", help="pixelcnn, pixelrnn, anyorder, subscale, wavenet, "
-                                     "charlm-lstm or "
-                                     "charlm-gpt")
+    what.add_argument("--preset", help=", ".join(PRESETS))
+    what.add_argument("--kind", help=_or_list(list(KINDS)))
     what.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run exactly")
     p.add_argument("--data", help="folder or file of your own images / audio / text")
     p.add_argument("--from", dest="init_from", metavar="CKPT",
                    help="fine-tune this checkpoint (bundled name or path)")
-    p.add_argument("--size", choices=["small", "medium", "large"], default="small",
+    p.add_argument("--size", choices=SIZES, default="small",
                    help="architecture size for a fresh --kind model")
     p.add_argument("--name", help="name of the new model (default: from the data folder)")
     p.add_argument("--out", help="checkpoint to write (default: your models folder)")

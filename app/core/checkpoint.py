@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 FORMAT = "chainrule/1"
 MAX_HEADER_BYTES = 100 * 1024 * 1024   # a real header is kilobytes; refuse absurd lengths
 # Trained weights here stay below 5 in magnitude; a weight past this bound comes from a damaged
@@ -24,7 +26,7 @@ DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
                "U8": 1, "BOOL": 1}
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """A model file that cannot be used. str() is one line naming the file and the problem."""
 
     def __init__(self, path, problem: str):

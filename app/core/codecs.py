@@ -10,8 +10,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .errors import UserError
 
-class CodecError(ValueError):
+
+class CodecError(UserError, ValueError):
     """A codec description or an input the codec cannot encode."""
 
 

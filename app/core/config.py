@@ -11,8 +11,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A config dictionary that does not describe a valid architecture."""
 
 
@@ -72,19 +74,20 @@ class ConfigBase:
     def validate(self) -> None:
         """Raise ConfigError for values no net could be built from."""
 
-    def _check_image(self) -> None:
-        """The fields every image model shares: levels, channels, classes."""
-        if self.levels < 2:
-            raise ConfigError("'levels' must be at least 2")
-        if self.channels not in (1, 3):
-            raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
-        if self.num_classes < 0:
-            raise ConfigError("'num_classes' must be 0 or more")
-
     def _positive(self, *names: str) -> None:
         for name in names:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"'{name}' must be positive, got {getattr(self, name)}")
+
+
+def _check_image(levels: int, channels: int, num_classes: int) -> None:
+    """The fields every image model's config shares."""
+    if levels < 2:
+        raise ConfigError("'levels' must be at least 2")
+    if channels not in (1, 3):
+        raise ConfigError("'channels' must be 1 (grey) or 3 (RGB)")
+    if num_classes < 0:
+        raise ConfigError("'num_classes' must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class PixelCNNConfig(ConfigBase):
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")
-        self._check_image()
+        _check_image(self.levels, self.channels, self.num_classes)
         if self.hidden % self.channels:
             raise ConfigError("'hidden' must be divisible by 'channels' for channel masking")
         for name in ("first_kernel", "kernel"):
@@ -134,7 +137,7 @@ class PixelRNNConfig(ConfigBase):
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")
-        self._check_image()
+        _check_image(self.levels, self.channels, self.num_classes)
         if self.channels != 1:
             raise ConfigError("'channels' must be 1: the PixelRNN here models grey images only "
                               "(use a PixelCNN for RGB)")
@@ -158,7 +161,7 @@ class AnyOrderConfig(ConfigBase):
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "blocks", "output_hidden")
-        self._check_image()
+        _check_image(self.levels, self.channels, self.num_classes)
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ class SubscaleConfig(ConfigBase):
     def validate(self) -> None:
         self._positive("height", "width", "channels", "scale", "context_hidden",
                        "context_blocks", "decoder_hidden", "decoder_layers", "output_hidden")
-        self._check_image()
+        _check_image(self.levels, self.channels, self.num_classes)
         if self.channels != 1:
             raise ConfigError("a Subscale Pixel Network here is grey only: 'channels' must be 1")
         for side in ("height", "width"):

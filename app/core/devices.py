@@ -1,8 +1,10 @@
 """Device choice and seeded generators. Nothing happens at import; torch loads on first call."""
 from __future__ import annotations
 
+from .errors import UserError
 
-class DeviceError(RuntimeError):
+
+class DeviceError(UserError, RuntimeError):
     """A requested device that this machine does not have."""
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
 
-class MaskError(ValueError):
+
+class MaskError(UserError, ValueError):
     """A mask that cannot be used: unreadable, or hiding nothing."""
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 
+from .errors import UserError
+
 # Phrases the allocators use: CUDA ("CUDA out of memory"), MPS ("MPS backend out of
 # memory"), the CPU allocator ("DefaultCPUAllocator: can't allocate memory").
 _PHRASES = ("out of memory", "can't allocate memory")
 
 
-class DeviceOutOfMemory(RuntimeError):
+class DeviceOutOfMemory(UserError, RuntimeError):
     """A run stopped because the device's memory was full; the text says what to reduce."""
 
 

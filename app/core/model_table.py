@@ -18,7 +18,7 @@ def bundled_image_models() -> list[tuple[str, object]]:
     from .paths import list_models
     from .registry import KINDS
 
-    found = []
+    found: list[tuple[str, object]] = []
     for name, path, origin in list_models():
         if origin == "bundled":
             kind = read_metadata(path).get("kind")
@@ -60,6 +60,7 @@ def score_models(models: list[tuple[str, object]], device, batch_size: int = 64,
                  progress: Callable[[str], None] = lambda line: None) -> Iterator[dict]:
     """One row per model: name, kind, parameters, data, bits/dim (exact or bound), seconds."""
     from .checkpoint import load_bundle
+    from .registry import kind_spec
     from .training.presets import PRESETS
     from .training.trainer import evaluate
 
@@ -69,7 +70,7 @@ def score_models(models: list[tuple[str, object]], device, batch_size: int = 64,
         preset = PRESETS.get(name)
         row = {"model": name, "kind": bundle.kind, "parameters": bundle.parameters,
                "data": None, "bits_per_dim": None,
-               "bound": bundle.kind == "anyorder", "sample_16_s": None}
+               "bound": not kind_spec(bundle.kind).exact_likelihood, "sample_16_s": None}
         if preset is not None:
             key = preset.prepare
             if key not in prepared:

@@ -18,6 +18,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import UserError
+
 REASONS = {
     errno.ENOSPC: "the disk is full",
     getattr(errno, "EDQUOT", -1): "the disk quota is used up",
@@ -31,7 +33,7 @@ REASONS = {
 }
 
 
-class SaveError(OSError):
+class SaveError(UserError, OSError):
     """A file that could not be written; the previous version of it is intact.
 
     str() is one line: "could not save PATH: REASON".

@@ -212,11 +212,10 @@ def test_cli_samples_in_subscale_order_and_refuses_inpainting(tmp_path, save_tin
 
 
 def test_inpaint_mode_names_what_a_subscale_model_cannot_do():
-    pytest.importorskip("PySide6")
-    from app.ui.tabs.inpaint_fill import METHODS, mismatch
+    from app.core.registry import INPAINT_METHODS, method_mismatch
 
-    for method in METHODS:
-        message = mismatch(method, "subscale")
+    for method in INPAINT_METHODS:
+        message = method_mismatch(method, "subscale")
         assert message and "Subscale Pixel Network" in message
 
 

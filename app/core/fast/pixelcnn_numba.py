@@ -72,6 +72,13 @@ def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out
                                                               uniforms[b])
 
 
+def compiles(net) -> bool:
+    """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only."""
+    from ..nets.pixelcnn import GatedPixelCNN
+
+    return isinstance(net, GatedPixelCNN)
+
+
 class CompiledPixelCNN:
     """The PyTorch row cache's state, with the per-pixel part run by `_pixel`."""
 

@@ -10,6 +10,7 @@ def warm_up() -> bool:
     """Compile every kernel; returns False when numba is not installed (nothing to do)."""
     import itertools
 
+    import numpy as np
     import torch
 
     from ..codecs import ImageCodec, MuLawCodec
@@ -29,6 +30,6 @@ def warm_up() -> bool:
             pass
         wave = WaveNet(WaveNetConfig(levels=4, residual=2, dilation_channels=2, skip=2,
                                      output_hidden=2, dilations=[1])).eval()
-        for _ in sample_audio(wave, MuLawCodec(8000, 4), 2, seed=0, prime=[0.0, 0.1]):
+        for _ in sample_audio(wave, MuLawCodec(8000, 4), 2, seed=0, prime=np.array([0.0, 0.1])):
             pass
     return True

@@ -116,3 +116,19 @@ def quick_images(net, codec, n: int = 4, labels=None, seed: int = 0, passes: int
             visible.view(n, -1)[:, group] = True
     levels = x.cpu().numpy()
     return ImageResult(levels, codec.decode(levels))
+
+
+def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
+                    order: str = "random", device=None, naive: bool = False,
+                    compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
+    """The registry's image sampler for an any-order model (one full pass per pixel, so
+    `naive` and `compiled` change nothing)."""
+    return sample_anyorder(net, codec, n, labels, temperature, seed, order, device=device)
+
+
+def fill_anyorder(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
+                  temperature: float, seed: int | None, *, candidates: int = 1,
+                  order: str = "nearest", device=None) -> Iterator:
+    """The registry's 'any-order' inpainting method."""
+    return sample_anyorder(net, codec, n, labels, temperature, seed, order, image=image,
+                           mask=mask, device=device)

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ..registry import load_function
 from .draw import draw
 from .events import ImageResult, PixelStep, final_event
 
@@ -42,23 +43,22 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
     draws in the `order` asked for; a PixelCNN or PixelRNN only in raster order; a Subscale
     Pixel Network only in its own slice order ("raster" and "subscale" both mean that).
     """
+    from ..registry import kind_spec
+
+    spec = kind_spec(net.config.kind)
+    if order not in spec.orders and not (spec.fixed_order and order == "raster"):
+        # "raster" is every fixed-order model's default, so it stands for the model's own.
+        raise ValueError(f"{spec.article} draws in {' / '.join(spec.orders)} order only")
+    sampler = load_function(spec.sampler)
+    yield from sampler(net, codec, n, labels, temperature, seed, order=order, device=device,
+                       naive=naive, compiled=compiled)
+
+
+def sample_raster(net, codec, n: int, labels, temperature: float, seed: int | None, *,
+                  order: str = "raster", device=None, naive: bool = False,
+                  compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
+    """A PixelCNN or PixelRNN: raster order, through its row cache (or naively)."""
     import torch
-
-    if net.config.kind == "anyorder":
-        from .anyorder import sample_anyorder
-
-        yield from sample_anyorder(net, codec, n, labels, temperature, seed, order,
-                                   device=device)
-        return
-    if net.config.kind == "subscale":
-        if order not in ("raster", "subscale"):
-            raise ValueError("a Subscale Pixel Network draws in subscale order only")
-        from .subscale import sample_subscale
-
-        yield from sample_subscale(net, codec, n, labels, temperature, seed, device=device)
-        return
-    if order != "raster":
-        raise ValueError(f"a {net.config.kind} model draws in raster order only")
 
     from ..devices import make_generator
 
@@ -97,7 +97,7 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
             (lambda *a: None)
     # The compiled kernels implement the Gated PixelCNN's layers only; other raster nets
     # (the PixelRNN) take their own incremental step below.
-    if compiled and device.type == "cpu" and net.config.kind == "pixelcnn" \
+    if compiled and device.type == "cpu" and pixelcnn_numba.compiles(net) \
             and pixelcnn_numba.available():
         fast = pixelcnn_numba.CompiledPixelCNN(net, x.shape[0], y)
 
@@ -129,3 +129,21 @@ def image_grid(pixels: np.ndarray, columns: int | None = None, pad: int = 2,
         grid[pad + r * (h + pad):pad + r * (h + pad) + h,
              pad + k * (w + pad):pad + k * (w + pad) + w] = pixels[i]
     return grid
+
+
+def grid_cells(grid: np.ndarray, n: int, pad: int | None = None) -> np.ndarray | None:
+    """The n images of an image_grid picture (H, W, C), as (n, h, w, C); None when the
+    picture is not a grid of n. `pad` None tries the paddings chainrule has written (1 in
+    the window, 2 on the command line) and takes the one that fits exactly."""
+    columns = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    for p in ([pad] if pad is not None else [1, 2]):
+        h, rest_h = divmod(grid.shape[0] - p, rows)
+        w, rest_w = divmod(grid.shape[1] - p, columns)
+        if rest_h or rest_w or h <= p or w <= p:
+            continue
+        h, w = h - p, w - p
+        return np.stack([grid[p + r * (h + p):p + r * (h + p) + h,
+                              p + k * (w + p):p + k * (w + p) + w]
+                         for r, k in (divmod(i, columns) for i in range(n))])
+    return None

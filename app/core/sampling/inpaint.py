@@ -71,6 +71,7 @@ def inpaint_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1, 
             yield event
         else:
             levels = event
+    assert levels is not None                      # _fill always ends with the filled levels
     yield _result(codec, levels, mask, "raster")
 
 
@@ -98,6 +99,7 @@ def inpaint_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1
             yield event
         else:
             filled = event                                         # (n*K, C, H, W)
+    assert filled is not None                      # _fill always ends with the filled levels
     device = torch.device(device or next(net.parameters()).device)
     log_w = known_log_likelihood(net, filled, mask, label, device)   # (n*K,)
     log_w = log_w.view(n, candidates)
@@ -131,14 +133,14 @@ def log_likelihood_at(net, levels: np.ndarray, where: np.ndarray, label, device)
 
     x = torch.as_tensor(levels, dtype=torch.long, device=device)
     y = resolve_labels(net, x.shape[0], label, device)
-    where = torch.as_tensor(where, device=device)                  # (H, W)
+    at = torch.as_tensor(where, device=device)                     # (H, W)
     total = torch.zeros(x.shape[0], device=device)
     with torch.no_grad():
         for start in range(0, x.shape[0], 64):                     # bounded memory
             xb, yb = x[start:start + 64], y[start:start + 64]
             logp = torch.log_softmax(net(xb, yb), dim=1)          # (b, L, C, H, W)
             picked = logp.gather(1, xb[:, None])[:, 0]             # (b, C, H, W)
-            total[start:start + 64] = (picked * where).flatten(1).sum(1)
+            total[start:start + 64] = (picked * at).flatten(1).sum(1)
     return total
 
 
@@ -178,3 +180,18 @@ def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled
 
 def _result(codec, levels: np.ndarray, mask: np.ndarray, method: str, weights=None):
     return InpaintResult(levels, codec.decode(levels), mask, method, weights)
+
+
+def fill_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
+                temperature: float, seed: int | None, *, candidates: int = 1,
+                order: str = "raster", device=None) -> Iterator:
+    """The registry's 'raster' inpainting method."""
+    return inpaint_raster(net, codec, image, mask, n, labels, temperature, seed, device)
+
+
+def fill_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
+                  temperature: float, seed: int | None, *, candidates: int = 8,
+                  order: str = "raster", device=None) -> Iterator:
+    """The registry's 'resample' inpainting method."""
+    return inpaint_resample(net, codec, image, mask, n, candidates, labels, temperature, seed,
+                            device)

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-ORDERS = ("raster", "random", "spiral", "nearest", "subscale")
+from ..registry import KINDS, ORDERS
+
 SUBSCALE = 4     # S of the subscale order: a 28 x 28 image is 16 slices of 7 x 7
 
 
 def fixed_order(kind: str | None) -> str | None:
-    """The one order a model of `kind` draws in; None for an any-order model (any order)."""
-    if kind == "anyorder":
-        return None
-    return "subscale" if kind == "subscale" else "raster"
+    """The one order a model of `kind` draws in; None for an any-order model (any order).
+
+    No model, or one that draws no images, gets "raster", the default of every order menu
+    (callers index ORDERS with the answer)."""
+    spec = KINDS.get(kind or "")
+    return spec.fixed_order if spec is not None and spec.orders else "raster"
 
 
 def fill_order(mask: np.ndarray, order: str, rng: np.random.Generator) -> np.ndarray:
@@ -82,8 +85,11 @@ def _distance_to_known(mask: np.ndarray) -> np.ndarray:
 def _most_known_neighbours_first(mask: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     known = np.pad(~mask, 1).astype(np.int32)
-    count = sum(known[1 + dr:1 + dr + h, 1 + dc:1 + dc + w]
-                for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)   # (H, W)
+    count = np.zeros((h, w), np.int32)                        # known neighbours, (H, W)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                count += known[1 + dr:1 + dr + h, 1 + dc:1 + dc + w]
     hidden = mask.copy()
     order = []
     for _ in range(int(mask.sum())):

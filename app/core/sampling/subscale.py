@@ -79,3 +79,10 @@ def _start(net, n: int, labels, seed, device):
     slices = torch.zeros(n, s * s, cfg.height // s, cfg.width // s, dtype=torch.long,
                          device=device)
     return cfg, s, make_generator(seed, device), resolve_labels(net, n, labels, device), slices
+
+
+def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
+                    order: str = "subscale", device=None, naive: bool = False,
+                    compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
+    """The registry's image sampler for an SPN: its own slice order, whatever is asked."""
+    return sample_subscale(net, codec, n, labels, temperature, seed, device=device)

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..codecs import CharCodec, ImageCodec, MuLawCodec
+from ..config import ConfigError
+from ..errors import UserError
 from ..media import (
     AUDIO_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -24,6 +26,7 @@ from ..media import (
     read_image,
     read_text,
 )
+from ..registry import KINDS, kind_spec
 from .datasets import ImageData, SequenceData
 from .presets import PreparedData
 from .sizes import fresh_config
@@ -33,7 +36,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".text", ".csv", ".py", ".json", ".html", ".xml"
 HELDOUT_SHARE = 0.1
 
 
-class DataFolderError(ValueError):
+class DataFolderError(UserError, ValueError):
     """A data folder or file that cannot be used for training at all."""
 
 
@@ -197,46 +200,38 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedDa
                         "held-out text (last 10%)", summary)
 
 
-DEFAULT_SETTINGS = {
-    "pixelcnn": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
-    "pixelrnn": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
-    "anyorder": TrainSettings(steps=500, batch_size=16, lr=1e-3, warmup=50, eval_every=100),
-    # Every step scores all S*S slices of each image, so a smaller batch costs about the same.
-    "subscale": TrainSettings(steps=500, batch_size=8, lr=1e-3, warmup=50, eval_every=100),
-    "wavenet": TrainSettings(steps=500, batch_size=4, lr=2e-3, warmup=50, eval_every=100,
-                             label_dropout=0.0),
-    "charlm-lstm": TrainSettings(steps=500, batch_size=32, lr=2e-3, warmup=50, eval_every=100,
-                                 label_dropout=0.0),
-    "charlm-gpt": TrainSettings(steps=500, batch_size=32, lr=1e-3, warmup=50, eval_every=100,
-                                label_dropout=0.0),
+def _defaults(training) -> TrainSettings:
+    return TrainSettings(steps=500, batch_size=training.batch_size, lr=training.lr, warmup=50,
+                         eval_every=100, label_dropout=training.label_dropout)
+
+
+DEFAULT_SETTINGS = {kind: _defaults(spec.training) for kind, spec in KINDS.items()}
+
+# How a data path becomes training data, by what the model reads; a window is the length of
+# one training item (audio samples, characters).
+_PREPARE = {
+    "image": lambda root, codec: prepare_images(root, codec),
+    "audio": lambda root, codec: prepare_audio(root, codec, window=4000),
+    "text": lambda root, codec: prepare_text(root, codec, window=256),
 }
 
 
 def prepare_folder(kind: str, root: Path, size: str = "small", codec=None):
     """(PreparedData, fresh config, default TrainSettings) for a kind and a data path."""
+    spec = kind_spec(kind)
     root = Path(root).expanduser()
-    if kind == "subscale":
-        _check_subscale_shape(codec)
-    if kind in ("pixelcnn", "pixelrnn", "anyorder", "subscale"):
-        data = prepare_images(root, codec)
-    elif kind == "wavenet":
-        data = prepare_audio(root, codec, window=4000)
-    elif kind in ("charlm-lstm", "charlm-gpt"):
-        data = prepare_text(root, codec, window=256)
-    else:
-        raise DataFolderError(f"unknown model kind '{kind}' (use pixelcnn, pixelrnn, anyorder, "
-                              "subscale, wavenet, charlm-lstm or charlm-gpt)")
+    if codec is not None:
+        _check_codec_fits(kind, size, codec)
+    data = _PREPARE[spec.modality](root, codec)
     data.final = data.final or data.heldout
     return data, fresh_config(kind, size, data.codec), DEFAULT_SETTINGS[kind]
 
 
-def _check_subscale_shape(codec: ImageCodec | None) -> None:
-    """A Subscale Pixel Network cuts the image into S x S slices, so both sides must divide
-    by S; say so before any file is read. (A fresh model's 28 x 28 always does.)"""
-    if codec is None:
-        return
-    scale = next((s for s in (4, 2) if codec.height % s == 0 and codec.width % s == 0), None)
-    if scale is None or codec.channels != 1:
-        raise DataFolderError(f"a Subscale Pixel Network needs grey images whose sides are "
-                              f"divisible by 2 or 4; this model's are {codec.height} x "
-                              f"{codec.width} with {codec.channels} channel(s)")
+def _check_codec_fits(kind: str, size: str, codec) -> None:
+    """Refuse a model's codec that no architecture of its kind takes before any file is read
+    (a Subscale Pixel Network cuts images into S x S slices, so both sides must divide by S);
+    the kind's own fresh-architecture function is what knows."""
+    try:
+        fresh_config(kind, size, codec)
+    except ConfigError as err:
+        raise DataFolderError(str(err)) from None

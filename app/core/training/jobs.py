@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from ..paths import resolve_model, user_models_dir
+from ..registry import kind_spec
 from .folders import DataFolderError, prepare_folder
 from .runner import TrainJob
 
@@ -47,10 +48,12 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
         raise DataFolderError(f"{init_from} is a {init.kind} model, not {kind}")
     data, config, settings = prepare_folder(kind, Path(data_path), size,
                                             init.codec if init else None)
-    provenance = {"description": f"{kind} trained on {data_path}", "command": command}
+    provenance: dict[str, object] = {"description": f"{kind} trained on {data_path}",
+                                     "command": command}
     if init is not None:
         provenance["fine_tuned_from"] = {"path": init.path, "name": init.name}
-        if kind.startswith("charlm") and data.codec.size != init.codec.size:
+        # A text model meets characters it has never seen as a larger vocabulary.
+        if kind_spec(kind).modality == "text" and data.codec.size != init.codec.size:
             init.net = extend_vocabulary(init.net, init.codec.size, data.codec.size)
         config = init.net.config
     name = name or (f"{Path(data_path).resolve().name}-{init.name}" if init else

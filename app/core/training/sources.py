@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 
-class DataSourceError(RuntimeError):
+
+class DataSourceError(UserError, RuntimeError):
     """A preset's data is not installed or cannot be read."""
 
 

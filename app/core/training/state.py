@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
+
 STATE_FORMAT = "chainrule-state/1"
 
 
-class StateError(ValueError):
+class StateError(UserError, ValueError):
     """A resumable state file that does not match the run it is asked to resume."""
 
 
