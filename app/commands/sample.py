@@ -1,4 +1,9 @@
-"""`chainrule sample image|audio|text`: generate with a bundled or local model."""
+"""`chainrule sample image|audio|text`: generate with a bundled or local model.
+
+Each command only turns its arguments into a request (app/core/requests): the request says
+everything wrong with itself for the model at once (one line, exit 2) before any work, runs
+the sampler for the model's kind, and gives the parameters saved in the result file.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,20 +13,13 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from ..core.sampling.orders import ORDERS, fixed_order
+from ..core.registry import ORDERS
 
 
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
     return value
 
 
@@ -45,7 +43,7 @@ def add_parsers(sub, add_common) -> None:
     img.add_argument("--out", default="samples.png")
 
     aud = kinds.add_parser("audio", help="sample audio to a WAV file")
-    aud.add_argument("--seconds", type=positive_float, default=3.0)
+    aud.add_argument("--seconds", type=float, default=3.0)
     aud.add_argument("--label", default="any", help="class index or name, or 'any'")
     aud.add_argument("--prime", help="WAV file whose audio the sample continues")
     aud.add_argument("--out", default="sample.wav")
@@ -54,15 +52,20 @@ def add_parsers(sub, add_common) -> None:
     txt.add_argument("--prompt", default="")
     txt.add_argument("--length", type=positive_int, default=400, help="characters to generate")
     txt.add_argument("--n", type=positive_int, default=1, help="independent completions")
-    txt.add_argument("--top-k", type=int, default=0)
-    txt.add_argument("--top-p", type=float, default=1.0)
+    txt.add_argument("--top-k", type=int, default=0,
+                     help="draw only from the k likeliest characters (0 = all)")
+    txt.add_argument("--top-p", type=float, default=1.0,
+                     help="draw only from the likeliest characters whose probabilities add "
+                          "up to p, more than 0 and at most 1 (1 = all)")
     txt.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
-    txt.add_argument("--out", help="also write the completion(s) to this file")
+    txt.add_argument("--out", help="also write the completion(s) and their parameters to "
+                                   "this file")
 
     for q, run, default_model in ((img, run_image, "mnist"), (aud, run_audio, "speech"),
                                   (txt, run_text, "shakespeare")):
         q.add_argument("--model", default=default_model, help="bundled name or checkpoint path")
-        q.add_argument("--temperature", type=float, default=1.0)
+        q.add_argument("--temperature", type=float, default=1.0,
+                       help="more than 0: below 1 safer, above 1 wilder")
         q.add_argument("--seed", type=int, default=None, help="fixed seed for repeatable output")
         add_common(q)
         # Sampling is thousands of tiny sequential steps: one thread is as fast, and it
@@ -74,31 +77,34 @@ def load_for(args, modality: str):
     from ..core.checkpoint import CheckpointError, load_bundle
     from ..core.devices import pick_device
     from ..core.paths import resolve_model
-    from ..core.registry import KINDS
+    from ..core.registry import kind_spec
 
     device = pick_device(args.device)
     path = resolve_model(args.model)
     bundle = load_bundle(path, device)
-    if KINDS[bundle.kind].modality != modality:
+    if kind_spec(bundle.kind).modality != modality:
         raise CheckpointError(path, f"is a {bundle.kind} model; it cannot sample {modality}")
     return bundle, device
 
 
-def parse_label(value: str, class_names: list[str], num_classes: int):
-    """'any' -> None; a class index or a class name (case-insensitive) -> int."""
-    from ..core.config import ConfigError
+def label_of(text: str, facts) -> tuple[int | None, list[str]]:
+    """--label as a class index (None = any), and what is wrong with it (so it is reported
+    together with the request's other problems)."""
+    from ..core.requests import RequestError, parse_label
 
-    if value is None or value.lower() == "any":
-        return None
-    if not num_classes:
-        raise ConfigError("this model is not class-conditional; use --label any")
-    lowered = [name.lower() for name in class_names]
-    if value.lower() in lowered:
-        return lowered.index(value.lower())
-    if value.isdigit() and int(value) < num_classes:
-        return int(value)
-    names = ", ".join(class_names) or f"0..{num_classes - 1}"
-    raise ConfigError(f"unknown label '{value}' (this model's classes: {names})")
+    try:
+        return parse_label(text, facts), []
+    except RequestError as err:
+        return None, err.problems
+
+
+def check(request, facts, problems=()) -> None:
+    """Every problem at once, as one RequestError, before the model does any work."""
+    from ..core.requests import RequestError
+
+    found = [*problems, *request.problems(facts)]
+    if found:
+        raise RequestError(found)
 
 
 def _seed(args) -> int:
@@ -109,109 +115,130 @@ def _seed(args) -> int:
 
 
 def run_image(args) -> int:
-    from ..core.config import ConfigError
-    from ..core.outputs import save_png
-    from ..core.registry import KINDS
-    from ..core.sampling.image import image_grid, sample_images
+    from ..core.outputs import check_output, save_png
+    from ..core.requests import ImageRequest, ModelFacts
+    from ..core.sampling.image import image_grid
 
+    check_output(args.out)
     bundle, device = load_for(args, "image")
-    label = parse_label(args.label, bundle.codec.class_names, bundle.config.num_classes)
-    seed = _seed(args)
-    fixed = fixed_order(bundle.kind)
-    order = args.order or fixed or "random"
-    if fixed and order != fixed:
-        what = KINDS[bundle.kind].title
-        raise ConfigError(f"{bundle.name} is a {what}: it draws in {fixed} order only")
+    facts = ModelFacts.of(bundle)
+    label, problems = label_of(args.label, facts)
+    request = ImageRequest(model=bundle.name, n=args.n, label=label,
+                           temperature=args.temperature, seed=_seed(args),
+                           order=args.order or "", naive=args.naive)
+    check(request, facts, problems)
     started = time.perf_counter()
     result = None
-    total = bundle.codec.dims
-    with tqdm(total=total, unit="px", file=sys.stderr, mininterval=0.5) as bar:
-        for event in sample_images(bundle.net, bundle.codec, args.n, label, args.temperature,
-                                   seed, naive=args.naive, device=device, order=order):
+    with tqdm(total=bundle.codec.dims, unit="px", file=sys.stderr, mininterval=0.5) as bar:
+        for event in request.events(bundle, device):
             if hasattr(event, "pixels"):
                 result = event
             else:
                 bar.update(1)
     elapsed = time.perf_counter() - started
-    params = {"model": bundle.name, "kind": bundle.kind, "seed": seed,
-              "label": "any" if label is None else label,
-              "label_name": "any" if label is None else
-              (bundle.codec.class_names[label] if bundle.codec.class_names else str(label)),
-              "temperature": args.temperature, "order": order, "n": args.n}
+    params = {**request.to_params(facts), "scale": args.scale}
     save_png(args.out, image_grid(result.pixels), params, scale=args.scale)
-    print(f"wrote {args.out}: {args.n} images in {elapsed:.1f} s (seed {seed})")
+    print(f"wrote {args.out}: {args.n} images in {elapsed:.1f} s (seed {request.seed})")
     return 0
 
 
 def run_audio(args) -> int:
-    from ..core.outputs import save_wav
-    from ..core.sampling.audio import sample_audio
+    from ..core.outputs import check_output, save_wav
+    from ..core.requests import AudioRequest, ModelFacts
 
+    check_output(args.out)
     bundle, device = load_for(args, "audio")
-    label = parse_label(args.label, bundle.codec.class_names, bundle.config.num_classes)
-    prime = _read_prime(args.prime, bundle.codec.sample_rate) if args.prime else None
-    seed = _seed(args)
+    facts = ModelFacts.of(bundle)
     rate = bundle.codec.sample_rate
-    n = max(1, int(round(args.seconds * rate)))
+    label, problems = label_of(args.label, facts)
+    prime = None
+    if args.prime:
+        prime, why = _read_prime(args.prime, rate)
+        problems += why
+    request = AudioRequest(model=bundle.name, seconds=args.seconds, label=label,
+                           temperature=args.temperature, seed=_seed(args), prime=prime,
+                           prime_name=args.prime or "")
+    check(request, facts, problems)
+    n = request.samples(facts)
     chunks, started = [], time.perf_counter()
     with tqdm(total=n, unit="sample", unit_scale=True, file=sys.stderr, mininterval=0.5) as bar:
-        for event in sample_audio(bundle.net, bundle.codec, n, label, args.temperature, seed,
-                                  prime=prime, device=device):
+        for event in request.events(bundle, device):
             chunks.append(event.samples[0])
             bar.update(event.samples.shape[1])
     elapsed = time.perf_counter() - started
-    params = {"model": bundle.name, "kind": bundle.kind, "seed": seed,
-              "label": "any" if label is None else label, "temperature": args.temperature,
-              "seconds": args.seconds, "primed_with": args.prime or ""}
-    save_wav(args.out, np.concatenate(chunks), rate, params)
+    save_wav(args.out, np.concatenate(chunks), rate, request.to_params(facts))
     print(f"wrote {args.out}: {n / rate:.2f} s at {rate} Hz in {elapsed:.1f} s "
-          f"({n / elapsed:,.0f} samples/s, seed {seed})")
+          f"({n / elapsed:,.0f} samples/s, seed {request.seed})")
     return 0
 
 
 def _read_prime(path: str, rate: int):
-    from ..core.media import read_audio
+    """(the prime's samples or None, what is wrong with the file)."""
+    from ..core.media import MediaError, read_audio
 
-    return read_audio(path, rate)
+    try:
+        return read_audio(path, rate), []
+    except MediaError as err:
+        return None, [f"--prime {path}: {err}"]
 
 
 def run_text(args) -> int:
+    from ..core.outputs import check_output
+    from ..core.requests import ModelFacts, TextRequest
     from ..core.sampling.events import TextDelta, TextDone
-    from ..core.sampling.text import sample_text
 
+    if args.out:
+        check_output(args.out)
     bundle, device = load_for(args, "text")
-    unknown = bundle.codec.unknown_chars(args.prompt)
-    if unknown and not bundle.codec.unknown:
-        from ..core.codecs import CodecError
-
-        raise CodecError(f"the prompt has characters this model never saw: "
-                         f"{''.join(sorted(unknown))!r}")
-    seed = _seed(args)
+    facts = ModelFacts.of(bundle)
+    request = TextRequest(model=bundle.name, prompt=args.prompt, length=args.length,
+                          temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                          seed=_seed(args), n=args.n, stop=tuple(args.stop))
+    check(request, facts)
     started, count = time.perf_counter(), 0
     live = args.n == 1     # one completion streams live; several are printed at the end
     if live:
         sys.stdout.write(args.prompt)
-    done = None
-    for event in sample_text(bundle.net, bundle.codec, args.prompt, args.length,
-                             args.temperature, args.top_k, args.top_p, seed, args.n,
-                             args.stop, device=device):
-        if isinstance(event, TextDelta):
-            count += 1
-            if live:
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-        elif isinstance(event, TextDone):
-            done = event
+    texts, ended = [""] * args.n, "length"
+    try:
+        for event in request.events(bundle, device):
+            if isinstance(event, TextDelta):
+                count += 1
+                texts[event.stream] += event.text
+                if live:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+            elif isinstance(event, TextDone) and all(r == "stop" for r in event.reasons):
+                ended = "stop string"
+    except KeyboardInterrupt:
+        # Ctrl-C stops the run; what was generated is still saved, saying so.
+        if live:
+            print()
+        if args.out:
+            _save_text(args, request, facts, texts, count, "stopped")
+            print(f"stopped: wrote {args.out} ({count} characters)", file=sys.stderr)
+        raise
     elapsed = time.perf_counter() - started
     if not live:
-        for i, text in enumerate(done.texts):
+        for i, text in enumerate(texts):
             print(f"--- completion {i + 1} ---\n{args.prompt}{text}")
     else:
         print()
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            for text in done.texts:
-                f.write(args.prompt + text + ("\n" if args.n > 1 else ""))
+        _save_text(args, request, facts, texts, count, ended)
     print(f"[{count} characters in {elapsed:.1f} s, {count / max(elapsed, 1e-9):,.0f} chars/s, "
-          f"seed {seed}]", file=sys.stderr)
+          f"seed {request.seed}]", file=sys.stderr)
     return 0
+
+
+def _save_text(args, request, facts, texts: list[str], count: int, ended: str) -> None:
+    """The completion(s) and their parameters, with how the run ended (the same keys as the
+    Text tab's files): the characters generated (all completions together), whether it was
+    stopped before its end (Ctrl-C), and what ended it ("length", "stop string": every
+    completion reached one, or "stopped")."""
+    from ..core.outputs import save_text
+
+    params = {**request.to_params(facts), "characters": count,
+              "stopped": ended == "stopped", "ended": ended}
+    body = "".join(args.prompt + text + ("\n" if args.n > 1 else "") for text in texts)
+    save_text(args.out, body, params)

@@ -5,17 +5,20 @@ folder of mixed files can be read with the bad ones skipped and reported.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
+
+from .errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 MAX_IMAGE_PIXELS = 40_000_000    # Pillow's decompression-bomb limit, set explicitly
 
 
-class MediaError(ValueError):
+class MediaError(UserError, ValueError):
     """A file that cannot be read as the media it claims to be."""
 
 
@@ -35,7 +38,7 @@ def read_image(path, height: int, width: int, channels: int) -> np.ndarray:
             # Pillow only warns between the limit and twice the limit, and decodes anyway;
             # the size check below refuses those files itself.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im: Image.Image = Image.open(path)   # convert() below makes plain Images
         with im:
             # Opening read only the header: refuse a huge image before decoding a pixel.
             if im.width * im.height > MAX_IMAGE_PIXELS:
@@ -86,6 +89,14 @@ def read_audio(path, sample_rate: int, max_seconds: float | None = None) -> np.n
     """Any WAV/FLAC/OGG file -> float32 mono at `sample_rate` (channels averaged)."""
     import soundfile
 
+    if isinstance(path, (str, os.PathLike)):
+        # libsndfile says only "System error" for these.
+        if not Path(path).exists():
+            raise MediaError("the file does not exist")
+        if Path(path).is_dir():
+            raise MediaError("it is a folder, not an audio file")
+        if not os.access(path, os.R_OK):
+            raise MediaError("permission denied")
     try:
         with soundfile.SoundFile(path) as f:
             rate = f.samplerate

@@ -6,11 +6,44 @@ key for other viewers). WAV: the same JSON in the file's comment field (RIFF INF
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
+
 PARAMS_KEY = "chainrule"
+
+
+class OutputError(UserError):
+    """A result file that cannot be written where asked; found before any work is done."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+
+def check_output(path) -> Path:
+    """Refuse now, before a model is loaded or a sample drawn, an output path whose folder
+    is missing, is a file or cannot be written, or that is itself a folder."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise OutputError(path, "it is a folder; give a file name")
+    if not folder.exists():
+        # A file somewhere up the path makes the folder impossible, not just missing.
+        above = next((p for p in folder.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise OutputError(path, f"'{above}' is a file, not a folder")
+        raise OutputError(path, f"the folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise OutputError(path, f"'{folder}' is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(path, f"the folder '{folder}' is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(path, "the file exists and is read-only")
+    return path
 
 
 def save_png(path, pixels: np.ndarray, params: dict, scale: int = 1) -> Path:

@@ -1,0 +1,63 @@
+"""A request to generate sound with an audio model, optionally continuing given audio."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .base import (
+    ModelFacts,
+    Request,
+    common_problems,
+    header,
+    label_from_params,
+    label_params,
+    number_problem,
+    pick,
+)
+
+MAX_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class AudioRequest(Request):
+    model: str = ""
+    seconds: float = 3.0
+    label: int | None = None
+    temperature: float = 1.0
+    seed: int = 1
+    prime: np.ndarray | None = field(default=None, compare=False, repr=False)  # (n,) [-1, 1]
+    prime_name: str = ""          # the file the prime came from, for the saved parameters
+
+    def samples(self, facts: ModelFacts) -> int:
+        return max(1, int(round(self.seconds * facts.codec.sample_rate)))
+
+    def problems(self, facts: ModelFacts) -> list[str]:
+        problems = common_problems(self, facts, "audio")
+        if problems and facts.spec.modality != "audio":
+            return problems
+        if p := number_problem("seconds", self.seconds, 0, MAX_SECONDS, low_open=True):
+            problems.append(p)
+        return problems
+
+    def events(self, bundle, device=None, chunk: int = 400) -> Iterator:
+        from ..sampling.audio import sample_audio
+
+        facts = self.check(bundle)
+        return sample_audio(bundle.net, bundle.codec, self.samples(facts), self.label,
+                            self.temperature, self.seed, prime=self.prime, device=device,
+                            chunk=chunk)
+
+    def to_params(self, model) -> dict:
+        facts = ModelFacts.of(model)
+        return {**header("audio", facts), "seed": self.seed, **label_params(self.label, facts),
+                "temperature": self.temperature, "seconds": self.seconds,
+                "primed_with": self.prime_name}
+
+    @classmethod
+    def from_params(cls, params: dict) -> AudioRequest:
+        return cls(model=pick(params, "model", str, ""),
+                   seconds=pick(params, "seconds", float, 3.0), label=label_from_params(params),
+                   temperature=pick(params, "temperature", float, 1.0),
+                   seed=pick(params, "seed", int, 1))

@@ -1,0 +1,153 @@
+"""Requests to draw images: a grid from one model (Generate), or two models side by side
+with the same seed, class, temperature and grid (Compare)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from ..registry import KINDS, ORDERS
+from .base import (
+    ModelFacts,
+    Request,
+    RequestError,
+    common_problems,
+    header,
+    label_from_params,
+    label_params,
+    number_problem,
+    pick,
+)
+
+MAX_IMAGES = 256
+
+
+@dataclass(frozen=True)
+class ImageRequest(Request):
+    model: str = ""
+    n: int = 16
+    label: int | None = None
+    temperature: float = 1.0
+    seed: int = 1
+    order: str = ""          # "" = the model's own order (any-order models: random)
+    naive: bool = False      # full recompute per pixel, for comparison
+
+    def order_for(self, facts: ModelFacts) -> str:
+        return facts.spec.fixed_order or self.order or "random"
+
+    def problems(self, facts: ModelFacts) -> list[str]:
+        problems = common_problems(self, facts, "image")
+        if problems and facts.spec.modality != "image":
+            return problems
+        if p := number_problem("number of images", self.n, 1, MAX_IMAGES, integer=True):
+            problems.append(p)
+        problems += order_problems(self.order, facts)
+        return problems
+
+    def events(self, bundle, device=None) -> Iterator:
+        from ..sampling.image import sample_images
+
+        facts = self.check(bundle)
+        return sample_images(bundle.net, bundle.codec, self.n, self.label, self.temperature,
+                             self.seed, naive=self.naive, device=device,
+                             order=self.order_for(facts))
+
+    def to_params(self, model) -> dict:
+        facts = ModelFacts.of(model)
+        return {**header("generate", facts), "seed": self.seed,
+                **label_params(self.label, facts), "temperature": self.temperature,
+                "order": self.order_for(facts), "n": self.n}
+
+    @classmethod
+    def from_params(cls, params: dict) -> ImageRequest:
+        return cls(model=pick(params, "model", str, ""), n=pick(params, "n", int, 16),
+                   label=label_from_params(params), temperature=pick(params, "temperature",
+                                                                     float, 1.0),
+                   seed=pick(params, "seed", int, 1), order=pick(params, "order", str, ""))
+
+
+def order_problems(order: str, facts: ModelFacts) -> list[str]:
+    if not order:
+        return []
+    if order not in ORDERS:
+        return [f"unknown order '{order}' (known: {', '.join(ORDERS)})"]
+    fixed = facts.spec.fixed_order
+    if fixed and order != fixed:
+        return [f"{facts.name} is {facts.spec.article}: it draws in {fixed} order only"]
+    return []
+
+
+@dataclass(frozen=True)
+class CompareRequest(Request):
+    """`left` says everything but the second model; the right side gets the same seed,
+    temperature and grid, and the same class where its classes are the same."""
+
+    left: ImageRequest = ImageRequest()
+    other_model: str = ""
+
+    def other_label(self, facts: ModelFacts, other: ModelFacts) -> int | None:
+        return self.left.label if other.num_classes and \
+            other.class_names == facts.class_names else None
+
+    def problems(self, facts: ModelFacts, other: ModelFacts | None = None) -> list[str]:
+        left = replace(self.left, order="") if facts.spec.fixed_order else self.left
+        problems = left.problems(facts)
+        if other is None:
+            return problems + ["choose a model to compare with"]
+        if other.spec.modality != "image":
+            return problems + [f"{other.name} is {other.spec.article}, not an image model"]
+        if other.path == facts.path:
+            problems.append("choose two different models: the same one would draw the same "
+                            "images twice")
+        if self.left.label is not None and other.num_classes and \
+                other.class_names != facts.class_names:
+            problems.append(f"{other.name} was trained on other classes than {facts.name}: "
+                            "choose class 'any', or two models trained on the same data")
+        if not facts.spec.fixed_order or not other.spec.fixed_order:
+            return problems
+        if self.left.order and self.left.order not in (facts.spec.fixed_order,
+                                                       other.spec.fixed_order):
+            problems.append("both models draw in their own order only")
+        return problems
+
+    def check_pair(self, model, other) -> tuple[ModelFacts, ModelFacts]:
+        facts, other_facts = ModelFacts.of(model), ModelFacts.of(other)
+        problems = self.problems(facts, other_facts)
+        if problems:
+            raise RequestError(problems)
+        return facts, other_facts
+
+    def orders(self, facts: ModelFacts, other: ModelFacts) -> list[str]:
+        return [f.spec.fixed_order or self.left.order or "random" for f in (facts, other)]
+
+    def events(self, bundles, device=None) -> Iterator:
+        from ..sampling.compare import sample_side_by_side
+        from ..sampling.image import sample_images
+
+        facts, other = self.check_pair(*bundles)
+        labels = (self.left.label, self.other_label(facts, other))
+        r = self.left
+        return sample_side_by_side([
+            sample_images(b.net, b.codec, r.n, label, r.temperature, r.seed, order=order,
+                          device=device)
+            for b, label, order in zip(bundles, labels, self.orders(facts, other))])
+
+    def to_params(self, model, other) -> dict:
+        facts, other_facts = ModelFacts.of(model), ModelFacts.of(other)
+        r = self.left
+        return {**header("compare", facts), "models": [facts.name, other_facts.name],
+                "other_model": other_facts.name, "seed": r.seed,
+                **label_params(r.label, facts), "temperature": r.temperature,
+                "orders": self.orders(facts, other_facts), "order": r.order, "n": r.n}
+
+    @classmethod
+    def from_params(cls, params: dict) -> CompareRequest:
+        order = params.get("order")
+        if not isinstance(order, str):
+            # Saved without the order asked for: it is the one a side that can choose used,
+            # when that is not a fixed one.
+            fixed = {spec.fixed_order for spec in KINDS.values()}
+            free = [o for o in params.get("orders") or [] if isinstance(o, str) and
+                    o not in fixed]
+            order = free[0] if free else ""
+        left = ImageRequest.from_params({**params, "order": order})
+        return cls(left=left, other_model=pick(params, "other_model", str, ""))
