@@ -5,6 +5,10 @@ these calls, and tests drive them directly.
 Every finished action (a whole brush stroke, not each mouse move) is one undo step. The
 history keeps whole masks: at model resolution (28 x 28 bits) a snapshot costs less than a
 description of the stroke would, and restoring one is exact by construction.
+
+`picture` is whatever the owner keeps under the mask (the inpaint session keeps the image's
+levels there): each history step holds it with the mask, so accepting a fill and painting
+are undone in one history, in the order they happened.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import numpy as np
 class MaskEditor:
     def __init__(self, height: int, width: int, limit: int = 200):
         self.mask = np.zeros((height, width), bool)      # True = hidden, to be filled
-        self._undo: list[np.ndarray] = []
-        self._redo: list[np.ndarray] = []
+        self.picture: object = None
+        self._undo: list[tuple[np.ndarray, object]] = []
+        self._redo: list[tuple[np.ndarray, object]] = []
         self._limit = limit
         self._stroke_start: np.ndarray | None = None
         self._last: tuple[float, float] | None = None
@@ -28,7 +33,7 @@ class MaskEditor:
 
     def continue_stroke(self, row: float, col: float, radius: float,
                         erase: bool = False) -> None:
-        if self._stroke_start is None:
+        if self._stroke_start is None or self._last is None:   # (both are set together)
             self.begin_stroke(row, col, radius, erase)
             return
         # Dabs along the segment, so a fast mouse still leaves a continuous line.
@@ -80,21 +85,28 @@ class MaskEditor:
     def undo(self) -> bool:
         if not self._undo:
             return False
-        self._redo.append(self.mask)
-        self.mask = self._undo.pop()
+        self._redo.append((self.mask, self.picture))
+        self.mask, self.picture = self._undo.pop()
         return True
 
     def redo(self) -> bool:
         if not self._redo:
             return False
-        self._undo.append(self.mask)
-        self.mask = self._redo.pop()
+        self._undo.append((self.mask, self.picture))
+        self.mask, self.picture = self._redo.pop()
         return True
+
+    def set_picture(self, picture: object) -> None:
+        """Change the picture as one undoable step (the mask stays as it is)."""
+        self._undo.append((self.mask.copy(), self.picture))
+        del self._undo[:-self._limit]
+        self._redo.clear()
+        self.picture = picture
 
     def _commit(self, before: np.ndarray) -> None:
         if np.array_equal(before, self.mask):
             return                       # a click that changed nothing is no undo step
-        self._undo.append(before)
+        self._undo.append((before, self.picture))
         del self._undo[:-self._limit]
         self._redo.clear()
 
