@@ -11,6 +11,7 @@ NullOutput that says why, so the caller can still generate, show and save audio.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class StreamPlayer:
         self._started = threading.Event()
         self._finished_input = threading.Event()
         self._drained = threading.Event()
-        self._stream = None
+        self._stream: Any = None      # a sounddevice.OutputStream once started
         self._stopped = False
 
     # --- producer side (the sampler thread) ---------------------------------------------

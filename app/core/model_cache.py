@@ -12,7 +12,7 @@ from .checkpoint import Bundle, load_bundle
 
 
 class ModelCache:
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._bundles: dict[tuple, Bundle] = {}
 

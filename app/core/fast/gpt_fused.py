@@ -71,7 +71,7 @@ class FusedGPT:
         """As CharGPT.step: a full context restarts from its last half plus the new id."""
         keep = self.context // 2
         window = torch.cat([self.tokens[:, self.context - keep + 1:], ids[:, None]], dim=1)
-        caches = [{} for _ in self.blocks]
+        caches: list[dict[str, torch.Tensor]] = [{} for _ in self.blocks]
         logits = self.net(window, caches)[:, -1]
         n = window.shape[1]
         self.tokens[:, :n] = window

@@ -11,8 +11,11 @@ that both give the full forward pass's log-probabilities. numba is optional: wit
 """
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
+numba: ModuleType | None     # the module, or None where it is not installed
 try:
     import numba
 except ImportError:              # the PyTorch step is the fallback

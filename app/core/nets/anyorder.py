@@ -83,7 +83,9 @@ class AnyOrderNet(ImageNetMixin, nn.Module):
         levels = self.config.levels
         w1, b1 = self.out1.weight[:, :, 0, 0], self.out1.bias
         rows = slice(channel * levels, (channel + 1) * levels)
-        w2, b2 = self.out2.weight[rows, :, 0, 0], self.out2.bias[rows]
+        bias2 = self.out2.bias
+        assert bias2 is not None                                          # built with one
+        w2, b2 = self.out2.weight[rows, :, 0, 0], bias2[rows]
         return F.linear(F.relu(F.linear(h, w1, b1)), w2, b2)
 
     def random_visible(self, x: torch.Tensor) -> torch.Tensor:

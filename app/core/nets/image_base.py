@@ -2,32 +2,64 @@
 head over `levels` values per sub-pixel."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
 
 
+class ImageConfig(Protocol):
+    """What every image model's config has (PixelCNNConfig, PixelRNNConfig, ...)."""
+
+    @property
+    def levels(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
+    @property
+    def num_classes(self) -> int: ...
+
+
+class ImageNet(Protocol):
+    """What ImageNetMixin's methods need of the net they are mixed into."""
+
+    @property
+    def config(self) -> ImageConfig: ...
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+class ImageNetWithHead(ImageNet, Protocol):
+    """An ImageNet with the two 1x1 output layers `head` runs."""
+
+    @property
+    def out1(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+    @property
+    def out2(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+
+
 class ImageNetMixin:
     """Mixed into an image net (an nn.Module with a `config`; `head` also needs `out1` and
-    `out2`, the two 1x1 output layers)."""
+    `out2`, the two 1x1 output layers). The self-types say so to the type checker."""
 
-    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
+    def scale_input(self: ImageNet, x: torch.Tensor) -> torch.Tensor:
         """Integer levels -> floats in [-1, 1]."""
         return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
 
-    def null_label(self, batch: int, device) -> torch.Tensor | None:
+    def null_label(self: ImageNet, batch: int, device) -> torch.Tensor | None:
         """The 'any class' label: one past the last class (None for an unconditional net)."""
         if not self.config.num_classes:
             return None
         return torch.full((batch,), self.config.num_classes, dtype=torch.long, device=device)
 
-    def nll(self, batch: dict) -> torch.Tensor:
+    def nll(self: ImageNet, batch: dict) -> torch.Tensor:
         """Mean negative log-likelihood in nats per sub-pixel, one value per image: (B,).
         Exact for nets whose forward gives every sub-pixel's logits given its prefix."""
         x = batch["x"]
         logits = self(x, batch.get("y"))
         return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)
 
-    def head(self, h: torch.Tensor) -> torch.Tensor:
+    def head(self: ImageNetWithHead, h: torch.Tensor) -> torch.Tensor:
         # (B, hidden, H', W') -> (B, levels, C, H', W')
         logits = self.out2(F.relu(self.out1(F.relu(h))))
         b, _, hh, ww = logits.shape

@@ -32,6 +32,8 @@ class MaskedConv2d(nn.Conv2d):
     Every other tap is unmasked: spatial causality comes from padding on the left/top.
     """
 
+    mask: torch.Tensor          # a buffer (register_buffer below)
+
     def __init__(self, cin: int, cout: int, width: int, group_in: torch.Tensor,
                  group_out: torch.Tensor, include_own_group: bool):
         super().__init__(cin, cout, (1, width))
@@ -77,7 +79,7 @@ class GatedLayer(nn.Module):
 
     def position(self, rows: slice | int, cols: slice | int):
         """(v, h) biases, each (2h, R, C), for the given rows and columns (or None)."""
-        if self.rows is None:
+        if self.rows is None or self.cols is None:      # (both or neither)
             return None
         r = self.rows[:, rows] if isinstance(rows, slice) else self.rows[:, rows:rows + 1]
         c = self.cols[:, cols] if isinstance(cols, slice) else self.cols[:, cols:cols + 1]

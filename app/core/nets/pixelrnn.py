@@ -37,6 +37,8 @@ from .pixelrnn_cache import lstm_cell
 class MaskAConv2d(nn.Conv2d):
     """A k x k convolution that sees the rows above and the pixels strictly to the left."""
 
+    mask: torch.Tensor          # a buffer (register_buffer below)
+
     def __init__(self, cin: int, cout: int, kernel: int):
         super().__init__(cin, cout, kernel, padding=kernel // 2)
         mask = torch.ones(cout, cin, kernel, kernel)
@@ -71,7 +73,7 @@ class RowLSTMLayer(nn.Module):
                            device=self.out.weight.device)
         if self.cond is not None:
             bias = bias + self.cond(y)[:, :, None, None]
-        if self.rows is not None:
+        if self.rows is not None and self.cols is not None:      # (both or neither)
             bias = bias + (self.rows[:, :, None] + self.cols[:, None, :])[None]
         return bias
 

@@ -80,10 +80,11 @@ class WaveNet(nn.Module):
         if y is None:
             y = self.null_label(x.shape[0], x.device)
         h = self.embed(x).transpose(1, 2)                 # (B, R, T)
-        skips = 0
+        skips: torch.Tensor | None = None
         for layer in self.layers:
             h, s = layer(h, y)
-            skips = skips + s
+            skips = s if skips is None else skips + s
+        assert skips is not None                          # the config has at least one layer
         return self.out2(F.relu(self.out1(F.relu(skips))))
 
     def nll(self, batch: dict) -> torch.Tensor:
@@ -97,19 +98,20 @@ class WaveNet(nn.Module):
         device = device or next(self.parameters()).device
         if labels is None:
             labels = self.null_label(batch, device)
+        layers = [layer for layer in self.layers if isinstance(layer, ResidualLayer)]  # all
         queues = [torch.zeros(layer.dilation, batch, self.config.residual, device=device)
-                  for layer in self.layers]
+                  for layer in layers]
         return WaveNetState(labels, queues, [self._step_weights(layer, labels)
-                                                   for layer in self.layers])
+                                                   for layer in layers])
 
     @staticmethod
     def _step_weights(layer: ResidualLayer, labels) -> StepWeights:
         w = layer.conv.weight.detach()                      # (2D, R, 2)
-        bias = layer.conv.bias.detach()[None]               # (1, 2D)
+        bias = _bias(layer.conv).detach()[None]             # (1, 2D)
         if layer.cond is not None:
             bias = bias + layer.cond(labels).detach()       # (B, 2D)
         out = torch.cat([layer.res.weight[:, :, 0], layer.skip.weight[:, :, 0]]).detach()
-        out_bias = torch.cat([layer.res.bias, layer.skip.bias]).detach()
+        out_bias = torch.cat([_bias(layer.res), _bias(layer.skip)]).detach()
         return StepWeights(w[:, :, 0].T.contiguous(), w[:, :, 1].T.contiguous(), bias,
                            out.T.contiguous(), out_bias)
 
@@ -118,8 +120,8 @@ class WaveNet(nn.Module):
         residual = self.config.residual
         h = self.embed(x)                                   # (B, R)
         skips = None
-        for layer, queue, w in zip(self.layers, state.queues, state.weights):
-            slot = queue[state.position % layer.dilation]   # (B, R): input from d steps ago
+        for queue, w in zip(state.queues, state.weights):
+            slot = queue[state.position % len(queue)]       # (B, R): input from d steps ago
             pre = torch.addmm(w.bias, slot, w.past).addmm_(h, w.current)       # (B, 2D)
             a, b = pre.chunk(2, dim=1)
             z = torch.tanh(a).mul_(torch.sigmoid(b))        # (B, D)
@@ -128,5 +130,12 @@ class WaveNet(nn.Module):
             h = h + out[:, :residual]
             skips = out[:, residual:] if skips is None else skips.add_(out[:, residual:])
         state.position += 1
-        hidden = F.relu(F.relu(skips) @ self.out1.weight[:, :, 0].T + self.out1.bias)
-        return hidden @ self.out2.weight[:, :, 0].T + self.out2.bias
+        assert skips is not None                            # the config has at least one layer
+        hidden = F.relu(F.relu(skips) @ self.out1.weight[:, :, 0].T + _bias(self.out1))
+        return hidden @ self.out2.weight[:, :, 0].T + _bias(self.out2)
+
+
+def _bias(conv: nn.Conv1d) -> torch.Tensor:
+    """A convolution's bias: every one in a WaveNet is built with one."""
+    assert conv.bias is not None
+    return conv.bias

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import load_bundle, save_bundle
+from ..checkpoint import Bundle, load_bundle, save_bundle
+from ..config import ConfigBase
 from ..registry import kind_spec
 from ..saving import SaveError, check_writable, make_folder, write_atomic
 from .presets import PreparedData
@@ -27,12 +28,12 @@ from .trainer import RunOptions, TrainMetrics, TrainSettings, evaluate, train
 @dataclass
 class TrainJob:
     data: PreparedData
-    config: object                  # architecture of a fresh net (ignored when fine-tuning)
+    config: ConfigBase              # architecture of a fresh net (ignored when fine-tuning)
     settings: TrainSettings
     out_path: str                   # where the finished model goes (e.g. the user's models)
     device: object = "cpu"
     half: bool = False
-    init_from: object = None        # a Bundle to fine-tune, or None for a fresh net
+    init_from: Bundle | None = None   # a model to fine-tune, or None for a fresh net
     provenance: dict = dataclasses.field(default_factory=dict)
     name: str = "model"
     source: dict = dataclasses.field(default_factory=dict)   # how to prepare the data again
@@ -108,13 +109,17 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     resume = job.run_dir is not None
     if dist.writer:
         check_writable(Path(job.out_path).parent)    # now, not after hours of training
-    run_dir = Path(job.run_dir) if resume else (new_run_dir(job.name) if dist.writer else None)
-    if resume and dist.writer:
-        _remove_temporary_files(run_dir)
-    info = read_run(run_dir) if resume else run_info(job, net, "running")
+    run_dir = Path(job.run_dir) if job.run_dir is not None else \
+        (new_run_dir(job.name) if dist.writer else None)
+    # The run folder this process writes to: rank 0's, None on the other ranks.
+    writer_dir = run_dir if dist.writer else None
+    if resume and writer_dir is not None:
+        _remove_temporary_files(writer_dir)
+    info = read_run(run_dir) if run_dir is not None and resume else \
+        run_info(job, net, "running")
     info.update(steps=settings.steps, settings=dataclasses.asdict(job.settings))
-    if dist.writer:
-        write_run(run_dir, dict(info, status="running"))
+    if writer_dir is not None:
+        write_run(writer_dir, dict(info, status="running"))
     options = RunOptions(run_dir, resume, dist.writer, dist.rank, _ddp_wrapper(dist, device))
     provenance = dict(job.provenance, data=job.data.provenance,
                       settings=dataclasses.asdict(job.settings),
@@ -126,8 +131,8 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     try:
         for metrics in inner:
             last, last_at = metrics, time.perf_counter()
-            if dist.writer and (metrics.checkpointed or metrics.saved):
-                write_run(run_dir, dict(info, status="running", step=metrics.step,
+            if writer_dir is not None and (metrics.checkpointed or metrics.saved):
+                write_run(writer_dir, dict(info, status="running", step=metrics.step,
                                         best=metrics.best_bits))
             yield metrics
         status = "finished"
@@ -139,13 +144,13 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     finally:
         try:
             inner.close()       # a stopped run saves its resumable state here
-            if dist.writer:
+            if writer_dir is not None:
                 record = dict(info, status=status, step=last.step if last else
                               info.get("step", 0),
                               best=last.best_bits if last else info.get("best"))
                 # "finished" only once the model is exported (below): until then a kill
                 # or a full disk leaves a run that can be resumed to finish it.
-                write_run(run_dir, dict(record, status="running")
+                write_run(writer_dir, dict(record, status="running")
                           if status == "finished" else record)
                 if status == "stopped" and best_path.exists():
                     _export(best_path, job.out_path)
@@ -156,13 +161,13 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
                 raise _stopped_by(err, last, info, run_dir) from None
         if dist.world > 1:
             _report_weights(net, dist)
-    if dist.writer:
+    if writer_dir is not None:
         # Training time of the whole run (resumed sessions included) plus the final scoring.
         wall = last.elapsed_s + time.perf_counter() - last_at if last else \
             time.perf_counter() - start
         try:
-            report = _finish(job, run_dir, best_path, wall)
-            write_run(run_dir, record)
+            report = _finish(job, writer_dir, best_path, wall)
+            write_run(writer_dir, record)
         except SaveError as err:
             raise err.add(f"training is done but its model is not saved; resume the run "
                           f"({run_dir}) to score and save it again") from None

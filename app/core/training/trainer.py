@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,8 +105,10 @@ def _objective(net):
 
 def train(net, train_data, heldout_data, settings: TrainSettings, out_path, codec,
           provenance: dict, device="cpu", half: bool = False,
-          options: RunOptions | None = None, name: str | None = None) -> Iterator[TrainMetrics]:
-    """Train `net` in place, yielding metrics every step; best weights go to `out_path`."""
+          options: RunOptions | None = None, name: str | None = None
+          ) -> Generator[TrainMetrics, None, None]:
+    """Train `net` in place, yielding metrics every step; best weights go to `out_path`.
+    Closing the generator stops training (saving a resumable state in a run folder)."""
     import torch
 
     from ..checkpoint import save_bundle
@@ -121,12 +123,13 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     rng = np.random.default_rng(settings.seed + options.data_seed_offset)
     history = History(options.run_dir) if options.run_dir and options.writer else None
+    state_path = options.run_dir / STATE_FILE if options.run_dir else None
     every = settings.checkpoint_every or settings.eval_every
     null_label = getattr(net.config, "num_classes", 0) or None
     best, done, earlier_s = math.inf, 0, 0.0
     # A run killed before its first checkpoint has no state yet: it resumes from step 0.
-    if options.resume and (options.run_dir / STATE_FILE).exists():
-        done, rng, extra = load_state(options.run_dir / STATE_FILE, net, opt)
+    if options.resume and state_path is not None and state_path.exists():
+        done, rng, extra = load_state(state_path, net, opt)
         best = extra.get("best", math.inf)
         # The clock goes on from where the run stopped: its history and its wall time are
         # those of the whole run, not of the last session.
@@ -136,10 +139,12 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     autocast = settings.mixed_precision and device.type == "cuda"
 
     def checkpoint() -> None:
-        save_state(options.run_dir / STATE_FILE, net, opt, done, rng,
+        assert state_path is not None          # only a run with a folder (a history) saves
+        save_state(state_path, net, opt, done, rng,
                    {"best": best, "elapsed_s": time.perf_counter() - start})
 
-    start, recent, rows = time.perf_counter() - earlier_s, [], []
+    recent: list[float] = []                   # seconds of the last 50 steps
+    start, rows = time.perf_counter() - earlier_s, []
     try:
         for step in range(done + 1, settings.steps + 1):
             tick = time.perf_counter()
