@@ -43,8 +43,9 @@ def main() -> None:
 
     window = MainWindow()
     window.show()
-    window.loader.start()
-    window.loader.thread.join()
+    window.start_loading()             # torch and the fast samplers, in the worker pattern
+    while window.loader.running:
+        wait(50)
     window.audio_tab.seconds.setValue(1.0)
     result = churn(window, wait, cycles=args.cycles, seed=args.seed)
     app.processEvents()

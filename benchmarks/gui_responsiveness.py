@@ -55,8 +55,9 @@ def main() -> None:
     window.show()
     app.processEvents()
     shown_s = time.perf_counter() - STARTED
-    window.loader.start()
-    window.loader.thread.join()
+    window.start_loading()             # torch and the fast samplers, in the worker pattern
+    while window.loader.running:
+        wait(50)
     report = {"window_shown_s": round(shown_s, 2), "tick_ms": TICK_MS, "tabs": {}}
     for tab in window.generating_tabs():
         window.tabs.setCurrentWidget(tab)

@@ -41,5 +41,5 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get("CHAINRULE_REPORT_STARTUP"):
         QTimer.singleShot(0, lambda: print(f"window shown after "
                                            f"{time.perf_counter() - STARTED:.2f} s", flush=True))
-    QTimer.singleShot(0, window.loader.start)
+    QTimer.singleShot(0, window.start_loading)
     return app.exec()

@@ -1,10 +1,10 @@
 """The main window: tabs, menus, status bar with the compute device, drag and drop."""
 from __future__ import annotations
 
-import threading
+import functools
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QUrl, Signal
+from PySide6.QtCore import QSettings, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,31 +24,22 @@ from .tabs.image_tab import ImageTab
 from .tabs.text_tab import TextTab
 from .tabs.train_tab import TrainTab
 from .theme import THEMES, apply_theme
+from .workers import WorkerRunner
 
 # Saved results reopen in their tab; any other image opens in the Image tab to inpaint.
 RESULT_TABS = {**{suffix: "image" for suffix in IMAGE_SUFFIXES},
                ".png": "image", ".wav": "audio", ".txt": "text"}
 
 
-class TorchLoader(QObject):
-    """Imports torch off the GUI thread (1-3 s) and reports the compute devices."""
+def torch_loading():
+    """Runs in a worker thread: import torch (1-3 s), report the compute devices, then
+    compile the fast samplers, rather than on the first Generate."""
+    from ..core.devices import available_devices, describe_device
+    from ..core.fast.warmup import warm_up
 
-    loaded = Signal(list, str)       # device ids, description of the first
-
-    def __init__(self):
-        super().__init__()
-        self.thread = threading.Thread(target=self._run, name="torch-loader", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        from ..core.devices import available_devices, describe_device
-        from ..core.fast.warmup import warm_up
-
-        devices = available_devices()
-        self.loaded.emit(devices, describe_device(devices[0]))
-        warm_up()       # compile the fast samplers now rather than on the first Generate
+    devices = available_devices()
+    yield devices, describe_device(devices[0])
+    warm_up()
 
 
 def settings_store() -> QSettings:
@@ -72,11 +63,12 @@ class MainWindow(QMainWindow):
         for tab, title in ((self.image_tab, "Image"), (self.audio_tab, "Audio"),
                            (self.text_tab, "Text")):
             self.tabs.addTab(tab, title)
-            tab.status_changed.connect(self.statusBar().showMessage)
+            tab.status_changed.connect(functools.partial(self._tab_status, tab))
             tab.save_requested.connect(self.save_as)
         self.train_tab = TrainTab(self.models, self.current_device)
         self.tabs.addTab(self.train_tab, "Train")
-        self.train_tab.status_changed.connect(self.statusBar().showMessage)
+        self.train_tab.status_changed.connect(functools.partial(self._tab_status,
+                                                                self.train_tab))
         self.train_tab.model_ready.connect(self.model_trained)
         self.setCentralWidget(self.tabs)
         self._build_status_bar()
@@ -84,14 +76,27 @@ class MainWindow(QMainWindow):
             tab.picker.model_changed.connect(lambda _info: self._show_model())
         self.train_tab.start.currentIndexChanged.connect(lambda _index: self._show_model())
         self.tabs.currentChanged.connect(lambda _index: self._show_model())
+        self.tabs.currentChanged.connect(lambda _index: self._show_tab_status())
         self._build_menus()
         self.resize(1100, 720)
         self._show_model()
-        self.loader = TorchLoader()
-        self.loader.loaded.connect(self._devices_ready)
+        # torch loads through the same worker pattern as every run (app/ui/workers.py).
+        self.loader = WorkerRunner(self)
 
     def current_device(self) -> str:
         return self.device
+
+    def start_loading(self) -> None:
+        """Import torch off the GUI thread; the device list fills in when it is ready."""
+        self.loader.start(torch_loading, lambda events: self._devices_ready(*events[0]))
+
+    def _tab_status(self, tab, text: str) -> None:
+        """Each tab owns its status line; the bar shows the visible tab's."""
+        if tab is self.current_tab():
+            self.statusBar().showMessage(text)
+
+    def _show_tab_status(self) -> None:
+        self.statusBar().showMessage(getattr(self.current_tab(), "status_text", "") or "Ready")
 
     def generating_tabs(self):
         return (self.image_tab, self.audio_tab, self.text_tab)
@@ -100,19 +105,14 @@ class MainWindow(QMainWindow):
         return self.tabs.currentWidget()
 
     def model_trained(self, path: str) -> None:
-        """A new or updated model: every tab lists it at once, and its own tab selects it."""
-        from ..core.registry import KINDS
-        from .widgets.controls import model_info
+        """A new or updated model: every model list shows it at once, for the user to pick;
+        no tab's choice changes by itself."""
+        from .widgets.controls import ModelPicker
 
         for tab in self.generating_tabs():
-            tab.picker.refresh()
-        try:
-            modality = KINDS[model_info(path).kind].modality
-        except Exception:
-            return
-        for tab in self.generating_tabs():
-            if tab.modality == modality:
-                tab.picker.select_path(path)
+            pickers = {id(p): p for p in (tab.picker, *tab.findChildren(ModelPicker))}
+            for picker in pickers.values():
+                picker.refresh()
         self.train_tab.refresh_starts()
         self.statusBar().showMessage(f"New model ready: {Path(path).stem}", 8000)
 
@@ -317,6 +317,5 @@ class MainWindow(QMainWindow):
         for tab in self.generating_tabs():
             tab.shutdown()
         self.train_tab.shutdown()       # a running training saves its resumable state
-        if self.loader.thread.is_alive():
-            self.loader.thread.join(timeout=10)
+        self.loader.shutdown()
         event.accept()

@@ -181,7 +181,7 @@ def test_anyorder_fill_with_the_chosen_order(window, tab, qtbot, save_tiny):
     tab.generate()
     wait_done(qtbot, tab)
     check_only_hidden_changed(panel, original, mask)
-    assert panel.staged_params["order"] == "spiral"
+    assert panel.session.staged_request.order == "spiral"
 
 
 def test_stop_mid_fill_leaves_a_valid_image(tab, qtbot):
@@ -290,7 +290,7 @@ def test_use_this_sample_switches_to_inpaint(window, qtbot):
     tab.canvas.selected = 3
     tab.use_button.click()
     assert tab.mode == "inpaint"
-    expected = tab._codec.encode(tab.canvas.images[3])
+    expected = tab.generate_mode.state.codec.encode(tab.canvas.images[3])
     assert np.array_equal(tab.inpaint.image, expected)
     tab.set_mode("generate")                                 # Generate still works
     tab.generate()

@@ -23,7 +23,7 @@ def test_image_generation_out_of_memory_then_a_smaller_grid(window, qtbot, small
     tab.generate()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=30000)
     assert tab.message.isHidden()
-    assert tab.has_result() and tab._done == tab._total
+    assert tab.has_result() and tab.generate_mode.state.done == tab.generate_mode.state.total
 
 
 def test_training_out_of_memory_names_the_batch_size_then_a_smaller_batch_trains(

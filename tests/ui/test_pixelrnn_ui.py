@@ -1,6 +1,7 @@
 """A PixelRNN in the views: painted pixel by pixel, offered the raster inpainting methods,
 listed with its sizes in the Train tab."""
-from app.ui.tabs.inpaint_fill import FillControls, mismatch
+from app.core.registry import method_mismatch as mismatch
+from app.ui.tabs.inpaint_fill import FillControls
 from tests.ui.test_train_tab import choose_start
 
 
@@ -29,7 +30,7 @@ def test_the_image_tab_paints_a_pixelrnn_pixel_by_pixel(window, qtbot, save_tiny
     def spy_start(factory, handler, on_error=None):
         def spy(events):
             handler(events)
-            seen.append(int(tab._drawn.sum()))
+            seen.append(int(tab.generate_mode.state.drawn.sum()))
         start(factory, spy, on_error)
 
     tab.runner.start = spy_start

@@ -15,8 +15,8 @@ def test_image_tab_generates_in_subscale_order_and_inpaint_says_why_not(window, 
     tab.grid.setValue(2)
     tab.generate()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
-    assert "Done" in tab.stats.text() and tab.result_params["order"] == "subscale"
-    assert tab._drawn.all() and tab.canvas.images.shape[0] == 4
+    assert "Done" in tab.stats.text() and tab.generate_mode.params["order"] == "subscale"
+    assert tab.generate_mode.state.drawn.all() and tab.canvas.images.shape[0] == 4
     picture = np.full((6, 4, 1), 128, np.uint8)
     assert tab.load_image(tab.inpaint.load_pixels, picture, "a test picture")
     assert tab.mode == "inpaint"

@@ -44,7 +44,7 @@ def record_updates(tab, probe):
 def test_image_tab_draws_pixel_by_pixel_and_finishes(window, qtbot, every_event_its_own_batch):
     tab = window.image_tab
     tab.grid.setValue(2)
-    counts = record_updates(tab, lambda: int(tab._drawn.sum()))
+    counts = record_updates(tab, lambda: int(tab.generate_mode.state.drawn.sum()))
     tab.generate()
     wait_done(qtbot, tab)
     # The canvas was updated several times mid-run, in raster order, and then completed.
@@ -58,10 +58,10 @@ def test_image_stop_keeps_what_was_drawn(window, qtbot):
     tab = window.image_tab
     tab.grid.setValue(8)
     tab.generate()
-    qtbot.waitUntil(lambda: tab._done > 5, timeout=20000)
+    qtbot.waitUntil(lambda: tab.generate_mode.state.done > 5, timeout=20000)
     tab.stop()
     wait_done(qtbot, tab)
-    assert 5 < tab._done < 256
+    assert 5 < tab.generate_mode.state.done < 256
     assert "Stopped" in tab.stats.text()
     assert tab.generate_button.isEnabled() and not tab.stop_button.isEnabled()
 
@@ -172,7 +172,7 @@ def test_closing_during_generation_stops_and_joins(qtbot, tiny_models):
     win.show()
     win.image_tab.grid.setValue(8)
     win.image_tab.generate()
-    qtbot.waitUntil(lambda: win.image_tab._done > 2, timeout=20000)
+    qtbot.waitUntil(lambda: win.image_tab.generate_mode.state.done > 2, timeout=20000)
     win.close()
     assert not WorkerRunner.live_threads
 
@@ -223,7 +223,7 @@ def test_an_any_order_model_generates_in_the_chosen_order(window, qtbot, save_ti
     tab.grid.setValue(2)
     tab.generate()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
-    assert "Done" in tab.stats.text() and tab.result_params["order"] == "spiral"
-    assert tab._drawn.all() and tab.canvas.images.shape[0] == 4
+    assert "Done" in tab.stats.text() and tab.generate_mode.params["order"] == "spiral"
+    assert tab.generate_mode.state.drawn.all() and tab.canvas.images.shape[0] == 4
     tab.open_checkpoint(save_tiny("pixelcnn", name="raster-only"))
     assert not tab.order.isEnabled() and tab.order.currentData() == "raster"

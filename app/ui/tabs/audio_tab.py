@@ -1,6 +1,7 @@
 """Audio tab: hear a WaveNet speak while it generates, sample by sample."""
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -8,8 +9,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QPushButton
 
 from ...core.audio_out import AudioOutputError, open_output
-from ...core.codecs import codec_from_dict
 from ...core.outputs import read_wav_params, save_wav
+from ...core.requests import AudioRequest, ModelFacts, RequestError
 from ...core.sampling.events import AudioChunk
 from ..widgets.controls import LabelPicker, SeedBox, number_box, temperature_box
 from ..widgets.waveform import WaveformWidget
@@ -17,6 +18,21 @@ from .base import GenerateTab
 
 LEAD_S = 0.25           # audio buffered before playback starts, when generation keeps up
 MARGIN = 1.15           # slack on the predicted generation time when it does not
+
+
+def feed_player(player, total: int, rate: int, chunks):
+    """Runs in the worker thread: pass the chunks on, feeding the player (a ring buffer)."""
+    started = time.perf_counter()
+    for chunk in chunks:
+        player.feed(chunk.samples[0])
+        made = chunk.start + chunk.samples.shape[1]
+        speed = made / max(time.perf_counter() - started, 1e-6)
+        if speed < rate:
+            # Slower than real time: start playing only when the rest can be generated
+            # before it is needed, so playback never stalls.
+            player.lead = int(min(total, (total - made) * (1 - speed / rate) * MARGIN + made))
+        yield chunk
+    player.end_of_input()
 
 
 class AudioTab(GenerateTab):
@@ -94,41 +110,23 @@ class AudioTab(GenerateTab):
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
         info = self.picker.current()
-        codec = codec_from_dict(info.codec)
-        self._rate = codec.sample_rate
-        seconds, label = self.seconds.value(), self.label_picker.label()
-        temperature, seed = self.temperature.value(), self.seed.value()
-        self._total, self._made = int(round(seconds * self._rate)), 0
-        self.result_params = {"model": info.name, "kind": info.kind, "seed": seed,
-                              "label": "any" if label is None else label,
-                              "temperature": temperature, "seconds": seconds}
+        request = AudioRequest(model=info.name, seconds=self.seconds.value(),
+                               label=self.label_picker.label(),
+                               temperature=self.temperature.value(), seed=self.seed.value())
+        if not self.check_request(request, info):
+            return None
+        facts = ModelFacts.of(info)
+        self._rate = facts.codec.sample_rate
+        self._total, self._made = request.samples(facts), 0
+        self.result_params = request.to_params(info)
         self.waveform.reset(self._rate)
         self.progress.setRange(0, self._total)
         self.progress.setValue(0)
         self.progress.setFormat("%p% generated")
-        player = self._start_player(seconds)
-        total, rate = self._total, self._rate
+        player = self._start_player(request.seconds)
         self._started = time.perf_counter()
-
-        def factory():   # runs in the worker thread: torch loads there, never here
-            from ...core.sampling.audio import sample_audio
-
-            bundle = self.bundle()
-            started = time.perf_counter()
-            for chunk in sample_audio(bundle.net, bundle.codec, total, label, temperature,
-                                      seed, chunk=max(rate // 40, 1)):
-                player.feed(chunk.samples[0])
-                made = chunk.start + chunk.samples.shape[1]
-                speed = made / max(time.perf_counter() - started, 1e-6)
-                if speed < rate:
-                    # Slower than real time: start playing only when the rest can be
-                    # generated before it is needed, so playback never stalls.
-                    player.lead = int(min(total, (total - made) * (1 - speed / rate) * MARGIN
-                                          + made))
-                yield chunk
-            player.end_of_input()
-
-        return factory
+        feed = functools.partial(feed_player, player, self._total, self._rate)
+        return self.run_factory(request, [info.path], through=feed)
 
     def on_events(self, events: list) -> None:
         chunks = [e.samples[0] for e in events if isinstance(e, AudioChunk)]
@@ -192,12 +190,17 @@ class AudioTab(GenerateTab):
             self.apply_params(params)
 
     def apply_params(self, params: dict) -> None:
-        if "model" in params and not self.picker.select_name(str(params["model"])):
-            self.message.show_message(f"model '{params['model']}' is not installed", "info")
-        self.label_picker.set_label(params.get("label", "any"))
-        self.seconds.setValue(float(params.get("seconds", 3.0)))
-        self.temperature.setValue(float(params.get("temperature", 1.0)))
-        self.seed.setValue(int(params.get("seed", 0)))
+        try:
+            request = AudioRequest.from_params(params)
+        except RequestError as err:
+            self.message.show_message(f"the file's parameters were not restored: {err}")
+            return
+        if request.model and not self.picker.select_name(request.model):
+            self.message.show_message(f"model '{request.model}' is not installed", "info")
+        self.label_picker.set_label("any" if request.label is None else request.label)
+        self.seconds.setValue(request.seconds)
+        self.temperature.setValue(request.temperature)
+        self.seed.setValue(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)

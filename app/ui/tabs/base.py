@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.memory import guard_out_of_memory
+from ...core.requests import ModelFacts
+from ...core.requests.run import request_events
 from ..widgets.controls import ModelPicker, StatsLabel, control_column
 from ..workers import WorkerRunner
 
@@ -59,6 +61,7 @@ class GenerateTab(QWidget):
         self.runner = WorkerRunner(self)
         self.runner.stopped.connect(self._on_stopped)
         self.result_params: dict | None = None
+        self.status_text = ""                 # this tab's status-bar line
 
         self.picker = ModelPicker(self.modality)
         self.model_note = QLabel()
@@ -132,7 +135,7 @@ class GenerateTab(QWidget):
         self.generate_button.setEnabled(info is not None and not self.runner.running)
         self.on_model_changed(info)
         if info is not None:
-            self.status_changed.emit(f"{self.modality.capitalize()}: {info.name}")
+            self.announce(f"{self.modality.capitalize()}: {info.name}")
 
     def on_model_changed(self, info) -> None:
         """Subclasses update class lists and limits for the chosen model."""
@@ -146,18 +149,6 @@ class GenerateTab(QWidget):
         except CheckpointError as err:
             self.message.show_message(str(err))
 
-    def bundle(self):
-        """Load (or reuse) the chosen model on the current device. Called in the worker."""
-        import torch
-
-        # Sampling is thousands of tiny sequential steps: one intra-op thread is as fast
-        # and leaves the other core to the GUI. (OpenMP's thread count is per thread.)
-        torch.set_num_threads(1)
-        info = self.picker.current()
-        if info is None:
-            raise ValueError("no model chosen")
-        return self.models.get(info.path, self.device_source())
-
     # --- running -------------------------------------------------------------------------
     def generate(self) -> None:
         if self.runner.running or self.picker.current() is None:
@@ -167,11 +158,32 @@ class GenerateTab(QWidget):
         if factory is None:
             return
         self._set_running(True)
-        self.stats.setText("Loading the model\u2026" if not self.models_loaded()
-                           else "Starting\u2026")
+        self.set_stats("Loading the model\u2026" if not self.models_loaded() else "Starting\u2026")
         # Running out of GPU memory ends the run with advice, and frees the memory for a retry.
         guarded = functools.partial(guard_out_of_memory, factory, self.memory_advice)
         self.runner.start(guarded, self.on_events, self.on_error)
+
+    def run_factory(self, request, paths, through=None):
+        """What the worker runs: plain values only (the request, the models' paths and the
+        device, read here in the GUI thread), never a widget."""
+        return functools.partial(request_events, self.models, request,
+                                 [str(p) for p in paths], self.device_source(), through)
+
+    def check_request(self, request, model) -> bool:
+        """Show every problem of `request` for `model` in the message bar; True if none."""
+        problems = request.problems(ModelFacts.of(model))
+        if problems:
+            self.message.show_message("; ".join(problems))
+        return not problems
+
+    # --- messages: each tab (and each mode of a tab) owns its own lines -----------------
+    def set_stats(self, text: str) -> None:
+        self.stats.setText(text)
+
+    def announce(self, text: str) -> None:
+        """A line for the status bar; the window shows it while this tab is visible."""
+        self.status_text = text
+        self.status_changed.emit(text)
 
     def models_loaded(self) -> bool:
         info = self.picker.current()

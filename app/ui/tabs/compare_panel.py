@@ -10,56 +10,15 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 from ...core.codecs import codec_from_dict
 from ...core.registry import KINDS
 from ...core.sampling.compare import SideEvent
-from ...core.sampling.events import ImageResult, PixelStep
+from ...core.state import CanvasState
 from ..widgets.controls import ModelPicker, StatsLabel
 from ..widgets.image_canvas import ImageCanvasWidget
 
 
-class SideState:
-    """One side's images while they are drawn: levels, pixels and which pixels are done."""
-
-    def __init__(self, info, n: int):
-        self.info = info
-        self.codec = codec_from_dict(info.codec)
-        c = self.codec
-        self.levels = np.zeros((n, c.channels, c.height, c.width), np.int64)
-        self.pixels = c.decode(self.levels)
-        self.drawn = np.zeros((c.height, c.width), bool)
-        self.done, self.total, self.busy_s = 0, c.dims, 0.0
-        self.cursor = None
-
-    def apply(self, event, busy_s: float) -> None:
-        self.busy_s = busy_s
-        if isinstance(event, PixelStep):
-            self.levels[:, event.channel, event.row, event.col] = event.values
-            self.pixels[:, event.row, event.col, event.channel] = \
-                self.codec.decode(event.values.reshape(-1, 1, 1, 1))[:, 0, 0, 0]
-            if event.channel == self.codec.channels - 1:
-                self.drawn[event.row, event.col] = True
-            self.done, self.cursor = event.step + 1, (event.row, event.col)
-        elif isinstance(event, ImageResult):
-            self.levels, self.pixels = event.levels, event.pixels
-            self.drawn[:] = True
-            self.done, self.cursor = self.total, None
-
-    def line(self) -> str:
-        rate = self.done / self.busy_s if self.busy_s > 0 else 0.0
-        return (f"{self.done:,} / {self.total:,} pixels \u00b7 {self.busy_s:.1f} s of compute"
-                f" \u00b7 {rate:,.0f} pixels/s alone")
-
-
-def label_for_other(label, left, right) -> tuple[object, str | None]:
-    """The label the right-hand model gets for the left's `label`, or a reason it has none.
-
-    Same classes: the same label. An unconditional model: none, and it draws any class.
-    Other classes: only 'any' can be compared fairly.
-    """
-    if label is None or not right.class_names:
-        return None, None
-    if right.class_names == left.class_names:
-        return label, None
-    return None, (f"{right.name} was trained on other classes than {left.name}: choose "
-                  "Class: any, or two models trained on the same data")
+def side_line(state: CanvasState) -> str:
+    rate = state.done / state.busy_s if state.busy_s > 0 else 0.0
+    return (f"{state.done:,} / {state.total:,} pixels \u00b7 {state.busy_s:.1f} s of compute"
+            f" \u00b7 {rate:,.0f} pixels/s alone")
 
 
 class ComparePanelWidget(QWidget):
@@ -82,19 +41,30 @@ class ComparePanelWidget(QWidget):
             layout.addWidget(self.lines[side], 2, side)
             layout.setColumnStretch(side, 1)
         layout.setRowStretch(1, 1)
-        self.sides: list[SideState] = []
-        self.params: dict | None = None
+        self.sides: list[CanvasState] = []
+        self.infos: list = []
         self.set_models(None, self.other.current())
         self.other.model_changed.connect(lambda info: self.set_models(self._left, info))
 
-    def suggest_other(self, left) -> None:
-        """If the right-hand side shows the same model as the left, pick another: one
-        trained on the same classes if there is one, so a class can be compared."""
-        current = self.other.current()
-        if left is None or current is None or current.path != left.path:
+    def suggest_other(self, left, label=None) -> None:
+        """The left model is not offered as its own partner; when the right-hand model
+        cannot be compared with it (the same model, or other classes while a class is
+        chosen), pick one that can: trained on the same classes if there is one."""
+        items = self.other.model()
+        for i in range(self.other.count()):
+            info = self.other.itemData(i)
+            items.item(i).setEnabled(left is None or info.path != left.path)
+        if left is None:
             return
-        others = [i for i in range(self.other.count())
-                  if self.other.itemData(i).path != left.path]
+
+        def fits(info) -> bool:
+            return info.path != left.path and (label is None or not info.class_names or
+                                               info.class_names == left.class_names)
+
+        current = self.other.current()
+        if current is not None and fits(current):
+            return
+        others = [i for i in range(self.other.count()) if fits(self.other.itemData(i))]
         same = [i for i in others if self.other.itemData(i).class_names == left.class_names]
         if same or others:
             self.other.setCurrentIndex((same or others)[0])
@@ -113,7 +83,8 @@ class ComparePanelWidget(QWidget):
                 canvas.clear("Press Generate to draw with both models")
 
     def start(self, left, right, n: int) -> None:
-        self.sides = [SideState(left, n), SideState(right, n)]
+        self.infos = [left, right]
+        self.sides = [CanvasState(codec_from_dict(info.codec), n) for info in (left, right)]
         for side in (0, 1):
             self.lines[side].setText(" ")
             self._show(side)
@@ -121,11 +92,13 @@ class ComparePanelWidget(QWidget):
     def apply(self, events: list[SideEvent]) -> None:
         touched = set()
         for tagged in events:
-            self.sides[tagged.side].apply(tagged.event, tagged.busy_s)
+            state = self.sides[tagged.side]
+            state.apply([tagged.event])
+            state.busy_s = tagged.busy_s
             touched.add(tagged.side)
         for side in touched:
             self._show(side)
-            self.lines[side].setText(self.sides[side].line())
+            self.lines[side].setText(side_line(self.sides[side]))
 
     def _show(self, side: int) -> None:
         state = self.sides[side]
@@ -143,10 +116,10 @@ class ComparePanelWidget(QWidget):
 
     def summary(self) -> str:
         """'mnist 1.3 s, mnist-anyorder 9.8 s' of compute, for the status line."""
-        return ", ".join(f"{s.info.name} {s.busy_s:.1f} s" for s in self.sides)
+        return ", ".join(f"{i.name} {s.busy_s:.1f} s" for i, s in zip(self.infos, self.sides))
 
     def has_result(self) -> bool:
-        return bool(self.sides) and self.params is not None and self.done > 0
+        return bool(self.sides) and self.done > 0
 
     def picture(self) -> np.ndarray:
         """Both grids side by side on one dark background, for Save."""

@@ -1,40 +1,30 @@
-"""Image tab: watch a PixelCNN fill a grid of images pixel by pixel (Generate mode), or
-paint a mask over an image and watch a model fill it (Inpaint mode, see inpaint_panel.py)."""
+"""Image tab: Generate (a grid drawn pixel by pixel), Inpaint (fill a masked hole) and
+Compare (two models side by side) as three modes behind one interface (image_modes.py).
+
+The tab owns what the modes share: the model, class, grid, order, temperature and seed
+controls, the worker and the mode switch. The mode on show builds its request from them,
+folds its run's events into its own state and owns its messages."""
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
-import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QSpinBox, QStackedWidget
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
-from ...core.codecs import codec_from_dict
-from ...core.media import MediaError
-from ...core.sampling.events import ImageResult, PixelStep
-from ...core.sampling.orders import ORDERS, fixed_order
-from ..widgets.controls import (
-    LabelPicker,
-    ModeSwitchWidget,
-    SeedBox,
-    format_eta,
-    temperature_box,
-)
-from ..widgets.image_canvas import ImageCanvasWidget
+from ...core.registry import ORDERS, kind_spec
+from ...core.requests import ImageRequest, ModelFacts, RequestError
+from ..widgets.controls import LabelPicker, ModeSwitchWidget, SeedBox, temperature_box
 from .base import GenerateTab
-from .compare_mode import CompareModeMixin
-from .image_results import SAVE_SCALE, ImageResultsMixin
-from .inpaint_fill import FillControls, mismatch
-from .inpaint_panel import InpaintPanelWidget
+from .image_compare import CompareMode
+from .image_files import read_grid, read_params
+from .image_inpaint import InpaintMode
+from .image_modes import GenerateMode, ImageMode
 
 MODES = {"generate": "Draw new images from nothing",
          "inpaint": "Paint a mask over an image and let the model fill it",
          "compare": "Two models side by side, with the same seed and class"}
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
-class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
+class ImageTab(GenerateTab):
     modality = "image"
     save_filter = "PNG image (*.png)"
     memory_advice = "make a smaller Images grid (or fewer Variations), or use the CPU"
@@ -51,87 +41,124 @@ class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
         self.order = QComboBox()
         for name in ORDERS:
             self.order.addItem(name.capitalize(), name)
-        self.form.addRow("Class", self.label_picker)
-        self.form.addRow("Images", self.grid)
-        self.form.addRow("Order", self.order)
-        self.form.addRow("Temperature", self.temperature)
-        self.form.addRow("Seed", self.seed)
-        self.canvas = ImageCanvasWidget()
-        self._levels = self._codec = None
-        self._done = self._total = 0
-        self._started = 0.0
-        self._build_inpaint()
-        self._build_compare()
+        self.free_order = "random"       # the user's choice, kept while a fixed model shows
+        self._fitting = False
+        self.order.currentIndexChanged.connect(self._order_chosen)
+        self.mode_switch = ModeSwitchWidget(MODES)
+        self.column.insertWidget(0, self.mode_switch)
+        self.active_mode: ImageMode | None = None
+        self.modes: dict[str, ImageMode] = {m.key: m for m in (
+            GenerateMode(self), InpaintMode(self), CompareMode(self))}
+        self.generate_mode, self.inpaint_mode, self.compare_mode = self.modes.values()
+        self.canvas = self.generate_mode.canvas          # the pages, by their usual names
+        self.inpaint = self.inpaint_mode.panel
+        self.compare = self.compare_mode.panel
+        self.fill_controls = self.inpaint_mode.fill_controls
+        self._build_form()
+        self._build_pages()
         self._model_changed(self.picker.current())
         self.set_mode("generate")
 
-    def _build_inpaint(self) -> None:
-        self.mode_switch = ModeSwitchWidget(MODES)
-        self.column.insertWidget(0, self.mode_switch)
-        self.fill_controls = FillControls()
+    def _build_form(self) -> None:
+        self.form.insertRow(2, "Compare with", self.compare.other)   # below the model's note
+        self.form.addRow("Class", self.label_picker)
+        self.form.addRow("Images", self.grid)
+        self.form.addRow("Order", self.order)
         for label, widget in self.fill_controls.rows():
             self.form.addRow(label, widget)
+        self.form.addRow("Temperature", self.temperature)
+        self.form.addRow("Seed", self.seed)
+        self._rows = {"grid": [self.grid], "order": [self.order], "other": [self.compare.other],
+                      "fill": [w for _label, w in self.fill_controls.rows()]}
         self.open_image_button = QPushButton("Open image\u2026")
         self.open_image_button.setToolTip("An image to inpaint; also drop a file or paste "
                                           "(Ctrl+V). It is converted to the model's shape")
-        self.open_image_button.clicked.connect(self.open_image_dialog)
+        self.open_image_button.clicked.connect(self.inpaint_mode.open_dialog)
         self.use_button = QPushButton("Inpaint this")
         self.use_button.setToolTip("Use the selected sample (click one; or right-click it) "
                                    "as the image to inpaint")
         self.use_button.clicked.connect(lambda: self.use_sample(self.canvas.selected))
         self.more_buttons.addWidget(self.open_image_button, 1)
         self.more_buttons.addWidget(self.use_button, 1)
-        self.inpaint = InpaintPanelWidget(self)
+        self.compare.other.model_changed.connect(self._other_changed)
+        self.label_picker.currentIndexChanged.connect(lambda _i: self.refresh_actions())
+
+    def _build_pages(self) -> None:
         self.pages = QStackedWidget()
-        self.pages.addWidget(self.canvas)
-        self.pages.addWidget(self.inpaint)
+        for mode in self.modes.values():
+            self.pages.addWidget(mode.page)
         self.content.addWidget(self.pages, 1)
         self.mode_switch.mode_changed.connect(self.set_mode)
         self.canvas.use_requested.connect(self.use_sample)
         self.inpaint.changed.connect(self.refresh_actions)
-        self.inpaint.status.connect(self._inpaint_status)
-        self.inpaint.problem.connect(self.message.show_message)
         self.inpaint.strip.save_requested.connect(self.save_requested)
-        QShortcut(QKeySequence("Ctrl+V"), self, self.paste,
+        QShortcut(QKeySequence("Ctrl+V"), self, self.inpaint_mode.paste,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
+    # --- modes ------------------------------------------------------------------------------
     @property
     def mode(self) -> str:
-        return self.mode_switch.mode
+        return self.active_mode.key if self.active_mode else ""
 
-    def set_mode(self, mode: str) -> None:
-        if self.runner.running and mode != self.mode:
+    def set_mode(self, key: str) -> None:
+        if self.runner.running and key != self.mode:
             self.mode_switch.set_mode(self.mode, announce=False)
             return
-        self.mode_switch.set_mode(mode, announce=False)
-        inpaint = mode == "inpaint"
-        self.pages.setCurrentWidget({"inpaint": self.inpaint, "compare": self.compare}
-                                    .get(mode, self.canvas))
-        self.form.setRowVisible(self.grid, not inpaint)
-        self.form.setRowVisible(self.order, not inpaint)
-        self.form.setRowVisible(self.compare.other, mode == "compare")
-        for _label, widget in self.fill_controls.rows():
-            self.form.setRowVisible(widget, inpaint)
-        self.open_image_button.setVisible(inpaint)
-        self.use_button.setVisible(mode == "generate")
+        mode = self.modes.get(key, self.generate_mode)
+        self.active_mode = mode
+        self.mode_switch.set_mode(mode.key, announce=False)
+        self.pages.setCurrentWidget(mode.page)
+        for row, widgets in self._rows.items():
+            for widget in widgets:
+                self.form.setRowVisible(widget, row in mode.rows)
+        self.open_image_button.setVisible(mode is self.inpaint_mode)
+        self.use_button.setVisible(mode is self.generate_mode)
+        self.inpaint.set_shortcuts_enabled(mode is self.inpaint_mode)
+        self.generate_button.setText(mode.button)
+        self.generate_button.setToolTip(mode.tip)
+        mode.model_changed(self.picker.current())
         self._fit_order()
-        self.inpaint.set_shortcuts_enabled(inpaint)
-        self.generate_button.setText("Fill" if inpaint else "Generate")
-        self.generate_button.setToolTip("Fill the masked pixels (Ctrl+Return)" if inpaint
-                                        else "Generate (Ctrl+Return)")
-        self.message.hide()
-        self.refresh_actions()
+        # What this mode said last comes back with it; nothing another mode said stays.
+        self.stats.setText(mode.stats_text)
+        mode.show_progress()
+        self.announce(mode.status or self._model_line())
+        self.show_problem()
+
+    def _model_line(self) -> str:
+        info = self.picker.current()
+        return f"Image: {info.name}" if info else "Image: no model"
+
+    def spec_of(self, info):
+        return kind_spec(info.kind)
+
+    def facts(self, info) -> ModelFacts:
+        return ModelFacts.of(info)
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
+        for mode in self.modes.values():
+            mode.model_changed(info)
         self._fit_order()
-        self.compare.suggest_other(info)
-        self.compare.set_models(info, self.compare.other.current())
-        self.fill_controls.fit_model(info.kind if info else None)
-        try:
-            self.inpaint.set_model(info)
-        except MediaError as err:
-            self.message.show_message(str(err))
+        self.show_problem()
+
+    def _other_changed(self, _info) -> None:
+        self.compare.set_models(self.picker.current(), self.compare.other.current())
+        self._fit_order()
+        self.show_problem()
+
+    def show_problem(self) -> None:
+        """A banner says why the mode cannot run with these models, and goes when it can."""
+        problem = self.active_mode.problem() if self.active_mode else None
+        if problem:
+            self.message.show_message(problem, "info")
+        elif self.message.property("problem_banner"):
+            self.message.hide()
+        self.message.setProperty("problem_banner", bool(problem))
+        self.refresh_actions()
+
+    def _order_chosen(self, _index: int) -> None:
+        if not self._fitting and self.order.isEnabled():
+            self.free_order = self.order.currentData()
 
     def _fit_order(self) -> None:
         """Only an any-order model can draw in another order than its own (in Compare mode,
@@ -139,171 +166,89 @@ class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
         shown = [self.picker.current()]
         if self.mode == "compare":
             shown.append(self.compare.other.current())
-        free = any(info is not None and fixed_order(info.kind) is None for info in shown)
-        fixed = None if free else fixed_order(shown[0].kind if shown[0] else None)
-        self.order.setCurrentIndex(self.order.currentIndex() if free else ORDERS.index(fixed))
+        free = any(info is not None and not self.spec_of(info).fixed_order for info in shown)
+        fixed = None if free or shown[0] is None else self.spec_of(shown[0]).fixed_order
+        self._fitting = True
+        self.order.setCurrentIndex(ORDERS.index(self.free_order if free or not fixed
+                                                else fixed))
+        self._fitting = False
         self.order.setEnabled(free)
         self.order.setToolTip("The order an any-order model draws in" if free else
                               f"This model draws in {fixed} order only")
 
-    # --- running ------------------------------------------------------------------------
+    # --- running: the mode that started a run gets its events --------------------------------
     def prepare_run(self):
-        if self.mode == "inpaint":
-            return self._prepare_fill()
-        if self.mode == "compare":
-            return self._prepare_compare()
-        info = self.picker.current()
-        codec = codec_from_dict(info.codec)
-        n, label = self.grid.value() ** 2, self.label_picker.label()
-        temperature, seed = self.temperature.value(), self.seed.value()
-        order = fixed_order(info.kind) or self.order.currentData()
-        self._codec = codec
-        self._levels = np.zeros((n, codec.channels, codec.height, codec.width), np.int64)
-        self._pixels = codec.decode(self._levels)      # kept in step, pixel by pixel
-        self._drawn = np.zeros((codec.height, codec.width), bool)
-        self._done, self._total = 0, codec.dims
-        self._started = time.perf_counter()
-        self.result_params = {"model": info.name, "kind": info.kind, "seed": seed,
-                              "label": "any" if label is None else label,
-                              "label_name": self.label_picker.currentText(),
-                              "temperature": temperature, "order": order, "n": n,
-                              "scale": SAVE_SCALE}
-        self.progress.setRange(0, self._total)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m pixels")
-        self._show(None)
-
-        def factory():   # runs in the worker thread: torch loads there, never here
-            from ...core.sampling.image import sample_images
-
-            bundle = self.bundle()
-            return sample_images(bundle.net, bundle.codec, n, label, temperature, seed,
-                                 order=order)
-
+        self._running_mode = self.active_mode
+        factory = self.active_mode.prepare()
+        if factory is not None:
+            self.mode_switch.setEnabled(False)
         return factory
 
     def on_events(self, events: list) -> None:
-        if self.mode != "generate":
-            (self._fill_events if self.mode == "inpaint" else self._compare_events)(events)
-            return
-        cursor = None
-        for event in events:
-            if isinstance(event, PixelStep):
-                self._levels[:, event.channel, event.row, event.col] = event.values
-                self._pixels[:, event.row, event.col, event.channel] = \
-                    self._codec.decode(event.values.reshape(-1, 1, 1, 1))[:, 0, 0, 0]
-                if event.channel == self._codec.channels - 1:
-                    self._drawn[event.row, event.col] = True
-                self._done = event.step + 1
-                cursor = (event.row, event.col)
-            elif isinstance(event, ImageResult):
-                self._levels, self._pixels = event.levels, event.pixels
-                self._drawn[:] = True
-        self._show(cursor)
-        elapsed = max(time.perf_counter() - self._started, 1e-6)
-        rate = self._done / elapsed
-        # A progress bar repaint costs milliseconds: move it in steps of 1%, not per batch.
-        if self._done - self.progress.value() >= self._total / 100 or self._done == self._total:
-            self.progress.setValue(self._done)
-        eta = (self._total - self._done) / rate if rate > 0 else 0
-        self.stats.setText(f"{rate:,.0f} pixels/s \u00b7 {len(self._levels)} images \u00b7 "
-                           f"ETA {format_eta(eta)}")
-
-    def _show(self, cursor) -> None:
-        # Decoding all levels again on every batch costs milliseconds with 64 images.
-        finished = self._drawn.all()
-        self.canvas.set_images(self._pixels, None if finished else cursor,
-                               None if finished else self._drawn)
+        self._running_mode.on_events(events)
 
     def on_run_ended(self, how: str) -> None:
-        if self.mode != "generate":
-            (self._fill_ended if self.mode == "inpaint" else self._compare_ended)(how)
-            return
-        elapsed = time.perf_counter() - self._started
-        if how == "finished":
-            self.stats.setText(f"Done: {len(self._levels)} images in {elapsed:.1f} s")
-        elif how == "cancelled":
-            self.stats.setText(f"Stopped after {self._done} of {self._total} pixels")
-            if self._levels is not None:
-                self.canvas.set_images(self._codec.decode(self._levels), None, self._drawn)
-        self.status_changed.emit(f"Image: {self.stats.text()}")
-
-    # --- inpaint mode: filling -----------------------------------------------------------
-    def _prepare_fill(self):
-        problem = mismatch(self.fill_controls.current(), self.picker.current().kind)
-        if problem:
-            self.message.show_message(problem)
-            return None
-        try:
-            factory = self.inpaint.prepare_fill(
-                self.bundle, self.fill_controls.params(), self.label_picker.label(),
-                self.temperature.value(), self.seed.value())
-        except ValueError as err:
-            self.message.show_message(str(err), "info")
-            return None
-        self.inpaint.staged_params["label_name"] = self.label_picker.currentText()
-        self.progress.setRange(0, self.inpaint.fill.total)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m pixels")
-        self.mode_switch.setEnabled(False)
-        self.inpaint.set_running(True)
-        fill = self.inpaint.fill
-        self.status_changed.emit(f"Inpaint: filling {fill.total} pixels, {fill.n} variations")
-        return factory
-
-    def _fill_events(self, events: list) -> None:
-        self.inpaint.on_events(events)
-        fill = self.inpaint.fill
-        rate = self.inpaint.rate()
-        eta = (fill.total - fill.done) / rate if rate > 0 else 0
-        self.progress.setValue(fill.done)
-        if fill.done >= fill.total and fill.k > 1 and fill.result is None:
-            self.stats.setText(f"Weighing {fill.k} candidates per variation\u2026")
-        else:
-            self.stats.setText(f"{fill.done} of {fill.total} pixels \u00b7 {rate:,.0f} "
-                               f"pixels/s \u00b7 ETA {format_eta(eta)}")
-
-    def _fill_ended(self, how: str) -> None:
-        fill = self.inpaint.fill
-        done, total = (fill.done, fill.total) if fill else (0, 0)
-        elapsed = time.perf_counter() - self.inpaint._started
-        self.inpaint.finish_fill(how)
         self.mode_switch.setEnabled(True)
-        if how == "finished":
-            self.stats.setText(f"Filled {total} pixels \u00d7 {fill.n} in {elapsed:.1f} s: "
-                               "choose a variation, then Accept")
-        elif how == "cancelled":
-            self.stats.setText(f"Stopped after {done} of {total} pixels; unfilled pixels "
-                               "keep the original")
-        self.status_changed.emit(f"Inpaint: {self.stats.text()}")
+        self._running_mode.on_run_ended(how)
         self.refresh_actions()
 
-    def _inpaint_status(self, text: str) -> None:
-        self.stats.setText(text)
-        self.status_changed.emit(f"Inpaint: {text}")
+    def _set_running(self, running: bool) -> None:
+        super()._set_running(running)
+        self.use_button.setEnabled(self.canvas.images is not None and not running)
+        mode = self.active_mode
+        if not running and mode is not None and mode.problem() is not None:
+            self.generate_button.setEnabled(False)
+            self.generate_button.setToolTip(mode.problem())
+        elif mode is not None:
+            self.generate_button.setToolTip(mode.tip)
 
-    # --- inpaint mode: images in -----------------------------------------------------------
-    def load_image(self, loader, *args) -> bool:
-        """Switch to Inpaint and load; a bad file is a readable message, nothing more."""
-        if self.runner.running:
-            self.message.show_message("Stop the current run before loading another image",
-                                      "info")
-            return False
-        self.set_mode("inpaint")
+    # --- results ------------------------------------------------------------------------------
+    def has_result(self) -> bool:
+        return self.active_mode is not None and self.active_mode.has_result()
+
+    def default_save_name(self) -> str:
+        return self.active_mode.default_save_name()
+
+    def save_result(self, path: str) -> None:
+        self.active_mode.save(path)
+
+    def open_result(self, path: str) -> None:
+        """A saved fill reopens in Inpaint with its settings; a saved grid shows its images,
+        one to pick for inpainting; any other picture opens in Inpaint."""
+        params = read_params(path)
+        mode = params.get("mode", "generate" if params else "")
+        if not params or mode == "inpaint" or (self.mode == "inpaint" and
+                                               params.get("n", 1) == 1):
+            if self.load_image(self.inpaint.load_file, path) and params:
+                self.inpaint_mode.restore(params)
+            return
+        images = read_grid(path, params if mode == "generate" else {})
+        if mode == "compare":
+            self.compare.other.select_name(str(params.get("other_model", "")))
+        self.set_mode("generate")
+        self.generate_mode.show_opened(images, params)
         try:
-            loader(*args)
-        except MediaError as err:
-            self.message.show_message(str(err))
-            return False
-        self.message.hide()
-        self.status_changed.emit(f"Inpaint: {self.inpaint.note.text()}")
-        return True
+            self.show_request_values(ImageRequest.from_params(params))
+        except RequestError as err:
+            self.message.show_message(f"the file's parameters were not restored: {err}")
+        self.refresh_actions()
 
-    def open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image to inpaint",
-                                              str(Path.home()), IMAGE_FILTER)
-        if path:
-            self.load_image(self.inpaint.load_file, path)
+    def show_request_values(self, request) -> None:
+        """Put a request's shared settings back into the controls."""
+        if request.model and not self.picker.select_name(request.model):
+            self.message.show_message(f"model '{request.model}' is not installed; the other "
+                                      "parameters were restored", "info")
+        self.label_picker.set_label("any" if request.label is None else request.label)
+        if isinstance(request, ImageRequest):
+            self.grid.setValue(max(1, min(8, int(round(request.n ** 0.5)))))
+            if request.order in ORDERS and self.order.isEnabled():
+                self.order.setCurrentIndex(ORDERS.index(request.order))
+        self.temperature.setValue(request.temperature)
+        self.seed.setValue(request.seed)
+
+    # --- pictures in (Inpaint) -------------------------------------------------------------------
+    def load_image(self, loader, *args) -> bool:
+        return self.inpaint_mode.load(loader, *args)
 
     def use_sample(self, index: int) -> None:
         images = self.canvas.images
@@ -314,25 +259,15 @@ class ImageTab(CompareModeMixin, ImageResultsMixin, GenerateTab):
                         f"sample {index + 1} of {len(images)}")
 
     def paste(self) -> None:
-        data = QGuiApplication.clipboard().mimeData()
-        if data is not None and data.hasImage():
-            self.load_image(self.inpaint.load_qimage, data.imageData(), "the clipboard")
-        elif data is not None and data.hasUrls() and data.urls()[0].isLocalFile():
-            self.load_image(self.inpaint.load_file, data.urls()[0].toLocalFile())
-        else:
-            self.message.show_message("The clipboard holds no image to paste", "info")
+        self.inpaint_mode.paste()
 
-    def _set_running(self, running: bool) -> None:
-        super()._set_running(running)
-        self.use_button.setEnabled(self.canvas.images is not None and not running)
-
+    # --- settings -------------------------------------------------------------------------------
     def save_settings(self, settings) -> None:
         super().save_settings(settings)
-        settings.setValue("image/grid", self.grid.value())
-        settings.setValue("image/temperature", self.temperature.value())
-        settings.setValue("image/seed", self.seed.value())
-        settings.setValue("image/label", self.label_picker.currentText())
-        settings.setValue("image/mode", self.mode)
+        for key, value in (("grid", self.grid.value()), ("temperature", self.temperature.value()),
+                           ("seed", self.seed.value()), ("mode", self.mode),
+                           ("label", self.label_picker.currentText())):
+            settings.setValue(f"image/{key}", value)
         other = self.compare.other.current()
         if other is not None:
             settings.setValue("compare/model", str(other.path))

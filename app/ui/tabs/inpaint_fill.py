@@ -1,35 +1,17 @@
-"""Inpaint mode's fill settings (method, candidates, order, variations) and a fill's live state.
-
-The settings are form rows the Image tab shows in Inpaint mode; which methods apply depends on
-the model's kind. FillState is plain numpy: it folds sampler events into the N variations as
-they grow, so the view can repaint from it at its own pace.
-"""
+"""Inpaint mode's fill settings: method, candidates, order, variations. Which methods a
+model runs is the registry's word (app/core/registry.py), never decided here."""
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QSpinBox
 
-from ...core.sampling.events import PixelStep
-from ...core.sampling.orders import ORDERS
+from ...core.registry import INPAINT_METHODS, KINDS, ORDERS, kinds_with_method, method_mismatch
 
-# method id -> (menu text, the model kinds it runs on, why it needs them). The raster methods
-# only step a net through its incremental state and score fills with its forward pass, which
-# every raster-order model (PixelCNN, PixelRNN) has.
-RASTER_KINDS = ("pixelcnn", "pixelrnn")
-METHODS = {
-    "raster": ("Raster", RASTER_KINDS,
-               "Needs a PixelCNN or a PixelRNN: it fills in the model's raster order"),
-    "resample": ("Raster + resampling", RASTER_KINDS,
-                 "Needs a PixelCNN or a PixelRNN: draws K raster fills and keeps the one that "
-                 "best matches the known pixels"),
-    "any-order": ("Any-order", ("anyorder",),
-                  "Needs an any-order model: it sees every known pixel and fills in the "
-                  "order chosen below"),
-}
-KIND_TITLES = {"pixelcnn": "a PixelCNN", "pixelrnn": "a PixelRNN",
-               "anyorder": "an any-order model",
-               "subscale": "a Subscale Pixel Network (it cannot fill holes)"}
+
+def method_tip(key: str) -> str:
+    method = INPAINT_METHODS[key]
+    needs = " or ".join(spec.article for spec in kinds_with_method(key))
+    return f"{method.title}: {method.how} (needs {needs})"
 
 
 class FillControls:
@@ -37,9 +19,10 @@ class FillControls:
 
     def __init__(self):
         self.method = QComboBox()
-        for key, (text, _kind, why) in METHODS.items():
-            self.method.addItem(text, key)
-            self.method.setItemData(self.method.count() - 1, why, Qt.ItemDataRole.ToolTipRole)
+        for key, method in INPAINT_METHODS.items():
+            self.method.addItem(method.title, key)
+            self.method.setItemData(self.method.count() - 1, method_tip(key),
+                                    Qt.ItemDataRole.ToolTipRole)
         self.candidates = QSpinBox()
         self.candidates.setRange(2, 64)
         self.candidates.setValue(8)
@@ -71,11 +54,9 @@ class FillControls:
         model = self.method.model()
         for i in range(self.method.count()):
             key = self.method.itemData(i)
-            fits = kind in METHODS[key][1]
-            model.item(i).setEnabled(fits)
-            tip = METHODS[key][2] + ("" if fits else f" (this model is "
-                                     f"{KIND_TITLES.get(kind, kind or 'not loaded')})")
-            self.method.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+            why = method_mismatch(key, kind)
+            model.item(i).setEnabled(why is None)
+            self.method.setItemData(i, why or method_tip(key), Qt.ItemDataRole.ToolTipRole)
         if not self.fits():
             for i in range(self.method.count()):
                 if model.item(i).isEnabled():
@@ -84,7 +65,8 @@ class FillControls:
         self._method_changed()
 
     def fits(self) -> bool:
-        return self._kind in METHODS[self.current()][1]
+        spec = KINDS.get(self._kind or "")
+        return spec is not None and spec.can_inpaint(self.current())
 
     def current(self) -> str:
         return self.method.currentData()
@@ -93,14 +75,22 @@ class FillControls:
         method = self.current()
         self.candidates.setEnabled(method == "resample")
         self.order.setEnabled(method == "any-order")
-        self.method.setToolTip(METHODS[method][2])
+        self.method.setToolTip(method_tip(method))
 
-    def params(self) -> dict:
-        method = self.current()
-        return {"method": method,
-                "candidates": self.candidates.value() if method == "resample" else 1,
-                "order": self.order.currentData() if method == "any-order" else "raster",
-                "n": self.variations.value()}
+    def values(self) -> dict:
+        """The InpaintRequest fields these controls set."""
+        return {"method": self.current(), "candidates": self.candidates.value(),
+                "order": self.order.currentData(), "n": self.variations.value()}
+
+    def show_values(self, request) -> None:
+        """Put a request's fill settings back (a reopened file); a method the model cannot
+        run is left as it is."""
+        index = self.method.findData(request.method_key)
+        if index >= 0 and self.method.model().item(index).isEnabled():
+            self.method.setCurrentIndex(index)
+        self.candidates.setValue(max(self.candidates.minimum(), request.candidates))
+        self.order.setCurrentIndex(max(0, self.order.findData(request.order)))
+        self.variations.setValue(request.n)
 
     def save_settings(self, settings) -> None:
         settings.setValue("inpaint/method", self.current())
@@ -116,68 +106,3 @@ class FillControls:
         self.order.setCurrentIndex(max(0, self.order.findData(
             settings.value("inpaint/order", "nearest"))))
         self.variations.setValue(int(settings.value("inpaint/variations", 4)))
-
-
-def mismatch(method: str, kind: str | None) -> str | None:
-    """Why `method` cannot run on a model of `kind`, or None when it can."""
-    needs = METHODS[method][1]
-    if kind in needs:
-        return None
-    wanted = " or ".join(KIND_TITLES[k] for k in needs)
-    return (f"The {METHODS[method][0].lower()} method needs {wanted}; this model "
-            f"is {KIND_TITLES.get(kind, kind or 'not an image model')}. Choose another "
-            "method or model")
-
-
-def fill_generator(bundle, image, mask, params: dict, label, temperature, seed):
-    """The sampler for these settings (called in the worker thread, where torch lives)."""
-    method, n = params["method"], params["n"]
-    problem = mismatch(method, bundle.net.config.kind)
-    if problem:
-        raise ValueError(problem)
-    if method == "any-order":
-        from ...core.sampling.anyorder import sample_anyorder
-
-        return sample_anyorder(bundle.net, bundle.codec, n, label, temperature, seed,
-                               params["order"], image=image, mask=mask)
-    from ...core.sampling.inpaint import inpaint_raster, inpaint_resample
-
-    if method == "resample":
-        return inpaint_resample(bundle.net, bundle.codec, image, mask, n,
-                                params["candidates"], label, temperature, seed)
-    return inpaint_raster(bundle.net, bundle.codec, image, mask, n, label, temperature, seed)
-
-
-class FillState:
-    """The variations of one fill as they grow: (n * K, C, H, W) levels, K = candidates."""
-
-    def __init__(self, image: np.ndarray, mask: np.ndarray, n: int, candidates: int = 1):
-        self.image = image                               # (C, H, W) levels, never changed
-        self.mask = mask.copy()                          # (H, W) True = being filled
-        self.n, self.k = n, candidates
-        self.live = np.repeat(image[None], n * candidates, axis=0)
-        self.pending = mask.copy()                       # hidden pixels not drawn yet
-        self.total = int(mask.sum()) * image.shape[0]
-        self.done = 0
-        self.result: np.ndarray | None = None            # (n, C, H, W) once finished
-
-    def apply(self, events: list) -> tuple[int, int] | None:
-        """Fold a batch of events in; returns the (row, col) drawn last, if any."""
-        cursor = None
-        last_channel = self.image.shape[0] - 1
-        for event in events:
-            if isinstance(event, PixelStep):
-                self.live[:, event.channel, event.row, event.col] = event.values
-                if event.channel == last_channel:
-                    self.pending[event.row, event.col] = False
-                self.done = event.step + 1
-                cursor = (event.row, event.col)
-            elif hasattr(event, "levels"):
-                # Known pixels are copied from the image, whatever the sampler returned.
-                self.result = np.where(self.mask, event.levels, self.image[None])
-                self.pending[:] = False
-        return cursor
-
-    def variations(self) -> np.ndarray:
-        """(n, C, H, W): the result, or so far the first candidate of each variation."""
-        return self.result if self.result is not None else self.live[::self.k]

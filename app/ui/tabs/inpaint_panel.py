@@ -1,62 +1,40 @@
-"""Inpaint mode of the Image tab: the image, its mask, the fill running live, the variations.
+"""Inpaint mode's canvas side: tool row, mask canvas, variations strip, note.
 
-The panel is the right-hand side of the tab in Inpaint mode (tool row, mask canvas, staging
-strip) plus the state behind it. The tab owns the worker and the shared controls; it asks
-the panel for a fill (`prepare_fill`) and hands it the events.
-
-History: mask edits live in the MaskEditor (one stroke = one step); accepting a variation
-changes the image. `_history` records which of the two each step was, so Ctrl+Z undoes
-them in the order they happened.
+It renders an InpaintSession (app/core/state/inpaint.py), which holds the picture, the mask
+and their one history, the fill as it grows and the variations: the panel turns clicks and
+files into calls on the session and repaints from it, nothing more.
 """
 from __future__ import annotations
 
-import io
-import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QIODevice, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...core.codecs import codec_from_dict
-from ...core.mask_editing import MaskEditor
 from ...core.masks import MaskError, read_mask_png, save_mask_png
-from ...core.media import MediaError, read_image
+from ...core.media import MediaError
 from ...core.outputs import save_png
+from ...core.state import InpaintSession
 from ..widgets.mask_canvas import MaskCanvasWidget
 from ..widgets.mask_toolbar import MaskToolbarWidget
 from ..widgets.staging_strip import StagingStripWidget
-from .inpaint_fill import FillState, fill_generator
+from .image_files import png_bytes_of_pixels, png_bytes_of_qimage
 
 SAVE_SCALE = 4
-MODE_NAMES = {"1": "1-bit", "L": "grey", "LA": "grey + alpha", "P": "palette",
-              "RGB": "RGB", "RGBA": "RGBA", "CMYK": "CMYK", "I;16": "16-bit grey"}
-
-
-def png_bytes_of_qimage(image) -> bytes:
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(buffer.data())
-
-
-def png_bytes_of_pixels(pixels: np.ndarray) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(out, "PNG")
-    return out.getvalue()
 
 
 class InpaintPanelWidget(QWidget):
-    changed = Signal()          # image, staging or history changed: the tab re-checks buttons
-    status = Signal(str)        # a line for the tab's stats after an accept or discard
+    changed = Signal()          # picture, variations or history changed: buttons re-checked
+    status = Signal(str)        # a line for the mode's stats after an accept or discard
     problem = Signal(str)       # a file that could not be used: the tab shows why
 
     def __init__(self, shortcut_owner: QWidget, parent=None):
         super().__init__(parent)
-        self.note = QLabel("No image yet")
+        self.session = InpaintSession()
+        self.note = QLabel(self.session.note)
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
         self.toolbar = MaskToolbarWidget()
@@ -72,19 +50,6 @@ class InpaintPanelWidget(QWidget):
         bottom.addWidget(self.note, 1)
         bottom.addWidget(self.toolbar.view_bar)
         layout.addLayout(bottom)
-        self.codec = None
-        self.image: np.ndarray | None = None        # (C, H, W) levels
-        self._loaded: np.ndarray | None = None      # the image as loaded, before any Accept
-        self.editor: MaskEditor | None = None
-        self._source: tuple[bytes, str] | None = None
-        self._history: list = []
-        self._redo: list = []
-        self._mask_before: np.ndarray | None = None
-        self.fill: FillState | None = None
-        self.staged: np.ndarray | None = None       # (n, C, H, W) levels to choose from
-        self.staged_params: dict = {}
-        self.running = False
-        self._started = 0.0
         self._connect()
         self.shortcuts = [QShortcut(QKeySequence(keys), shortcut_owner, slot,
                                     context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -109,7 +74,7 @@ class InpaintPanelWidget(QWidget):
         tb.save_mask_button.clicked.connect(self.save_mask_dialog)
         self.canvas.brush_size_changed.connect(tb.set_brush_size)
         self.canvas.mask_edited.connect(self._mask_edited)
-        self.strip.current_changed.connect(lambda _i: self._show())
+        self.strip.current_changed.connect(self._variation_chosen)
         self.strip.accept_requested.connect(self.accept)
         self.strip.discard_requested.connect(self.discard)
         self.canvas.set_brush_size(tb.size_slider.value())
@@ -118,19 +83,39 @@ class InpaintPanelWidget(QWidget):
         for shortcut in self.shortcuts:
             shortcut.setEnabled(enabled)
 
-    # --- the image ----------------------------------------------------------------------
+    # --- what the session holds, for the tab and tests -----------------------------------
+    @property
+    def image(self) -> np.ndarray | None:
+        return self.session.image
+
+    @property
+    def editor(self):
+        return self.session.editor
+
+    @property
+    def staged(self) -> np.ndarray | None:
+        return self.session.staged
+
+    @property
+    def fill(self):
+        return self.session.fill
+
+    @property
+    def running(self) -> bool:
+        return self.session.fill is not None
+
+    def has_image(self) -> bool:
+        return self.session.has_image()
+
+    def has_result(self) -> bool:
+        return self.session.has_result()
+
+    # --- the picture --------------------------------------------------------------------
     def set_model(self, info) -> None:
-        """A model's codec decides the image shape and levels; the image is converted anew."""
-        codec = codec_from_dict(info.codec) if info is not None else None
-        if codec == self.codec:
-            return
-        self.codec = codec
-        self._discard_staged()
-        if self._source is not None and codec is not None:
-            self._load(*self._source)
-        elif codec is None:
-            self.image = None
-            self._refresh()
+        """A model's codec decides the picture's shape and levels; it is converted anew."""
+        editor = self.session.editor
+        self.session.set_codec(codec_from_dict(info.codec) if info is not None else None)
+        self._after_load(editor)
 
     def load_file(self, path) -> bool:
         try:
@@ -147,43 +132,20 @@ class InpaintPanelWidget(QWidget):
         return self._load(png_bytes_of_pixels(pixels), label)
 
     def _load(self, data: bytes, label: str) -> bool:
-        """Convert to the model's shape and levels; raises MediaError for a bad image."""
-        from PIL import Image
-
-        if self.codec is None:
-            raise MediaError("choose an image model first: the image is converted to its shape")
-        c = self.codec
-        try:
-            pixels = read_image(io.BytesIO(data), c.height, c.width, c.channels)
-        except MediaError as err:
-            raise MediaError(f"{label}: {err}") from None
-        with Image.open(io.BytesIO(data)) as im:
-            size, mode = im.size, MODE_NAMES.get(im.mode, im.mode)
-        self._source = (data, label)
-        self.image = c.encode(pixels).astype(np.int64)                     # (C, H, W)
-        self._loaded = self.image
-        if self.editor is None or self.editor.mask.shape != (c.height, c.width):
-            self.editor = MaskEditor(c.height, c.width)
-            self.canvas.set_editor(self.editor)
-        self._history, self._redo = [], []
-        self._mask_before = self.editor.mask.copy()
-        self._discard_staged()
-        colours = "grey" if c.channels == 1 else "RGB"
-        self.note.setText(f"{label}: converted from {size[0]}\u00d7{size[1]} {mode} to "
-                          f"{c.width}\u00d7{c.height} {colours}, {c.levels} levels")
-        self.canvas.zoom_to_fit()
-        self._refresh()
+        """Raises MediaError for a bad image; the picture before it stays."""
+        editor = self.session.editor
+        self.session.load(data, label)
+        self._after_load(editor)
         return True
 
-    def has_image(self) -> bool:
-        return self.image is not None
+    def _after_load(self, editor_before) -> None:
+        if self.session.editor is not editor_before:
+            self.canvas.set_editor(self.session.editor)
+            self.canvas.zoom_to_fit()
+        self.note.setText(self.session.note)
+        self._refresh()
 
-    def has_result(self) -> bool:
-        """Something worth saving: staged variations, or an image changed by a fill."""
-        return self.staged is not None or (
-            self.image is not None and not np.array_equal(self.image, self._loaded))
-
-    # --- the mask and its history -------------------------------------------------------
+    # --- the mask and the history -------------------------------------------------------
     def _tool_chosen(self, name: str) -> None:
         self.canvas.tool = name
         self.canvas.update()
@@ -195,37 +157,19 @@ class InpaintPanelWidget(QWidget):
         self._mask_edited()
 
     def _mask_edited(self) -> None:
-        """After any finished edit: one history step if the mask really changed."""
-        if not np.array_equal(self.editor.mask, self._mask_before):
-            self._history.append("mask")
-            self._redo.clear()
-        self._mask_before = self.editor.mask.copy()
         self.toolbar.show_mask.setChecked(True)
         self._refresh()
 
     def undo(self) -> None:
-        self._step(self._history, self._redo, self.editor.undo if self.editor else None)
+        if self.session.undo():
+            self._mask_edited()
 
     def redo(self) -> None:
-        self._step(self._redo, self._history, self.editor.redo if self.editor else None)
+        if self.session.redo():
+            self._mask_edited()
 
-    def _step(self, source: list, target: list, mask_step) -> None:
-        if self.running or not source:
-            return
-        entry = source.pop()
-        if entry == "mask":
-            mask_step()
-            target.append("mask")
-            self.toolbar.show_mask.setChecked(True)
-        else:                                        # ("image", levels before the change)
-            target.append(("image", self.image))
-            self.image = entry[1]
-        self._mask_before = self.editor.mask.copy()
-        self._refresh()
-
-    # --- the mask as a file -------------------------------------------------------------
     def load_mask_file(self, path) -> None:
-        """A mask image (light = fill), scaled to the image's size; undoable like a stroke."""
+        """A mask image (light = fill), scaled to the picture; undoable like a stroke."""
         if self.editor is None or self.running:
             raise MaskError("open an image (and stop any fill) first: a mask goes over one")
         self.editor.replace(read_mask_png(path, *self.editor.mask.shape))
@@ -257,125 +201,76 @@ class InpaintPanelWidget(QWidget):
         except MaskError as err:
             self.problem.emit(str(err))
 
-    # --- filling ------------------------------------------------------------------------
-    def prepare_fill(self, bundle_source, params: dict, label, temperature, seed):
-        """Check the inputs (GUI thread) and return the worker's factory; ValueError if not."""
-        if self.image is None:
-            raise ValueError("Load an image first: File \u203a Open, drop a file here, paste "
-                             "one (Ctrl+V), or use a generated sample")
-        if not self.editor.mask.any():
-            raise ValueError("The mask hides no pixel: paint the region to fill first")
-        image, mask = self.image.copy(), self.editor.mask.copy()
-        self._discard_staged()
-        self.fill = FillState(image, mask, params["n"], params["candidates"])
-        self.staged_params = dict(params, label=label, temperature=temperature, seed=seed)
-        self._started = time.perf_counter()
-
-        def factory():   # runs in the worker thread: torch loads there, never here
-            return fill_generator(bundle_source(), image, mask, params, label,
-                                  temperature, seed)
-
-        return factory
-
-    def set_running(self, running: bool) -> None:
-        self.running = running
-        self.canvas.painting_enabled = not running
-        if running:
-            self._show()
+    # --- a fill and its variations ------------------------------------------------------
+    def begin(self, request) -> None:
+        self.session.begin(request)
+        self.canvas.painting_enabled = False
         self._refresh()
 
     def on_events(self, events: list) -> None:
-        self.fill.apply(events)
+        self.session.apply(events)
         self._show()
 
-    def rate(self) -> float:
-        return self.fill.done / max(time.perf_counter() - self._started, 1e-6)
-
-    def finish_fill(self, how: str) -> None:
-        """Stage what the fill made, complete or not: every variation is a valid image."""
-        if self.fill is None:
-            return
-        if how in ("finished", "cancelled") and self.fill.done > 0:
-            self.staged = self.fill.variations().copy()
-            self.staged_params["complete"] = how == "finished"
+    def finish(self, how: str) -> None:
+        self.session.finish(how)
+        self.session.choose(self.strip.current)     # the variation looked at stays shown
+        if self.session.staged is not None:
             self.toolbar.show_mask.setChecked(False)
-        self.fill = None
-        self.running = False
         self.canvas.painting_enabled = True
         self._refresh()
 
-    # --- staging ------------------------------------------------------------------------
+    def _variation_chosen(self, index: int) -> None:
+        self.session.choose(index)
+        self._show()
+
     def accept(self) -> None:
-        if self.staged is None or self.running:
+        chosen = self.session.accept()
+        if chosen is None:
             return
-        self._history.append(("image", self.image))
-        self._redo.clear()
-        chosen = self.strip.current
-        self.image = self.staged[chosen].copy()
-        self._discard_staged()
         self._refresh()
         self.status.emit(f"Accepted variation {chosen + 1}: it is the image now "
                          "(Ctrl+Z undoes it)")
 
     def discard(self) -> None:
-        self._discard_staged()
+        self.session.discard()
         self.toolbar.show_mask.setChecked(True)
         self._refresh()
         self.status.emit("Variations discarded; the image is as it was")
 
-    def _discard_staged(self) -> None:
-        self.staged = None
-
-    def save_params(self, model_info) -> dict:
-        p = self.staged_params
-        return {"model": model_info.name if model_info else "", "mode": "inpaint",
-                "kind": model_info.kind if model_info else "", "method": p.get("method"),
-                "candidates": p.get("candidates"), "order": p.get("order"),
-                "seed": p.get("seed"), "label": "any" if p.get("label") is None
-                else p.get("label"), "temperature": p.get("temperature"),
-                "n": p.get("n"), "variation": self.strip.current,
-                "complete": p.get("complete", True),
-                "hidden": int(self.editor.mask.sum()), "scale": SAVE_SCALE}
-
-    def shown_levels(self) -> np.ndarray | None:
-        """What Save writes: the chosen variation, or the image when nothing is staged."""
-        if self.staged is not None:
-            return self.staged[self.strip.current]
-        return self.image
-
     def save(self, path, params: dict) -> None:
-        pixels = self.codec.decode(self.shown_levels())
+        pixels = self.session.codec.decode(self.session.shown_levels())
         save_png(path, pixels, params, scale=SAVE_SCALE)
 
     # --- showing ------------------------------------------------------------------------
     def _show(self) -> None:
-        if self.image is None:
+        s = self.session
+        if s.image is None:
             self.canvas.set_pixels(None)
             self.strip.set_variations(None)
             return
-        if self.fill is not None:
-            variations = self.fill.variations()
-            current = min(self.strip.current, len(variations) - 1)
-            self.canvas.set_pixels(self.codec.decode(self.fill.live[current * self.fill.k]))
-            self.canvas.set_overlay(self.fill.pending)
-            self.strip.set_variations(self._thumbnails(variations), running=True)
+        if s.fill is not None:
+            current = min(self.strip.current, s.fill.n - 1)
+            self.canvas.set_pixels(s.fill.canvas.pixels[current * s.fill.k])
+            self.canvas.set_overlay(s.fill.pending)
+            self.strip.set_variations(self._thumbnails(), running=True)
             return
         self.canvas.set_overlay(None)
-        if self.staged is not None:
-            self.strip.set_variations(self.codec.decode(self.staged))
-            self.canvas.set_pixels(self.codec.decode(self.staged[self.strip.current]))
+        if s.staged is not None:
+            self.strip.set_variations(s.codec.decode(s.staged))
+            self.strip.set_current(s.current)
         else:
             self.strip.set_variations(None)
-            self.canvas.set_pixels(self.codec.decode(self.image))
+        self.canvas.set_pixels(s.codec.decode(s.shown_levels()))
 
-    def _thumbnails(self, variations: np.ndarray) -> np.ndarray:
+    def _thumbnails(self) -> np.ndarray:
         """Variations mid-fill, the pixels still to draw in the mask colour: at thumbnail
         size a tint would not show which ones are done."""
-        pixels = self.codec.decode(variations)                      # (n, H, W, C)
+        fill = self.session.fill
+        pixels = fill.canvas.pixels[::fill.k].copy()                 # (n, H, W, C)
         if pixels.shape[-1] == 1:
             pixels = np.repeat(pixels, 3, axis=-1)
         colour = self.canvas.mask_colour
-        pixels[:, self.fill.pending] = (colour.red(), colour.green(), colour.blue())
+        pixels[:, fill.pending] = (colour.red(), colour.green(), colour.blue())
         return pixels
 
     def _refresh(self) -> None:
@@ -384,7 +279,8 @@ class InpaintPanelWidget(QWidget):
         for button in (*tb.tool_buttons.values(), tb.invert_button, tb.clear_button,
                        tb.show_mask, tb.size_slider):
             button.setEnabled(editable)
-        tb.set_history(editable and bool(self._history), editable and bool(self._redo))
+        tb.set_history(editable and self.session.can_undo(),
+                       editable and self.session.can_redo())
         for button in (tb.zoom_in, tb.zoom_out, tb.zoom_fit):
             button.setEnabled(self.image is not None)
         tb.open_mask_button.setEnabled(editable)

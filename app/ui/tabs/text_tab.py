@@ -13,19 +13,14 @@ from PySide6.QtWidgets import (
     QTextEdit,
 )
 
-from ...core.codecs import codec_from_dict
 from ...core.outputs import read_text_file, save_text
+from ...core.requests import RequestError, TextRequest
+from ...core.requests.text import format_stops, parse_stops
 from ...core.sampling.events import TextDelta, TextDone
 from ..widgets.controls import MAX_SEED, SeedBox, number_box, temperature_box
 from .base import GenerateTab
 
 DEFAULT_PROMPT = "ROMEO:\n"
-
-
-def parse_stops(text: str) -> list[str]:
-    r"""Comma-separated stop strings; '\n' means a newline, '\,' a comma."""
-    parts = text.replace("\\,", "\0").split(",")
-    return [p.replace("\0", ",").replace("\\n", "\n") for p in parts if p.strip()]
 
 
 class TextTab(GenerateTab):
@@ -72,42 +67,34 @@ class TextTab(GenerateTab):
         self.content.addWidget(self.output, 1)
         self._prompt_text = self._completion = ""
         self._count, self._started, self._continuing = 0, 0.0, False
+        self._ended = "length"           # how the last run ended: length, stop string, stopped
         self._model_changed(self.picker.current())
 
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
         info = self.picker.current()
-        codec = codec_from_dict(info.codec)
-        if self._continuing:
-            context = self._prompt_text + self._completion
-        else:
-            self._prompt_text, self._completion = self.prompt.toPlainText(), ""
-            context = self._prompt_text
-            self._render_prompt()
-        unknown = codec.unknown_chars(context)
-        if unknown and not codec.unknown:
-            self.message.show_message("The prompt has characters this model never saw: "
-                                      f"{''.join(sorted(unknown))!r}. Remove them to go on.")
+        continuing = self._continuing
+        context = self._prompt_text + self._completion if continuing else \
+            self.prompt.toPlainText()
+        # A continuation draws anew from where the text stops, so its seed moves on with it.
+        seed = self.seed.value() + (len(self._completion) if continuing else 0)
+        request = TextRequest(model=info.name, prompt=context, length=self.length.value(),
+                              temperature=self.temperature.value(), top_k=self.top_k.value(),
+                              top_p=self.top_p.value(), seed=seed,
+                              stop=tuple(parse_stops(self.stops.text())))
+        if not self.check_request(request, info):
             return None
-        seed = self.seed.value() + (len(self._completion) if self._continuing else 0)
-        settings = dict(temperature=self.temperature.value(), top_k=self.top_k.value(),
-                        top_p=self.top_p.value(), seed=seed, stop=parse_stops(self.stops.text()))
-        length = self.length.value()
-        self.result_params = {"model": info.name, "kind": info.kind, "prompt": self._prompt_text,
-                              "length": length, "stop": self.stops.text(),
-                              **{k: v for k, v in settings.items() if k != "stop"}}
+        if not continuing:
+            self._prompt_text, self._completion = context, ""
+            self._render_prompt()
+        self.result_params = {**request.to_params(info), "prompt": self._prompt_text,
+                              "continued": continuing}
         self._count, self._started = 0, time.perf_counter()
-        self.progress.setRange(0, length)
+        self._ended = "length"
+        self.progress.setRange(0, request.length)
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m characters")
-
-        def factory():   # runs in the worker thread: torch loads there, never here
-            from ...core.sampling.text import sample_text
-
-            bundle = self.bundle()
-            return sample_text(bundle.net, bundle.codec, context, length, **settings)
-
-        return factory
+        return self.run_factory(request, [info.path])
 
     def _render_prompt(self) -> None:
         self.output.clear()
@@ -129,7 +116,7 @@ class TextTab(GenerateTab):
             self.output.ensureCursorVisible()
         for event in events:
             if isinstance(event, TextDone) and event.reasons[0] == "stop":
-                self.stats.setText("Stopped at a stop string")
+                self._ended = "stop string"
         elapsed = max(time.perf_counter() - self._started, 1e-6)
         self.progress.setValue(self._count)
         self.stats.setText(f"{self._count / elapsed:,.0f} chars/s")
@@ -138,9 +125,16 @@ class TextTab(GenerateTab):
         self._continuing = False
         elapsed = time.perf_counter() - self._started
         rate = self._count / max(elapsed, 1e-6)
-        self.stats.setText({"finished": f"Done: {self._count} characters, {rate:,.0f} chars/s",
+        ended = "stopped" if how == "cancelled" else self._ended
+        self.stats.setText({"finished": f"Done: {self._count} characters, {rate:,.0f} chars/s"
+                                        + (" (ended at a stop string)" if ended == "stop string"
+                                           else ""),
                             "cancelled": f"Stopped after {self._count} characters"}
                            .get(how, self.stats.text()))
+        if self.result_params is not None and how in ("finished", "cancelled"):
+            # What the saved file says is what happened, not only what was asked for.
+            self.result_params.update(characters=len(self._completion),
+                                      stopped=how == "cancelled", ended=ended)
         self._update_buttons()
 
     def _set_running(self, running: bool) -> None:
@@ -192,15 +186,20 @@ class TextTab(GenerateTab):
         self._update_buttons()
 
     def apply_params(self, params: dict) -> None:
-        if "model" in params and not self.picker.select_name(str(params["model"])):
-            self.message.show_message(f"model '{params['model']}' is not installed", "info")
-        self.prompt.setPlainText(str(params.get("prompt", "")))
-        self.temperature.setValue(float(params.get("temperature", 0.8)))
-        self.top_k.setValue(int(params.get("top_k", 0)))
-        self.top_p.setValue(float(params.get("top_p", 1.0)))
-        self.length.setValue(int(params.get("length", 600)))
-        self.stops.setText(str(params.get("stop", "")))
-        self.seed.setValue(int(params.get("seed", 0)))
+        try:
+            request = TextRequest.from_params(params)
+        except RequestError as err:
+            self.message.show_message(f"the file's parameters were not restored: {err}")
+            return
+        if request.model and not self.picker.select_name(request.model):
+            self.message.show_message(f"model '{request.model}' is not installed", "info")
+        self.prompt.setPlainText(request.prompt)
+        self.temperature.setValue(request.temperature)
+        self.top_k.setValue(request.top_k)
+        self.top_p.setValue(request.top_p)
+        self.length.setValue(request.length)
+        self.stops.setText(format_stops(request.stop))
+        self.seed.setValue(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)

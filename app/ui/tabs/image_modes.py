@@ -1,0 +1,165 @@
+"""The Image tab's modes share one interface, `ImageMode`: the tab owns the shared controls
+(model, class, grid, order, temperature, seed) and the worker; the mode it shows builds the
+request from them, folds the run's events into its own state and owns its messages (stats
+line, progress, status-bar line), so nothing one mode says shows up in another."""
+from __future__ import annotations
+
+from ...core.requests import ImageRequest
+from ...core.state import CanvasState
+from ..widgets.controls import format_eta
+from ..widgets.image_canvas import ImageCanvasWidget
+from .image_files import GRID_PAD, SAVE_SCALE
+
+
+class ImageMode:
+    key = ""
+    title = ""
+    button = "Generate"
+    tip = "Generate (Ctrl+Return)"
+    rows: tuple[str, ...] = ()        # which of the tab's optional form rows it uses
+
+    def __init__(self, tab):
+        self.tab = tab
+        self.page = None
+        self.stats_text = ""
+        self.progress = (0, 1, 0, "")       # value, maximum, minimum, format: empty, no run
+        self.status = ""
+
+    @property
+    def active(self) -> bool:
+        return self.tab.active_mode is self
+
+    # --- its own messages ------------------------------------------------------------------
+    def set_stats(self, text: str) -> None:
+        self.stats_text = text
+        if self.active:
+            self.tab.stats.setText(text)
+
+    def set_progress(self, value: int, maximum: int | None = None, fmt: str | None = None
+                     ) -> None:
+        _, old_max, low, old_fmt = self.progress
+        self.progress = (value, old_max if maximum is None else maximum, low, fmt or old_fmt)
+        if self.active:
+            self.show_progress()
+
+    def show_progress(self) -> None:
+        value, maximum, low, fmt = self.progress
+        bar = self.tab.progress
+        bar.setRange(low, maximum)
+        bar.setFormat(fmt)
+        bar.setValue(value)
+
+    def announce(self, text: str) -> None:
+        self.status = f"{self.title}: {text}"
+        if self.active:
+            self.tab.announce(self.status)
+
+    # --- for each mode -----------------------------------------------------------------
+    def model_changed(self, info) -> None:
+        """The tab's model changed (not while running)."""
+
+    def problem(self) -> str | None:
+        """Why this mode cannot run with the chosen model(s), or None."""
+        return None
+
+    def prepare(self):
+        raise NotImplementedError
+
+    def on_events(self, events: list) -> None:
+        raise NotImplementedError
+
+    def on_run_ended(self, how: str) -> None:
+        pass
+
+    def has_result(self) -> bool:
+        return False
+
+    def default_save_name(self) -> str:
+        return "image.png"
+
+    def save(self, path: str) -> None:
+        raise NotImplementedError
+
+
+class GenerateMode(ImageMode):
+    key, title = "generate", "Image"
+    rows = ("grid", "order")
+
+    def __init__(self, tab):
+        super().__init__(tab)
+        self.page = self.canvas = ImageCanvasWidget()
+        self.state: CanvasState | None = None
+        self.params: dict | None = None          # of what the canvas shows, for Save
+
+    def request(self, info) -> ImageRequest:
+        t = self.tab
+        free = not t.spec_of(info).fixed_order
+        return ImageRequest(model=info.name, n=t.grid.value() ** 2, label=t.label_picker.label(),
+                            temperature=t.temperature.value(), seed=t.seed.value(),
+                            order=t.order.currentData() if free else "")
+
+    def prepare(self):
+        info = self.tab.picker.current()
+        request = self.request(info)
+        if not self.tab.check_request(request, info):
+            return None
+        facts = self.tab.facts(info)
+        self.state = CanvasState(facts.codec, request.n)
+        self.params = {**request.to_params(info), "scale": SAVE_SCALE, "grid_pad": GRID_PAD}
+        self.set_progress(0, self.state.total, "%v / %m pixels")
+        self._show()
+        return self.tab.run_factory(request, [info.path])
+
+    def on_events(self, events: list) -> None:
+        state = self.state
+        state.apply(events)
+        self._show()
+        # A progress bar repaint costs milliseconds: move it in steps of 1%, not per batch.
+        if state.done - self.progress[0] >= state.total / 100 or state.done == state.total:
+            self.set_progress(state.done)
+        self.set_stats(f"{state.rate():,.0f} pixels/s \u00b7 {len(state.levels)} images \u00b7 "
+                       f"ETA {format_eta(state.eta_s())}")
+
+    def _show(self) -> None:
+        state = self.state
+        finished = state.finished
+        self.canvas.set_images(state.pixels, None if finished else state.cursor,
+                               None if finished else state.drawn)
+
+    def on_run_ended(self, how: str) -> None:
+        state = self.state
+        state.end()
+        self.set_progress(state.done)        # the bar and the line say the same number
+        if how == "finished":
+            self.set_stats(f"Done: {len(state.levels)} images in {state.elapsed_s:.1f} s")
+        elif how == "cancelled":
+            self.set_stats(f"Stopped after {state.done} of {state.total} pixels")
+            self.canvas.set_images(state.pixels, None, state.drawn)
+        else:
+            self.set_stats(f"Failed after {state.done} of {state.total} pixels")
+        self.announce(self.stats_text)
+
+    def show_opened(self, images, params: dict) -> None:
+        """A saved result, reopened: its images (each one selectable), no run state."""
+        self.state = None
+        self.params = None
+        self.canvas.set_images(images)
+        many = len(images) > 1
+        self.set_progress(0, 1, "%p%")
+        self.set_stats(f"Opened {len(images)} images: click one, then Inpaint this" if many
+                       else "Opened a saved image")
+        self.announce(self.stats_text)
+
+    def has_result(self) -> bool:
+        return self.canvas.images is not None and self.params is not None
+
+    def default_save_name(self) -> str:
+        p = self.params or {}
+        return f"{p.get('model', 'image')}-{p.get('label_name', 'any')}-seed{p.get('seed', 0)}.png"
+
+    def save(self, path: str) -> None:
+        from ...core.outputs import save_png
+        from ...core.sampling.image import image_grid
+
+        save_png(path, image_grid(self.canvas.images, pad=GRID_PAD, background=40),
+                 dict(self.params, drawn=int(self.state.drawn.sum())), scale=SAVE_SCALE)
