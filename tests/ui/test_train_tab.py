@@ -1,6 +1,17 @@
 """The Train tab: read a folder, train with live curves and samples, pause, stop, resume."""
 from pathlib import Path
 
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def one_training_thread(monkeypatch):
+    """Runs train on one thread, as every test does (tests/conftest.py): a run on every core
+    of a machine that is busy with something else crawls."""
+    from app.ui.tabs import train_tab
+
+    monkeypatch.setattr(train_tab, "training_threads", lambda: 1)
+
 
 def choose_start(tab, text):
     index = next(i for i in range(tab.start.count()) if text in tab.start.itemText(i))
@@ -13,6 +24,17 @@ def text_folder(tmp_path) -> Path:
     (folder / "a.txt").write_text("shall i compare thee to a summer's day?\n" * 40)
     (folder / "noise.bin").write_bytes(b"\x00\x01")
     return folder
+
+
+def wait_until_still(qtbot, tab, quiet_ms=1500) -> int:
+    """After Pause: the step under way still finishes (on a busy machine a step can take a
+    while); wait until no step has come for `quiet_ms`. Returns the steps shown."""
+    for _ in range(40):
+        before = len(tab.plot.steps)
+        qtbot.wait(quiet_ms)
+        if len(tab.plot.steps) == before:
+            break
+    return len(tab.plot.steps)
 
 
 def prepare(qtbot, window, tmp_path, start="New LSTM"):
@@ -49,7 +71,9 @@ def test_training_shows_curves_and_samples_and_publishes_the_model(window, qtbot
     assert "Done" in tab.stats.text()
     names = [window.text_tab.picker.itemData(i).name for i in range(window.text_tab.picker.count())]
     assert "sonnets" in names
-    assert window.text_tab.picker.current().name == "sonnets"
+    # Listed for the user to pick; the text tab keeps the model it had.
+    assert window.text_tab.picker.current().name == "bard"
+    assert window.statusBar().currentMessage() == "New model ready: sonnets"
     assert tab.runs.count() == 1 and "finished" in tab.runs.item(0).text()
 
 
@@ -62,13 +86,7 @@ def test_pause_stop_and_resume_continue_the_curve(window, qtbot, tmp_path):
     tab.train()
     qtbot.waitUntil(lambda: len(tab.plot.steps) >= 3, timeout=60000)
     tab.toggle_pause()
-    # The step under way when Pause was pressed still finishes; after that, nothing moves.
-    for _ in range(30):
-        before = len(tab.plot.steps)
-        qtbot.wait(600)
-        if len(tab.plot.steps) == before:
-            break
-    paused_at = len(tab.plot.steps)
+    paused_at = wait_until_still(qtbot, tab)
     qtbot.wait(800)
     assert len(tab.plot.steps) == paused_at
     tab.toggle_pause()

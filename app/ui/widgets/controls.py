@@ -71,26 +71,34 @@ class ModelPicker(QComboBox):
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-scan the model folders, keeping the current choice and any opened files."""
+        """Re-scan the model folders, keeping the current choice and any opened files.
+
+        `model_changed` is emitted only when the choice is another model than before (the
+        kept one is gone, or its file now holds another model), never for the re-scan alone.
+        """
         keep = self.current()
+        listed = list_models()
+        known = {p for _, p, _ in listed}
         extra = [self.itemData(i) for i in range(self.count())
-                 if self.itemData(i) and self.itemData(i).path not in
-                 {p for _, p, _ in list_models()}]
+                 if self.itemData(i) and self.itemData(i).path not in known]
         self.blockSignals(True)
-        self.clear()
-        for name, path, origin in list_models():
-            try:
-                info = model_info(path)
-            except CheckpointError:
-                continue
-            if KINDS.get(info.kind) and KINDS[info.kind].modality == self.modality:
-                self._add(info, name if origin == "bundled" else f"{name} (yours)")
-        for info in extra:
-            self._add(info, f"{info.name} ({info.path.name})")
-        self.blockSignals(False)
-        if keep is not None and self.select_path(keep.path):
-            return
-        self.model_changed.emit(self.current())
+        try:
+            self.clear()
+            for name, path, origin in listed:
+                try:
+                    info = model_info(path)
+                except CheckpointError:
+                    continue
+                if KINDS.get(info.kind) and KINDS[info.kind].modality == self.modality:
+                    self._add(info, name if origin == "bundled" else f"{name} (yours)")
+            for info in extra:
+                self._add(info, f"{info.name} ({info.path.name})")
+            if keep is not None:
+                self.select_path(keep.path)
+        finally:
+            self.blockSignals(False)
+        if not self._same_model(keep, self.current()):
+            self.model_changed.emit(self.current())
 
     def _add(self, info: ModelInfo, label: str) -> None:
         self.addItem(label, info)
@@ -123,6 +131,14 @@ class ModelPicker(QComboBox):
 
     def current(self) -> ModelInfo | None:
         return self.currentData()
+
+    @staticmethod
+    def _same_model(a: ModelInfo | None, b: ModelInfo | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        return a.path.resolve() == b.path.resolve() and \
+            (a.kind, a.config, a.codec, a.provenance) == (b.kind, b.config, b.codec,
+                                                          b.provenance)
 
 
 class LabelPicker(QComboBox):
