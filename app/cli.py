@@ -30,12 +30,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .commands import bench, eval_inpaint, import_model, inpaint, inspect, sample, train
+    from .commands import explain as explain_cmd
 
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Autoregressive generative models: sample, train and inspect them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (sample, inpaint, eval_inpaint, train, inspect, import_model, bench):
+    for module in (sample, inpaint, eval_inpaint, train, inspect, import_model, bench, explain_cmd):
         module.add_parsers(sub, _add_common)
     return parser
 

@@ -15,6 +15,8 @@ from tqdm import tqdm
 
 from ..core.registry import ORDERS
 
+GRID_PAD = 2    # pixels around and between the images of a saved grid
+
 
 def positive_int(text: str) -> int:
     value = int(text)
@@ -136,8 +138,8 @@ def run_image(args) -> int:
             else:
                 bar.update(1)
     elapsed = time.perf_counter() - started
-    params = {**request.to_params(facts), "scale": args.scale}
-    save_png(args.out, image_grid(result.pixels), params, scale=args.scale)
+    params = {**request.to_params(facts), "scale": args.scale, "grid_pad": GRID_PAD}
+    save_png(args.out, image_grid(result.pixels, pad=GRID_PAD), params, scale=args.scale)
     print(f"wrote {args.out}: {args.n} images in {elapsed:.1f} s (seed {request.seed})")
     return 0
 

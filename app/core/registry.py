@@ -78,7 +78,7 @@ class KindSpec:
     orders: tuple[str, ...] = ()            # image kinds: the orders it can draw in
     inpaint_methods: tuple[str, ...] = ()   # keys of INPAINT_METHODS it runs
     sampler: str = ""      # images: "module:function" (net, codec, n, labels, temperature,
-                           #   seed, order, device, naive, compiled) -> events
+                           #   seed, order, device, naive, compiled, report) -> events
     preview: str = ""      # images: "module:function" (net, codec, n, labels, seed) -> a
                            #   quick ImageResult for training previews
     exact_likelihood: bool = True   # False: its figure is a bound (any-order training)

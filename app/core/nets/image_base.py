@@ -59,6 +59,13 @@ class ImageNetMixin:
         logits = self(x, batch.get("y"))
         return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)
 
+    def chain_order(self: ImageNet, height: int, width: int) -> torch.Tensor:
+        """(row, col) of each pixel, (H*W, 2), in the order the chain rule of `forward` runs:
+        raster order here (within a pixel, channels R -> G -> B). A net whose forward
+        conditions in another order says so by overriding this."""
+        rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+        return torch.stack([rows.reshape(-1), cols.reshape(-1)], dim=1)
+
     def head(self: ImageNetWithHead, h: torch.Tensor) -> torch.Tensor:
         # (B, hidden, H', W') -> (B, levels, C, H', W')
         logits = self.out2(F.relu(self.out1(F.relu(h))))

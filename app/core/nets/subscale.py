@@ -147,6 +147,13 @@ class SubscaleNet(ImageNetMixin, nn.Module):
             v, h = layer(v, h, b)
         return self.out2(F.relu(self.out1(F.relu(h))))                   # (N, levels, h', w)
 
+    def chain_order(self, height: int, width: int) -> torch.Tensor:
+        """(row, col) of each pixel, (H*W, 2), in the order `forward` conditions them: slice
+        after slice, each slice in raster order."""
+        rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+        s = self.config.scale
+        return torch.stack([to_slices(rows, s).reshape(-1), to_slices(cols, s).reshape(-1)], 1)
+
     # ----- training: every slice at once --------------------------------------------------
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, 1, H, W) integer levels -> logits (B, levels, 1, H, W), each pixel given

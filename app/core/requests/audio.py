@@ -41,13 +41,14 @@ class AudioRequest(Request):
             problems.append(p)
         return problems
 
-    def events(self, bundle, device=None, chunk: int = 400) -> Iterator:
+    def events(self, bundle, device=None, chunk: int = 400, report: bool = False) -> Iterator:
+        """The sampler's events; `report`: each chunk carries its samples' distributions."""
         from ..sampling.audio import sample_audio
 
         facts = self.check(bundle)
         return sample_audio(bundle.net, bundle.codec, self.samples(facts), self.label,
                             self.temperature, self.seed, prime=self.prime, device=device,
-                            chunk=chunk)
+                            chunk=chunk, report=report)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)

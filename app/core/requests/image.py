@@ -43,13 +43,14 @@ class ImageRequest(Request):
         problems += order_problems(self.order, facts)
         return problems
 
-    def events(self, bundle, device=None) -> Iterator:
+    def events(self, bundle, device=None, report: bool = False) -> Iterator:
+        """The sampler's events; `report`: each step carries its distribution."""
         from ..sampling.image import sample_images
 
         facts = self.check(bundle)
         return sample_images(bundle.net, bundle.codec, self.n, self.label, self.temperature,
                              self.seed, naive=self.naive, device=device,
-                             order=self.order_for(facts))
+                             order=self.order_for(facts), report=report)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)

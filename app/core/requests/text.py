@@ -52,13 +52,14 @@ class TextRequest(Request):
             problems.append("a stop string cannot be empty")
         return problems
 
-    def events(self, bundle, device=None) -> Iterator:
+    def events(self, bundle, device=None, report: bool = False) -> Iterator:
+        """The sampler's events; `report`: each character names its likeliest rivals."""
         from ..sampling.text import sample_text
 
         self.check(bundle)
         return sample_text(bundle.net, bundle.codec, self.prompt, self.length, self.temperature,
                            self.top_k, self.top_p, self.seed, self.n, list(self.stop),
-                           device=device)
+                           device=device, report=report)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .draw import draw
 from .events import ImageResult, PixelStep
-from .image import resolve_labels
+from .image import reported_step, resolve_labels
 from .inpaint import InpaintResult, as_batch, check_inputs
 from .orders import fill_order
 
@@ -20,12 +20,13 @@ from .orders import fill_order
 def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                     seed: int | None = None, order: str = "random",
                     image: np.ndarray | None = None, mask: np.ndarray | None = None,
-                    device=None) -> Iterator[PixelStep | ImageResult]:
+                    device=None, report: bool = False) -> Iterator[PixelStep | ImageResult]:
     """Generate `n` images (no image given) or fill the hidden pixels of `image` (C, H, W),
     n times, or of n different images given as an (n, C, H, W) batch.
 
     Yields a PixelStep per drawn sub-pixel in `order`, then an ImageResult (InpaintResult
-    when filling). One full forward pass per sub-pixel.
+    when filling). One full forward pass per sub-pixel. With `report` each PixelStep carries
+    the distribution it was drawn from (see sample_images).
     """
     import torch
 
@@ -54,7 +55,8 @@ def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.
                 values = draw(logits, gen, temperature)[0]
                 x[:, ch, row, col] = values
                 visible[:, ch, row, col] = True
-                yield PixelStep(step, total, int(row), int(col), ch, values.cpu().numpy())
+                event = PixelStep(step, total, int(row), int(col), ch, values.cpu().numpy())
+                yield reported_step(event, logits, values, temperature) if report else event
                 step += 1
     levels = x.cpu().numpy()
     if filling:
@@ -120,10 +122,12 @@ def quick_images(net, codec, n: int = 4, labels=None, seed: int = 0, passes: int
 
 def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                     order: str = "random", device=None, naive: bool = False,
-                    compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
+                    compiled: bool = True, report: bool = False
+                    ) -> Iterator[PixelStep | ImageResult]:
     """The registry's image sampler for an any-order model (one full pass per pixel, so
     `naive` and `compiled` change nothing)."""
-    return sample_anyorder(net, codec, n, labels, temperature, seed, order, device=device)
+    return sample_anyorder(net, codec, n, labels, temperature, seed, order, device=device,
+                           report=report)
 
 
 def fill_anyorder(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,

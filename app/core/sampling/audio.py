@@ -6,20 +6,23 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..fast import wavenet_numba
-from .draw import draw
+from .draw import distribution, draw
 from .events import AudioChunk
 
 
 def sample_audio(net, codec, num_samples: int, label: int | None = None,
                  temperature: float = 1.0, seed: int | None = None,
                  prime: np.ndarray | None = None, streams: int = 1, chunk: int = 400,
-                 device=None, compiled: bool = True) -> Iterator[AudioChunk]:
+                 device=None, compiled: bool = True,
+                 report: bool = False) -> Iterator[AudioChunk]:
     """Yield AudioChunk events of up to `chunk` new samples per stream.
 
     The waveform starts from silence, or continues `prime` (float samples at the model's
     rate), which is fed through the net but not repeated in the output. On the CPU the
     compiled Fast-WaveNet loop is used when numba is installed (`compiled=False` forces the
-    PyTorch step); both give the same distribution.
+    PyTorch step); both give the same distribution. With `report` each chunk also carries
+    its levels, the distribution each sample was drawn from and its log-probability
+    (AudioChunk.levels, .probs, .logprob); the samples are the same either way.
     """
     import torch
 
@@ -31,14 +34,30 @@ def sample_audio(net, codec, num_samples: int, label: int | None = None,
     history = [codec.silence] if prime is None or len(prime) == 0 else codec.encode(prime)
     with torch.no_grad():
         if compiled and device.type == "cpu" and wavenet_numba.available():
-            steps = _compiled_steps(net, labels, streams, history, gen, temperature, chunk)
+            steps = _compiled_steps(net, labels, streams, history, gen, temperature, chunk,
+                                    report)
         else:
-            steps = _torch_steps(net, labels, streams, history, gen, temperature, chunk, device)
+            steps = _torch_steps(net, labels, streams, history, gen, temperature, chunk, device,
+                                 report)
         produced = 0
         while produced < num_samples:
-            levels = steps(min(chunk, num_samples - produced))      # (B, n)
-            yield AudioChunk(produced, codec.decode(levels))
+            levels, logits = steps(min(chunk, num_samples - produced))  # (B, n), (B, n, V)
+            event = AudioChunk(produced, codec.decode(levels))
+            yield event if logits is None else _reported(event, levels, logits, temperature)
             produced += levels.shape[1]
+
+
+def _reported(event: AudioChunk, levels: np.ndarray, logits, temperature: float) -> AudioChunk:
+    """`event` with the distributions its samples were drawn from (logits (B, n, V))."""
+    import torch
+
+    b, n, v = logits.shape
+    values = torch.as_tensor(levels).reshape(-1)
+    probs, logp = distribution(torch.as_tensor(logits).reshape(-1, v), values, temperature)
+    event.levels = levels
+    event.probs = probs.reshape(b, n, v).float().cpu().numpy()
+    event.logprob = logp.reshape(b, n).float().cpu().numpy()
+    return event
 
 
 def _labels(net, label, streams, device):
@@ -53,8 +72,10 @@ def _labels(net, label, streams, device):
     return torch.full((streams,), int(label), dtype=torch.long, device=device)
 
 
-def _torch_steps(net, labels, streams, history, gen, temperature, chunk, device):
-    """The PyTorch Fast-WaveNet step: returns a function that draws n samples per stream."""
+def _torch_steps(net, labels, streams, history, gen, temperature, chunk, device,
+                 report: bool = False):
+    """The PyTorch Fast-WaveNet step: returns a function that draws n samples per stream:
+    levels (B, n) and, with `report`, the logits they were drawn from (B, n, V), or None."""
     import torch
 
     state = net.begin(streams, labels, device)
@@ -62,19 +83,28 @@ def _torch_steps(net, labels, streams, history, gen, temperature, chunk, device)
         net.step(state, torch.full((streams,), int(value), device=device))
     current = torch.full((streams,), int(history[-1]), dtype=torch.long, device=device)
 
-    def steps(n: int) -> np.ndarray:
+    def steps(n: int) -> tuple[np.ndarray, torch.Tensor | None]:
         nonlocal current
         out = torch.empty(streams, n, dtype=torch.long, device=device)
+        if report:
+            seen = torch.empty(streams, n, net.config.levels, device=device)
+            for i in range(n):
+                logits = net.step(state, current)
+                current, _ = draw(logits, gen, temperature)
+                out[:, i], seen[:, i] = current, logits
+            return out.cpu().numpy(), seen
         for i in range(n):
             current, _ = draw(net.step(state, current), gen, temperature)
             out[:, i] = current
-        return out.cpu().numpy()
+        return out.cpu().numpy(), None
 
     return steps
 
 
-def _compiled_steps(net, labels, streams, history, gen, temperature, chunk):
-    """The same algorithm as one numba loop per chunk (CPU only)."""
+def _compiled_steps(net, labels, streams, history, gen, temperature, chunk,
+                    report: bool = False):
+    """The same algorithm as one numba loop per chunk (CPU only); with `report` the loop
+    also records the logits of every draw (CompiledWaveNet.generate's `record`)."""
     import torch
 
     compiled = wavenet_numba.CompiledWaveNet(net, labels, streams)
@@ -82,12 +112,12 @@ def _compiled_steps(net, labels, streams, history, gen, temperature, chunk):
         compiled.feed(np.repeat(np.asarray(history[:-1])[:, None], streams, axis=1))
     current = np.full(streams, int(history[-1]), dtype=np.int64)
 
-    def steps(n: int) -> np.ndarray:
+    def steps(n: int) -> tuple[np.ndarray, np.ndarray | None]:
         nonlocal current
         uniforms = torch.rand((n, streams), generator=gen).numpy()
-        tokens, _ = compiled.generate(current, uniforms, temperature)
+        tokens, logits = compiled.generate(current, uniforms, temperature, record=report)
         current = tokens[-1]
-        return tokens.T
+        return tokens.T, None if logits is None else logits.transpose(1, 0, 2)
 
     return steps
 

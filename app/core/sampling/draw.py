@@ -37,6 +37,23 @@ def draw(logits: torch.Tensor, generator: torch.Generator, temperature: float = 
     return values, logp.gather(-1, values[:, None])[:, 0]
 
 
+def distribution(logits: torch.Tensor, values: torch.Tensor, temperature: float = 1.0,
+                 top_k: int = 0, top_p: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """What `draw` drew `values` (B,) from: probabilities (B, V) of the shaped distribution
+    and each value's natural log-probability under it (B,), computed as `draw` does.
+
+    Temperature 0 (greedy) draws from the point mass on the argmax (log-probability 0).
+    Samplers call this only when asked to report their distributions: it draws nothing,
+    so the samples are the same either way.
+    """
+    if temperature <= 0:
+        probs = torch.zeros(logits.shape, device=logits.device)
+        probs.scatter_(-1, values[:, None].to(logits.device), 1.0)
+        return probs, torch.zeros(values.shape, device=logits.device)
+    logp = shape_logits(logits, temperature, top_k, top_p).log_softmax(-1)
+    return logp.exp(), logp.gather(-1, values[:, None].to(logits.device))[:, 0]
+
+
 def pick(probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
     """Inverse-CDF draw: the first index whose cumulative probability exceeds u.
 

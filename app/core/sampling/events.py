@@ -16,6 +16,11 @@ class PixelStep:
     col: int
     channel: int
     values: np.ndarray      # (B,) drawn levels
+    # Only from a sampler asked to report (report=True), else None: the distribution each
+    # value was drawn from (temperature applied; at temperature 0 the point mass on the
+    # argmax) and each value's natural log-probability under it.
+    probs: np.ndarray | None = None     # (B, levels) float32, each row sums to 1
+    logprob: np.ndarray | None = None   # (B,) float32
 
 
 @dataclass
@@ -28,6 +33,11 @@ class ImageResult:
 class AudioChunk:
     start: int              # index of the first sample of this chunk in the stream
     samples: np.ndarray     # (B, n) float32 in [-1, 1]
+    # Only with report=True (see PixelStep): per new sample, the distribution over the mu-law
+    # levels it was drawn from, and its natural log-probability under it.
+    levels: np.ndarray | None = None    # (B, n) int64: the drawn levels
+    probs: np.ndarray | None = None     # (B, n, levels) float32
+    logprob: np.ndarray | None = None   # (B, n) float32
 
 
 @dataclass
@@ -35,6 +45,10 @@ class TextDelta:
     stream: int             # which of the batch's completions
     text: str
     logprob: float          # natural-log probability of this piece under the sampling distribution
+    # Only with report=True: the likeliest characters of the distribution this one was drawn
+    # from (temperature, top-k and top-p applied), as (character, probability), likeliest
+    # first; at most `top` of them (sample_text's argument), fewer where the rest have none.
+    candidates: list[tuple[str, float]] | None = None
 
 
 @dataclass

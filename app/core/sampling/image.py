@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..registry import load_function
-from .draw import draw
+from .draw import distribution, draw
 from .events import ImageResult, PixelStep, final_event
 
 
@@ -33,9 +33,13 @@ def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, devic
 
 def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                   seed: int | None = None, naive: bool = False, device=None,
-                  compiled: bool = True, order: str = "raster"
+                  compiled: bool = True, order: str = "raster", report: bool = False
                   ) -> Iterator[PixelStep | ImageResult]:
     """Yield a PixelStep per sub-pixel, then the ImageResult.
+
+    With `report` each PixelStep also carries the distribution its values were drawn from
+    and their log-probabilities (PixelStep.probs, .logprob); the draws are the same either
+    way, and without it nothing extra is computed.
 
     The fast path uses the net's row cache, with the per-pixel part compiled (numba) on the
     CPU unless `compiled=False`; `naive` recomputes the full forward pass for every
@@ -51,13 +55,15 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
         raise ValueError(f"{spec.article} draws in {' / '.join(spec.orders)} order only")
     sampler = load_function(spec.sampler)
     yield from sampler(net, codec, n, labels, temperature, seed, order=order, device=device,
-                       naive=naive, compiled=compiled)
+                       naive=naive, compiled=compiled, report=report)
 
 
 def sample_raster(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                   order: str = "raster", device=None, naive: bool = False,
-                  compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
-    """A PixelCNN or PixelRNN: raster order, through its row cache (or naively)."""
+                  compiled: bool = True, report: bool = False
+                  ) -> Iterator[PixelStep | ImageResult]:
+    """A PixelCNN or PixelRNN: raster order, through its row cache (or naively). With
+    `report`, each step's distribution comes from the logits the path computed anyway."""
     import torch
 
     from ..devices import make_generator
@@ -74,17 +80,32 @@ def sample_raster(net, codec, n: int, labels, temperature: float, seed: int | No
         for row in range(cfg.height):
             for col in range(cfg.width):
                 for ch in range(cfg.channels):
-                    values = draw_at(row, col, ch)
+                    values, logits = draw_at(row, col, ch)
                     x[:, ch, row, col] = values
                     record(row, col, ch, values)
-                    yield PixelStep(step, total, row, col, ch, values.cpu().numpy())
+                    if report:
+                        yield reported_step(PixelStep(step, total, row, col, ch,
+                                                      values.cpu().numpy()),
+                                            torch.as_tensor(logits), values, temperature)
+                    else:
+                        yield PixelStep(step, total, row, col, ch, values.cpu().numpy())
                     step += 1
     levels = x.cpu().numpy()
     yield ImageResult(levels, codec.decode(levels))
 
 
+def reported_step(step: PixelStep, logits, values, temperature: float) -> PixelStep:
+    """`step` with the distribution its values were drawn from (logits (B, levels))."""
+    probs, logp = distribution(logits, values.to(logits.device), temperature)
+    step.probs = probs.float().cpu().numpy()
+    step.logprob = logp.float().cpu().numpy()
+    return step
+
+
 def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: float):
-    """(draw_at(row, col, ch) -> values (B,), record(row, col, ch, values)) for one path.
+    """(draw_at(row, col, ch) -> (values (B,), logits (B, levels)), record(row, col, ch,
+    values)) for one path. The logits are what the path computed to draw (the compiled
+    path's are a numpy buffer it reuses: read them before the next draw).
 
     Every path draws with the same uniforms from `gen`, so they make the same choices.
     """
@@ -93,8 +114,11 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
     from ..fast import pixelcnn_numba
 
     if naive:
-        return (lambda row, col, ch: draw(net(x, y)[:, :, ch, row, col], gen, temperature)[0]), \
-            (lambda *a: None)
+        def draw_naive(row, col, ch):
+            logits = net(x, y)[:, :, ch, row, col]
+            return draw(logits, gen, temperature)[0], logits
+
+        return draw_naive, (lambda *a: None)
     # The compiled kernels implement the Gated PixelCNN's layers only; other raster nets
     # (the PixelRNN) take their own incremental step below.
     if compiled and device.type == "cpu" and pixelcnn_numba.compiles(net) \
@@ -103,13 +127,17 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
 
         def draw_compiled(row, col, ch):
             uniforms = torch.rand(x.shape[0], generator=gen).numpy()
-            return torch.from_numpy(fast.draw(col, ch, uniforms, temperature)[0].copy())
+            values, logits = fast.draw(col, ch, uniforms, temperature)
+            return torch.from_numpy(values.copy()), logits
 
         return draw_compiled, fast.set_value
     cache = net.begin(x.shape[0], y, device)
-    return (lambda row, col, ch: draw(net.step_logits(cache, row, col, ch), gen,
-                                      temperature)[0]), \
-        (lambda row, col, ch, values: net.set_value(cache, row, col, ch, values))
+
+    def draw_cached(row, col, ch):
+        logits = net.step_logits(cache, row, col, ch)
+        return draw(logits, gen, temperature)[0], logits
+
+    return draw_cached, (lambda row, col, ch, values: net.set_value(cache, row, col, ch, values))
 
 
 def generate_images(*args, **kwargs) -> ImageResult:

@@ -169,7 +169,7 @@ def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled
             for col in range(cfg.width):
                 for ch in range(cfg.channels):
                     if col <= last:
-                        drawn = draw_at(row, col, ch)
+                        drawn = draw_at(row, col, ch)[0]
                         if mask[row, col]:
                             x[:, ch, row, col] = drawn
                             yield PixelStep(step, total, row, col, ch, drawn.cpu().numpy())

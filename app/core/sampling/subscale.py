@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from .draw import draw
 from .events import ImageResult, PixelStep
-from .image import resolve_labels
+from .image import reported_step, resolve_labels
 
 
 def pixel_logits(net, slices, k: int, context, row: int, col: int, y):
@@ -19,9 +19,11 @@ def pixel_logits(net, slices, k: int, context, row: int, col: int, y):
 
 
 def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
-                    seed: int | None = None, device=None) -> Iterator[PixelStep | ImageResult]:
+                    seed: int | None = None, device=None, report: bool = False
+                    ) -> Iterator[PixelStep | ImageResult]:
     """Yield a PixelStep per pixel in subscale order (with its image row and column), then
-    the ImageResult. One context pass per slice, one decoder pass per pixel."""
+    the ImageResult. One context pass per slice, one decoder pass per pixel. With `report`
+    each PixelStep carries the distribution it was drawn from (see sample_images)."""
     import torch
 
     from ..nets.subscale import from_slices
@@ -37,7 +39,10 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
                     logits = pixel_logits(net, slices, k, context, r, c, y)
                     values = draw(logits, gen, temperature)[0]
                     slices[:, k, r, c] = values
-                    yield PixelStep(step, total, a + s * r, b + s * c, 0, values.cpu().numpy())
+                    event = PixelStep(step, total, a + s * r, b + s * c, 0,
+                                      values.cpu().numpy())
+                    yield reported_step(event, logits, values, temperature) if report \
+                        else event
                     step += 1
     levels = from_slices(slices, s)[:, None].cpu().numpy()              # (n, 1, H, W)
     yield ImageResult(levels, codec.decode(levels))
@@ -83,6 +88,8 @@ def _start(net, n: int, labels, seed, device):
 
 def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                     order: str = "subscale", device=None, naive: bool = False,
-                    compiled: bool = True) -> Iterator[PixelStep | ImageResult]:
+                    compiled: bool = True, report: bool = False
+                    ) -> Iterator[PixelStep | ImageResult]:
     """The registry's image sampler for an SPN: its own slice order, whatever is asked."""
-    return sample_subscale(net, codec, n, labels, temperature, seed, device=device)
+    return sample_subscale(net, codec, n, labels, temperature, seed, device=device,
+                           report=report)

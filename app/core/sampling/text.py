@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .draw import draw
+from .draw import distribution, draw
 from .events import TextDelta, TextDone
 
 
@@ -38,12 +38,14 @@ def stepper(net, batch: int, device, compiled: bool = True):
 
 def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: float = 1.0,
                 top_k: int = 0, top_p: float = 1.0, seed: int | None = None, n: int = 1,
-                stop: Sequence[str] = (), device=None,
-                compiled: bool = True) -> Iterator[TextDelta | TextDone]:
+                stop: Sequence[str] = (), device=None, compiled: bool = True,
+                report: bool = False, top: int = 10) -> Iterator[TextDelta | TextDone]:
     """Yield a TextDelta per new character per live stream, then TextDone.
 
     A stream ends when it has produced `length` characters or its text ends with a stop
-    string (the stop string is kept in the text).
+    string (the stop string is kept in the text). With `report` each TextDelta also names
+    the `top` likeliest characters of the distribution it was drawn from (.candidates); the
+    draws are the same either way.
     """
     import torch
 
@@ -64,14 +66,26 @@ def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: fl
             logits = step(current)
             current, logp = draw(logits, gen, temperature, top_k, top_p)
             values, logps = current.tolist(), logp.tolist()
+            best = _candidates(codec, logits, current, temperature, top_k, top_p, top) \
+                if report else None
             for i in range(n):
                 if not live[i]:
                     continue
                 char = codec.vocab[values[i]]
                 texts[i] += char
-                yield TextDelta(i, char, logps[i])
+                yield TextDelta(i, char, logps[i], None if best is None else best[i])
                 if any(texts[i].endswith(s) for s in stop):
                     live[i], reasons[i] = False, "stop"
             if not any(live):
                 break
     yield TextDone(texts, reasons)
+
+
+def _candidates(codec, logits, values, temperature: float, top_k: int, top_p: float,
+                top: int) -> list[list[tuple[str, float]]]:
+    """Per stream, the `top` likeliest (character, probability) of the distribution `values`
+    were drawn from; characters it excludes (probability 0) are left out."""
+    probs, _ = distribution(logits, values, temperature, top_k, top_p)
+    p, index = probs.float().topk(max(1, min(top, probs.shape[-1])), dim=-1)
+    return [[(codec.vocab[i], q) for i, q in zip(row_i, row_p) if q > 0]
+            for row_i, row_p in zip(index.tolist(), p.tolist())]

@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
 from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
+from ...core.saved_images import saved_images, saved_params
 from ..widgets.controls import LabelPicker, ModeSwitchWidget, SeedBox, temperature_box
 from .base import GenerateTab
 from .image_compare import CompareMode
-from .image_files import read_grid, read_params
 from .image_inpaint import InpaintMode
 from .image_modes import GenerateMode, ImageMode
 
@@ -215,14 +215,14 @@ class ImageTab(GenerateTab):
     def open_result(self, path: str) -> None:
         """A saved fill reopens in Inpaint with its settings; a saved grid shows its images,
         one to pick for inpainting; any other picture opens in Inpaint."""
-        params = read_params(path)
+        params = saved_params(path)
         mode = params.get("mode", "generate" if params else "")
         if not params or mode == "inpaint" or (self.mode == "inpaint" and
                                                params.get("n", 1) == 1):
             if self.load_image(self.inpaint.load_file, path) and params:
                 self.inpaint_mode.restore(params)
             return
-        images = read_grid(path, params if mode == "generate" else {})
+        images = saved_images(path, params if mode == "generate" else {})
         if mode == "compare":
             self.compare.other.select_name(str(params.get("other_model", "")))
         self.set_mode("generate")
