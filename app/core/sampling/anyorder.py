@@ -132,7 +132,7 @@ def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | 
 
 def fill_anyorder(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
                   temperature: float, seed: int | None, *, candidates: int = 1,
-                  order: str = "nearest", device=None) -> Iterator:
+                  order: str = "nearest", device=None, report: bool = False) -> Iterator:
     """The registry's 'any-order' inpainting method."""
     return sample_anyorder(net, codec, n, labels, temperature, seed, order, image=image,
-                           mask=mask, device=device)
+                           mask=mask, device=device, report=report)

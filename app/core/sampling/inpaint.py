@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .events import ImageResult, PixelStep
-from .image import _stepper, resolve_labels
+from .image import _stepper, reported_step, resolve_labels
 
 
 @dataclass
@@ -56,17 +56,18 @@ def as_batch(image: np.ndarray, n: int) -> np.ndarray:
 
 def inpaint_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1, label=None,
                    temperature: float = 1.0, seed: int | None = None, device=None,
-                   compiled: bool = True, naive: bool = False
+                   compiled: bool = True, naive: bool = False, report: bool = False
                    ) -> Iterator[PixelStep | InpaintResult]:
     """Fill the hidden pixels of `image` (C, H, W levels) `n` times, in raster order (or of
     each of n different images, given as an (n, C, H, W) batch).
 
     Yields a PixelStep per hidden sub-pixel (step / total count hidden sub-pixels only),
-    then an InpaintResult. The fast, compiled and naive paths make identical choices.
+    then an InpaintResult. The fast, compiled and naive paths make identical choices. With
+    `report` each PixelStep carries the distribution it was drawn from (see sample_images).
     """
     levels = None
     for event in _fill(net, codec, image, mask, n, label, temperature, seed, device,
-                       compiled, naive):
+                       compiled, naive, report):
         if isinstance(event, PixelStep):
             yield event
         else:
@@ -144,7 +145,8 @@ def log_likelihood_at(net, levels: np.ndarray, where: np.ndarray, label, device)
     return total
 
 
-def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled, naive):
+def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled, naive,
+          report: bool = False):
     """Yield PixelSteps for hidden sub-pixels, then the (n, C, H, W) filled levels."""
     import torch
 
@@ -169,10 +171,12 @@ def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled
             for col in range(cfg.width):
                 for ch in range(cfg.channels):
                     if col <= last:
-                        drawn = draw_at(row, col, ch)[0]
+                        drawn, logits = draw_at(row, col, ch)
                         if mask[row, col]:
                             x[:, ch, row, col] = drawn
-                            yield PixelStep(step, total, row, col, ch, drawn.cpu().numpy())
+                            event = PixelStep(step, total, row, col, ch, drawn.cpu().numpy())
+                            yield reported_step(event, torch.as_tensor(logits), drawn,
+                                                temperature) if report else event
                             step += 1
                     record(row, col, ch, x[:, ch, row, col])
     yield x.cpu().numpy()
@@ -184,9 +188,10 @@ def _result(codec, levels: np.ndarray, mask: np.ndarray, method: str, weights=No
 
 def fill_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
                 temperature: float, seed: int | None, *, candidates: int = 1,
-                order: str = "raster", device=None) -> Iterator:
+                order: str = "raster", device=None, report: bool = False) -> Iterator:
     """The registry's 'raster' inpainting method."""
-    return inpaint_raster(net, codec, image, mask, n, labels, temperature, seed, device)
+    return inpaint_raster(net, codec, image, mask, n, labels, temperature, seed, device,
+                          report=report)
 
 
 def fill_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,

@@ -29,8 +29,15 @@ def fixed_order(kind: str | None) -> str | None:
     return spec.fixed_order if spec is not None and spec.orders else "raster"
 
 
-def fill_order(mask: np.ndarray, order: str, rng: np.random.Generator) -> np.ndarray:
-    """Hidden pixels of `mask` (H, W) in the order they are drawn: (N, 2) rows and columns."""
+def fill_order(mask: np.ndarray, order, rng: np.random.Generator) -> np.ndarray:
+    """Hidden pixels of `mask` (H, W) in the order they are drawn: (N, 2) rows and columns.
+
+    `order` is a name of ORDERS or an explicit (M, 2) sequence of pixels: its hidden ones
+    are taken in that sequence (a branch goes on in the order its image was drawn in).
+    """
+    if not isinstance(order, str):
+        cells = np.asarray(order, np.int64).reshape(-1, 2)
+        return cells[mask[cells[:, 0], cells[:, 1]]]
     cells = np.argwhere(mask)
     if order == "raster":
         return cells

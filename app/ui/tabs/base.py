@@ -163,11 +163,13 @@ class GenerateTab(QWidget):
         guarded = functools.partial(guard_out_of_memory, factory, self.memory_advice)
         self.runner.start(guarded, self.on_events, self.on_error)
 
-    def run_factory(self, request, paths, through=None):
+    def run_factory(self, request, paths, through=None, report: bool = False):
         """What the worker runs: plain values only (the request, the models' paths and the
-        device, read here in the GUI thread), never a widget."""
+        device, read here in the GUI thread), never a widget. `report`: the sampler hands
+        the distribution of every step too (for the explain views)."""
         return functools.partial(request_events, self.models, request,
-                                 [str(p) for p in paths], self.device_source(), through)
+                                 [str(p) for p in paths], self.device_source(), through,
+                                 report)
 
     def check_request(self, request, model) -> bool:
         """Show every problem of `request` for `model` in the message bar; True if none."""

@@ -4,11 +4,15 @@ request from them, folds the run's events into its own state and owns its messag
 line, progress, status-bar line), so nothing one mode says shows up in another."""
 from __future__ import annotations
 
+import numpy as np
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
 from ...core.requests import ImageRequest
 from ...core.state import CanvasState
 from ..widgets.controls import format_eta
 from ..widgets.image_canvas import ImageCanvasWidget
 from .image_files import GRID_PAD, SAVE_SCALE
+from .image_views import ChainViews
 
 
 class ImageMode:
@@ -87,9 +91,16 @@ class GenerateMode(ImageMode):
 
     def __init__(self, tab):
         super().__init__(tab)
-        self.page = self.canvas = ImageCanvasWidget()
+        self.canvas = ImageCanvasWidget()
         self.state: CanvasState | None = None
         self.params: dict | None = None          # of what the canvas shows, for Save
+        self.views = ChainViews(self)
+        self.page = QWidget()
+        row = QHBoxLayout(self.page)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.canvas, 1)
+        row.addWidget(self.views.panel)
+        self.canvas.selection_changed.connect(lambda _i: self.views.update_summary())
 
     def request(self, info) -> ImageRequest:
         t = self.tab
@@ -99,6 +110,8 @@ class GenerateMode(ImageMode):
                             order=t.order.currentData() if free else "")
 
     def prepare(self):
+        if self.views.action is not None:
+            return self.views.prepare_action()
         info = self.tab.picker.current()
         request = self.request(info)
         if not self.tab.check_request(request, info):
@@ -107,26 +120,40 @@ class GenerateMode(ImageMode):
         self.state = CanvasState(facts.codec, request.n)
         self.params = {**request.to_params(info), "scale": SAVE_SCALE, "grid_pad": GRID_PAD}
         self.set_progress(0, self.state.total, "%v / %m pixels")
-        self._show()
-        return self.tab.run_factory(request, [info.path])
+        report = self.views.start_generate(facts.codec, request.n, request, info.path)
+        self.show()
+        return self.tab.run_factory(request, [info.path], report=report)
 
     def on_events(self, events: list) -> None:
+        if self.views.on_events(events):
+            return
         state = self.state
         state.apply(events)
-        self._show()
+        self.show()
         # A progress bar repaint costs milliseconds: move it in steps of 1%, not per batch.
         if state.done - self.progress[0] >= state.total / 100 or state.done == state.total:
             self.set_progress(state.done)
         self.set_stats(f"{state.rate():,.0f} pixels/s \u00b7 {len(state.levels)} images \u00b7 "
                        f"ETA {format_eta(state.eta_s())}")
 
-    def _show(self) -> None:
+    def show(self) -> None:
         state = self.state
+        if state is None:
+            return
         finished = state.finished
-        self.canvas.set_images(state.pixels, None if finished else state.cursor,
+        images = self.views.shown_images(state.pixels)
+        self.canvas.set_images(images, None if finished else state.cursor,
                                None if finished else state.drawn)
+        if finished:
+            self.views.update_summary()
 
     def on_run_ended(self, how: str) -> None:
+        line = self.views.on_run_ended(how)
+        if line is not None:
+            self.set_stats(line)
+            self.announce(line)
+            self.views.refresh_actions()
+            return
         state = self.state
         state.end()
         self.set_progress(state.done)        # the bar and the line say the same number
@@ -134,15 +161,27 @@ class GenerateMode(ImageMode):
             self.set_stats(f"Done: {len(state.levels)} images in {state.elapsed_s:.1f} s")
         elif how == "cancelled":
             self.set_stats(f"Stopped after {state.done} of {state.total} pixels")
-            self.canvas.set_images(state.pixels, None, state.drawn)
+            self.canvas.set_images(self.views.shown_images(state.pixels), None, state.drawn)
         else:
             self.set_stats(f"Failed after {state.done} of {state.total} pixels")
         self.announce(self.stats_text)
 
     def show_opened(self, images, params: dict) -> None:
-        """A saved result, reopened: its images (each one selectable), no run state."""
+        """A saved result, reopened: its images (each one selectable). At the model's size
+        they can be scored (Score these images); no run state otherwise."""
         self.state = None
         self.params = None
+        info = self.tab.picker.current()
+        if info is not None:
+            codec = self.tab.facts(info).codec
+            if images.shape[1:3] == (codec.height, codec.width):
+                picture = images[..., :codec.channels] if codec.channels == 1 else images
+                levels = codec.encode(picture)
+                known = np.ones((codec.height, codec.width), bool)
+                self.state = CanvasState(codec, len(images), levels, known)
+        self.views.trace = None
+        self.views.update_summary()
+        self.views.refresh_actions()
         self.canvas.set_images(images)
         many = len(images) > 1
         self.set_progress(0, 1, "%p%")

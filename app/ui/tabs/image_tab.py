@@ -195,6 +195,7 @@ class ImageTab(GenerateTab):
     def _set_running(self, running: bool) -> None:
         super()._set_running(running)
         self.use_button.setEnabled(self.canvas.images is not None and not running)
+        self.generate_mode.views.refresh_actions()
         mode = self.active_mode
         if not running and mode is not None and mode.problem() is not None:
             self.generate_button.setEnabled(False)

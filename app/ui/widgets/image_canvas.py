@@ -17,6 +17,9 @@ class ImageCanvasWidget(QWidget):
     """
 
     use_requested = Signal(int)      # the index of a sample to inpaint
+    pixel_hovered = Signal(int, int, int)    # tile, row, col under the mouse
+    selection_changed = Signal(int)
+    hover_left = Signal()
 
     def __init__(self, parent=None, selectable: bool = True):
         super().__init__(parent)
@@ -33,6 +36,10 @@ class ImageCanvasWidget(QWidget):
         self._highlight = QColor("#ffb020")
         self._placeholder = "Press Generate to draw"
         self.selected = 0
+        self.marked: tuple[int, int, int] | None = None     # (tile, row, col) to outline
+        # Called as extend_menu(menu, tile, row, col) before the context menu shows.
+        self.extend_menu = None
+        self.setMouseTracking(True)
 
     # --- content ------------------------------------------------------------------------
     def set_images(self, images: np.ndarray, cursor: tuple[int, int] | None = None,
@@ -70,6 +77,10 @@ class ImageCanvasWidget(QWidget):
             self._grid[top[:, None] + rows, left[:, None] + cols] = \
                 np.broadcast_to(images[:, rows, cols], (b, len(rows), 3))
         return True
+
+    def redraw_all(self) -> None:
+        """The next set_images rebuilds the whole grid (drawn pixels changed colour)."""
+        self._drawn = None
 
     def clear(self, message: str = "Press Generate to draw") -> None:
         self._images, self._qimage, self._cursor = None, None, None
@@ -124,6 +135,8 @@ class ImageCanvasWidget(QWidget):
             self._draw_cursor(painter, scale, origin)
         else:
             self._draw_selection(painter, scale, origin)
+        if self.marked is not None:
+            self._draw_mark(painter, scale, origin)
 
     def tile_at(self, pos: QPointF) -> int | None:
         """Index of the sample under a widget position, or None."""
@@ -138,12 +151,35 @@ class ImageCanvasWidget(QWidget):
             return None
         return index
 
+    def pixel_at(self, pos: QPointF) -> tuple[int, int, int] | None:
+        """(tile, row, col) of the image pixel under a widget position, or None."""
+        tile = self.tile_at(pos)
+        if tile is None:
+            return None
+        _, h, w, _ = self._images.shape
+        scale, origin = self._layout()
+        r, k = divmod(tile, self._columns)
+        col = int((pos.x() - origin.x()) / scale - k * (w + GAP))
+        row = int((pos.y() - origin.y()) / scale - r * (h + GAP))
+        return (tile, row, col) if 0 <= row < h and 0 <= col < w else None
+
+    def mouseMoveEvent(self, event) -> None:
+        hit = self.pixel_at(event.position())
+        if hit is None:
+            self.hover_left.emit()
+        else:
+            self.pixel_hovered.emit(*hit)
+
+    def leaveEvent(self, event) -> None:
+        self.hover_left.emit()
+
     def mousePressEvent(self, event) -> None:
         if not self.selectable:
             return
         index = self.tile_at(event.position())
         if index is not None and event.button() == Qt.MouseButton.LeftButton:
             self.selected = index
+            self.selection_changed.emit(index)
             self.update()
 
     def contextMenuEvent(self, event) -> None:
@@ -155,6 +191,9 @@ class ImageCanvasWidget(QWidget):
         self.selected = index
         self.update()
         menu = QMenu(self)
+        hit = self.pixel_at(QPointF(event.pos()))
+        if self.extend_menu is not None and hit is not None:
+            self.extend_menu(menu, *hit)
         menu.addAction("Use this sample for inpainting", lambda: self.use_requested.emit(index))
         menu.exec(event.globalPos())
 
@@ -183,3 +222,17 @@ class ImageCanvasWidget(QWidget):
             x = origin.x() + (k * (w + GAP) + col) * scale
             y = origin.y() + (r * (h + GAP) + row) * scale
             painter.drawRect(QRectF(x, y, scale, scale))
+
+    def _draw_mark(self, painter: QPainter, scale: float, origin: QPointF) -> None:
+        """Outline one pixel of one tile (the one the readout describes)."""
+        _, h, w, _ = self._images.shape
+        tile, row, col = self.marked
+        if tile >= len(self._images):
+            return
+        r, k = divmod(tile, self._columns)
+        pen = QPen(self._highlight)
+        pen.setWidthF(max(1.5, scale / 5))
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(origin.x() + (k * (w + GAP) + col) * scale,
+                                origin.y() + (r * (h + GAP) + row) * scale, scale, scale))

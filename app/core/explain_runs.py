@@ -1,0 +1,65 @@
+"""The explain views' runs, as the GUI's worker thread runs them: plain values in (the
+models' cache, a checkpoint path, a device, levels), events out; never a widget.
+
+Each loads (or reuses) the model like app/core/requests/run.py does, then yields what the
+view folds in: a branch's PixelSteps and result, or Scores.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .explain import Score, score
+
+
+@dataclass
+class ScoredImages:
+    """Every shown image scored, in the order given (None: the model's own)."""
+
+    score: Score
+
+
+@dataclass
+class OrderScores:
+    """One image scored in each of several orders: name -> Score."""
+
+    image: int
+    scores: dict[str, Score]
+
+
+def _bundle(models, path: str, device: str):
+    import torch
+
+    torch.set_num_threads(1)      # as request_events: one core for the model, one for the GUI
+    return models.get(path, device)
+
+
+def score_images(models, path: str, device: str, levels: np.ndarray, labels,
+                 order=None) -> Iterator[ScoredImages]:
+    """Score images (n, C, H, W) under the model; an any-order model in `order` ((D, 3)
+    steps, or a name; default random)."""
+    bundle = _bundle(models, path, device)
+    yield ScoredImages(score(bundle, levels, labels=labels, order=order, device=device))
+
+
+def score_orders(models, path: str, device: str, levels: np.ndarray, label, image: int,
+                 orders: tuple[str, ...]) -> Iterator[OrderScores]:
+    """One image (C, H, W) scored in each order (an any-order model's figure depends on it)."""
+    bundle = _bundle(models, path, device)
+    scores = {}
+    for name in orders:
+        scores[name] = score(bundle, levels, labels=label, order=name, device=device,
+                             keep_probs=False, top=1)
+    yield OrderScores(image, scores)
+
+
+def branch(models, path: str, device: str, levels: np.ndarray, steps, at: int,
+           value: int | None, label, temperature: float, seed: int | None) -> Iterator:
+    """app/core/branch.py's branch_events for one image, in the worker."""
+    from .branch import branch_events
+
+    bundle = _bundle(models, path, device)
+    yield from branch_events(bundle, levels, steps, at, value, label, temperature, seed,
+                             device=device)
