@@ -3,6 +3,10 @@
 Every figure is a median of several runs after a warm-up run (which also compiles the numba
 kernels). The naive PixelCNN sampler is far too slow to run to the end, so it is timed on a
 number of pixel steps and extrapolated to the whole image; the report says how many.
+
+Each modality's main figure is also taken with the samplers' `report` flag on (what the
+window's explain views ask for): the same workload and seed, runs alternating with the plain
+ones, so `views_overhead` is what the views cost generation. Both must draw the same samples.
 """
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable
+
+import numpy as np
 
 from .paths import bundled_models_dir
 
@@ -24,6 +30,38 @@ def _median_time(run: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _views_timing(run: Callable[[bool], object], repeats: int) -> tuple[float, dict]:
+    """Time `run(report)` (which returns its samples) with reporting off and on: a warm-up
+    of each, then `repeats` pairs in alternating order (off-on, on-off, ...) so a drift in
+    the machine's load falls on both alike. Returns (median seconds off, the report keys).
+
+    Raises RuntimeError if any run draws other samples than the first: the samplers promise
+    the same draws either way, so a difference is a bug, never a figure.
+    """
+    reference = run(False)
+    outputs = [run(True)]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(repeats):
+        for report in ((False, True) if i % 2 == 0 else (True, False)):
+            start = time.perf_counter()
+            outputs.append(run(report))
+            times[report].append(time.perf_counter() - start)
+    if not all(_same(reference, out) for out in outputs):
+        raise RuntimeError("the samplers drew different samples with report=True: a bug")
+    off, on = statistics.median(times[False]), statistics.median(times[True])
+    # The fastest runs are what the code costs; a busy machine adds to the others unevenly.
+    best = min(times[True]) / min(times[False]) - 1
+    return off, {"views_off_s": round(off, 4), "views_on_s": round(on, 4),
+                 "views_overhead": round(on / off - 1, 4),
+                 "views_overhead_min": round(best, 4), "same_samples": True}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    return a == b
+
+
 def drain(events, limit: int | None = None) -> None:
     """Pull up to `limit` events (all by default) and drop them."""
     for _ in itertools.islice(events, limit):
@@ -31,11 +69,16 @@ def drain(events, limit: int | None = None) -> None:
 
 
 def bench_image(bundle, device, repeats: int = 3, naive_steps: int = 12) -> dict:
+    from .sampling.events import final_event
     from .sampling.image import sample_images
 
     net, codec = bundle.net, bundle.codec
-    fast = _median_time(lambda: drain(sample_images(net, codec, 16, None, seed=0,
-                                                     device=device)), repeats)
+
+    def draw16(report: bool) -> np.ndarray:
+        return final_event(sample_images(net, codec, 16, None, seed=0, device=device,
+                                         report=report)).levels
+
+    fast, views = _views_timing(draw16, repeats)
     fast1 = _median_time(lambda: drain(sample_images(net, codec, 1, None, seed=0,
                                                       device=device)), repeats)
     per_step = _median_time(lambda: drain(sample_images(net, codec, 16, None, seed=0,
@@ -46,7 +89,7 @@ def bench_image(bundle, device, repeats: int = 3, naive_steps: int = 12) -> dict
             "naive_s": round(naive, 1), "speedup": round(naive / fast, 1),
             "fast_s_batch1": round(fast1, 3),
             "naive_note": f"naive_s extrapolated from {naive_steps} of {codec.dims} pixel "
-                          "steps (full forward pass per step)"}
+                          "steps (full forward pass per step)", **views}
 
 
 def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
@@ -55,24 +98,37 @@ def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
 
     rate = bundle.codec.sample_rate
     n = int(seconds * rate)
-    one = _median_time(lambda: drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
-                                                   device=device)), repeats)
+
+    def stream(report: bool) -> np.ndarray:
+        return np.concatenate([chunk.samples for chunk in sample_audio(
+            bundle.net, bundle.codec, n, seed=0, device=device, report=report)], axis=1)
+
+    one, views = _views_timing(stream, repeats)
     many = _median_time(lambda: drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
                                                     streams=streams, device=device)), repeats)
     return {"model": bundle.name, "sample_rate": rate, "samples_per_s": round(n / one),
             "realtime_factor": round(n / one / rate, 2), "streams": streams,
             "total_samples_per_s_streams": round(n * streams / many),
-            "per_stream_realtime_factor_streams": round(n / many / rate, 2)}
+            "per_stream_realtime_factor_streams": round(n / many / rate, 2),
+            "views_off_samples_per_s": round(n / views["views_off_s"]),
+            "views_on_samples_per_s": round(n / views["views_on_s"]), **views}
 
 
 def bench_text(bundle, device, repeats: int = 3, length: int = 400) -> dict:
     from .nets.charlm import CharGPT
+    from .sampling.events import final_event
     from .sampling.text import sample_text
 
     prompt = "ROMEO:\n" if not bundle.codec.unknown_chars("ROMEO:\n") else ""
-    t = _median_time(lambda: drain(sample_text(bundle.net, bundle.codec, prompt, length,
-                                                seed=0, device=device)), repeats)
-    report = {"model": bundle.name, "kind": bundle.kind, "chars_per_s": round(length / t)}
+
+    def complete(report: bool) -> list[str]:
+        return final_event(sample_text(bundle.net, bundle.codec, prompt, length, seed=0,
+                                       device=device, report=report)).texts
+
+    t, views = _views_timing(complete, repeats)
+    report = {"model": bundle.name, "kind": bundle.kind, "chars_per_s": round(length / t),
+              "views_off_chars_per_s": round(length / views["views_off_s"]),
+              "views_on_chars_per_s": round(length / views["views_on_s"]), **views}
     if isinstance(bundle.net, CharGPT):            # only a Transformer keeps a KV cache
         report.update(_kv_cache_speedup(bundle, device, repeats))
     return report

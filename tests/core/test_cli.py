@@ -144,3 +144,26 @@ def test_bench_reports_every_modality_as_json(tmp_path, capsys):
     assert report["text"]["model"] == "shakespeare" and report["text"]["chars_per_s"] > 0
     gpt = [m for m in report["text"]["models"] if m["kind"] == "charlm-gpt"][0]
     assert gpt["kv_cache_speedup"] > 0 and gpt["context"] == 16
+    # Generation timed with the explain views' reporting on and off, drawing the same samples.
+    views = {"views_on_s", "views_off_s", "views_overhead", "views_overhead_min",
+             "same_samples"}
+    for r in (report["image"], report["audio"], *report["text"]["models"]):
+        assert views <= set(r) and r["same_samples"] is True
+        assert r["views_on_s"] > 0 and r["views_off_s"] > 0
+        # (the seconds are rounded, and tiny models run for milliseconds)
+        assert 1 + r["views_overhead"] == pytest.approx(r["views_on_s"] / r["views_off_s"],
+                                                        rel=0.02)
+    assert report["audio"]["views_on_samples_per_s"] > 0
+    assert report["text"]["views_on_chars_per_s"] > 0
+    code, out, _ = run(capsys, "bench", "--models", str(tmp_path))
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("views")]
+    assert [line.split()[1] for line in lines] == ["image", "audio", "text"]
+
+
+def test_bench_calls_different_samples_a_bug(monkeypatch):
+    from app.core import benchmark
+
+    draws = iter(range(100))
+    with pytest.raises(RuntimeError, match="a bug"):
+        benchmark._views_timing(lambda report: next(draws) if report else 0, repeats=1)
