@@ -63,3 +63,60 @@ def branch(models, path: str, device: str, levels: np.ndarray, steps, at: int,
     bundle = _bundle(models, path, device)
     yield from branch_events(bundle, levels, steps, at, value, label, temperature, seed,
                              device=device)
+
+
+@dataclass
+class DriftReport:
+    """A generation's bits per step beside the held-out reference (app/core/drift.py)."""
+
+    curve: np.ndarray
+    band: object              # drift.Band: mean, lower, upper per step
+    source: str               # where the held-out items came from
+    summary: dict             # drift.compare's figures
+    unit: str                 # bits/dim, bits/sample or bits/char
+
+
+def drift(models, path: str, device: str, data, label=None, order=None,
+          length: int | None = None) -> Iterator[DriftReport]:
+    """Score one generated item step by step and fetch (or build and cache) the reference
+    curve of real held-out items of the same length, class and order."""
+    from .drift import compare, generation_curve, held_out_reference
+    from .registry import kind_spec
+
+    bundle = _bundle(models, path, device)
+    if kind_spec(bundle.kind).modality == "audio" and np.asarray(data).dtype.kind == "f":
+        data = bundle.codec.encode(np.asarray(data))        # a waveform: its mu-law levels
+    curve = generation_curve(bundle, data, label, order)
+    band, source = held_out_reference(bundle, length, label=label, order=order)
+    yield DriftReport(curve, band, source, compare(curve, band),
+                      kind_spec(bundle.kind).unit)
+
+
+@dataclass
+class DependenceMap:
+    """How much one pixel's distribution depends on each pixel (app/core/dependence.py)."""
+
+    image: int
+    row: int
+    col: int
+    grad: np.ndarray          # (H, W)
+
+
+def dependence_map(models, path: str, device: str, levels: np.ndarray, label, image: int,
+                   row: int, col: int, steps=None) -> Iterator[DependenceMap]:
+    from .dependence import dependence
+
+    bundle = _bundle(models, path, device)
+    yield DependenceMap(image, row, col, dependence(bundle, levels, label, row, col,
+                                                    steps=steps, device=device))
+
+
+def score_text(models, path: str, device: str, text: str, top: int = 10) -> Iterator:
+    """One TextTrace of `text` scored by the model at `path` (explain.score's bits, as
+    `chainrule eval` windows the text). Characters the model never saw raise ExplainError,
+    which the tab's message bar shows."""
+    from .state.text_trace import TextTrace
+
+    bundle = _bundle(models, path, device)
+    result = score(bundle, text, device=device, top=top, keep_probs=False)
+    yield TextTrace.from_score(text, result, bundle.codec.vocab)

@@ -141,3 +141,23 @@ def test_a_grid_too_large_keeps_bits_but_not_distributions():
     trace.bits[0, 0, 0, 0] = 2.0
     readout = trace.readout(0, 0, 0)
     assert readout.bits == 2.0 and readout.probs is None and readout.top() == []
+
+
+# ----- dependence ---------------------------------------------------------------------
+@pytest.mark.parametrize("kind", IMAGE_KINDS)
+def test_a_pixel_depends_only_on_pixels_before_it(kind):
+    from app.core.dependence import DependenceError, dependence, supports_dependence
+
+    b = bundle_of(kind)
+    levels, trace = drawn(b)
+    row, col, _ = trace.steps[len(trace.steps) // 2]
+    if not supports_dependence(kind):
+        with pytest.raises(DependenceError):
+            dependence(b, levels[0], None, row, col, steps=trace.steps)
+        return
+    grad = dependence(b, levels[0], None, row, col, steps=trace.steps)
+    at = trace.step_index(row, col, 0)
+    before = np.zeros(grad.shape, bool)
+    for r, c, _ in trace.steps[:at]:
+        before[r, c] = True
+    assert (grad[~before] == 0).all() and grad[before].sum() > 0

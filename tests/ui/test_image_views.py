@@ -94,8 +94,9 @@ def test_the_branch_menu_offers_the_likeliest_values(window, qtbot):
     menu = QMenu()
     mode.views.extend_menu(menu, 0, 5, 6)
     texts = [a.text() for a in menu.actions()]
-    assert texts[0].startswith("Draw again from this pixel")
-    values = menu.actions()[1].menu().actions()
+    assert texts[0] == "Show what this pixel depends on"
+    assert texts[1].startswith("Draw again from this pixel")
+    values = menu.actions()[2].menu().actions()
     readout = mode.views.trace.readout(0, 5, 6)
     top = readout.top(8)
     assert [a.text().split(":")[0] for a in values] == [str(v) for v, _ in top]
@@ -163,3 +164,51 @@ def test_a_model_that_cannot_fill_offers_no_branch(window, qtbot, tiny_models):
     menu = QMenu()
     mode.views.extend_menu(menu, 0, 1, 1)
     assert menu.actions() == []
+
+
+def test_drift_compares_with_held_out_data_or_says_why_not(window, qtbot, monkeypatch):
+    from app.core import drift
+    from app.ui.tabs import image_views
+
+    tab = image_tab(window)
+    mode = generate(qtbot, tab)
+    mode.views.show_drift()             # a tiny model records no training data
+    wait_done(qtbot, tab)
+    assert "records no held-out data" in tab.message.text()
+    assert "\n" not in tab.message.text() and "Failed" in tab.stats.text()
+
+    def reference(bundle, length=None, n=32, label=None, order=None):
+        curve = drift.generation_curve(bundle, mode.state.levels[1], label, order)
+        return drift.Band(curve + 1, curve, curve + 2), "made up"
+
+    monkeypatch.setattr(drift, "held_out_reference", reference)
+    opened = []
+    real = image_views.DriftDialog
+    monkeypatch.setattr(image_views, "DriftDialog",
+                        lambda *args: opened.append(real(*args)) or opened[-1])
+    tab.canvas.selected = 1
+    mode.views.show_drift()
+    wait_done(qtbot, tab)
+    summary = opened[0].report.summary
+    assert summary["reference_mean_bits"] == pytest.approx(summary["generation_mean_bits"] + 1,
+                                                           abs=1e-3)
+    assert "Compared with held-out data" in tab.stats.text()
+    opened[0].close()
+
+
+def test_a_pixels_dependence_lights_only_pixels_drawn_before_it(window, qtbot):
+    tab = image_tab(window)
+    mode = generate(qtbot, tab)
+    mode.views.show_dependence(0, 6, 5)
+    wait_done(qtbot, tab)
+    grad = mode.views.dependence.grad
+    steps = mode.views.trace.steps
+    before = np.zeros(grad.shape, bool)
+    for r, c, _ in steps[:mode.views.trace.step_index(6, 5)]:
+        before[r, c] = True
+    assert grad[before].sum() > 0 and (grad[~before] == 0).all()
+    shown = tab.canvas.images[0]
+    assert tuple(shown[6, 5]) == (255, 176, 32)          # the pixel itself, marked
+    assert "depends on" in tab.stats.text()
+    mode.views.hide_dependence()
+    assert tab.canvas.images.shape[-1] == mode.state.pixels.shape[-1]

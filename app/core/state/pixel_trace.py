@@ -124,17 +124,21 @@ class PixelTrace:
         no ink in its 3x3 neighbourhood; strokes are the other ink pixels, background the
         other dark ones. Pixels not drawn yet count for nothing.
         """
-        ink = luma > BRIGHT
-        padded = np.pad(ink, 1, mode="edge")
-        h, w = ink.shape
-        windows = [padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)]
-        any_ink, all_ink = np.logical_or.reduce(windows), np.logical_and.reduce(windows)
-        edge = any_ink & ~all_ink
-        regions = {"background": ~ink & ~edge, "edges": edge, "strokes": ink & ~edge}
+        regions = pixel_regions(luma)
         bits = np.nan_to_num(self.pixel_bits(image))
         total = float(bits.sum())
         return {name: float(bits[where].sum()) / total if total > 0 else 0.0
                 for name, where in regions.items()}
+
+
+def pixel_regions(luma: np.ndarray) -> dict[str, np.ndarray]:
+    """(H, W) luma in [0, 1] -> masks of background, edges and strokes (see breakdown)."""
+    ink = luma > BRIGHT
+    padded = np.pad(ink, 1, mode="edge")
+    h, w = ink.shape
+    windows = [padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)]
+    edge = np.logical_or.reduce(windows) & ~np.logical_and.reduce(windows)
+    return {"background": ~ink & ~edge, "edges": edge, "strokes": ink & ~edge}
 
 
 class PixelReadout:

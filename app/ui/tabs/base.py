@@ -212,7 +212,9 @@ class GenerateTab(QWidget):
         self._set_running(self.runner.running)
 
     def shutdown(self) -> None:
-        self.runner.shutdown()
+        """Join every run of this tab (its own, and helpers' such as Drift's)."""
+        for runner in self.findChildren(WorkerRunner):
+            runner.shutdown()
 
     # --- for subclasses ------------------------------------------------------------------
     memory_advice = "make less at once, choose a smaller model, or use the CPU"

@@ -111,7 +111,7 @@ class GenerateMode(ImageMode):
 
     def prepare(self):
         if self.views.action is not None:
-            return self.views.prepare_action()
+            return self.views.runs.prepare_action()
         info = self.tab.picker.current()
         request = self.request(info)
         if not self.tab.check_request(request, info):

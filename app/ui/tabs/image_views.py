@@ -14,17 +14,30 @@ import numpy as np
 from PySide6.QtWidgets import QMenu
 
 from ...core import explain_runs
-from ...core.branch import branch_mask, branch_method
+from ...core.branch import branch_method
+from ...core.dependence import supports_dependence
 from ...core.explain_report import heat_map
-from ...core.sampling.events import PixelStep
-from ...core.sampling.inpaint import InpaintResult
+from ...core.sampling.events import ImageResult, PixelStep
 from ...core.state import CanvasState
 from ...core.state.pixel_trace import PixelTrace, heat_colours
 from ..widgets.chain_panel import ChainPanelWidget
+from ..widgets.drift_dialog import DriftDialog
 from .image_orders import OrdersDialog
+from .image_view_runs import COMPARED_ORDERS, ViewRuns  # noqa: F401 - the dialog's orders
 
-COMPARED_ORDERS = ("raster", "spiral", "random", "subscale")
 MENU_VALUES = 8           # values offered in the branch menu, likeliest first
+
+
+def dependence_overlay(picture: np.ndarray, shown) -> np.ndarray:
+    """The picture dimmed, each pixel lit in cyan by how much the chosen pixel's prediction
+    depends on it (square root: the gradient spans orders of magnitude); the pixel itself
+    in the canvas's orange."""
+    grad = shown.grad / max(float(shown.grad.max()), 1e-12)
+    base = picture.astype(np.float64) * 0.35
+    glow = np.sqrt(grad)[..., None] * np.array([40.0, 220.0, 255.0])
+    out = np.clip(base + glow, 0, 255).astype(np.uint8)
+    out[shown.row, shown.col] = (255, 176, 32)
+    return out
 
 
 class ChainViews:
@@ -45,6 +58,9 @@ class ChainViews:
         self.panel.view_changed.connect(self._view_changed)
         self.panel.score_requested.connect(self.score_shown)
         self.panel.orders_requested.connect(self.compare_orders)
+        self.panel.drift_requested.connect(self.show_drift)
+        self.dependence = None            # explain_runs.DependenceMap shown over its image
+        self.runs = ViewRuns(self)
         self.panel.enabled_changed.connect(self._enabled_changed)
         canvas = mode.canvas
         canvas.pixel_hovered.connect(self.hover)
@@ -76,56 +92,6 @@ class ChainViews:
         self.running = ("generate",)
         return self.trace is not None
 
-    def prepare_action(self):
-        """The factory for the pending action (branch, score, orders), or None."""
-        action, self.action = self.action, None
-        state, info = self.mode.state, self.tab.picker.current()
-        if action is None or state is None or info is None:
-            return None
-        runs = {"branch": self._branch_factory, "score": self._score_factory,
-                "orders": self._orders_factory}
-        factory = runs[action[0]](action, state, info)
-        self.running = action if factory is not None else None
-        return factory
-
-    def _plain(self, run, *args):
-        return functools.partial(run, self.tab.models, str(self.path),
-                                 self.tab.device_source(), *args)
-
-    def _branch_factory(self, action, state, _info):
-        _, image, at, value, seed = action
-        row, col, channel = self.trace.steps[at]
-        mask = branch_mask(self.trace.steps, at, self.codec.height, self.codec.width,
-                           keep_chosen=value is not None)
-        start = state.levels[image].copy()
-        if value is not None:
-            start[channel, row, col] = value
-            self.trace.set_value(image, row, col, channel, value)
-        self.trace.forget(image, mask)
-        self.branch_state = CanvasState(self.codec, 1, start[None], ~mask)
-        self.mode.set_progress(0, max(1, self.branch_state.total), "%v / %m pixels")
-        return self._plain(explain_runs.branch, state.levels[image], list(self.trace.steps), at,
-                           value, self._label_of(image), self.temperature, seed)
-
-    def _score_factory(self, action, state, info):
-        self.path, self.codec = info.path, self.tab.facts(info).codec
-        self.top_bits = math.log2(self.codec.levels)
-        self.label = self.tab.label_picker.label()
-        order = self.tab.order.currentData() if not self.tab.spec_of(info).fixed_order else None
-        self.trace = PixelTrace.for_codec(self.codec, len(state.levels))
-        self.mode.set_progress(0, 0, "Scoring\u2026")
-        return self._plain(explain_runs.score_images, state.levels, self.label, order)
-
-    def _orders_factory(self, action, state, _info):
-        image = action[1]
-        self.mode.set_progress(0, 0, "Scoring in each order\u2026")
-        return self._plain(explain_runs.score_orders, state.levels[image],
-                           self._label_of(image), image, COMPARED_ORDERS)
-
-    def _label_of(self, image: int):
-        label = self.label
-        return label[image] if isinstance(label, (list, tuple)) else label
-
     def on_events(self, events: list) -> bool:
         """Fold a run's events in; False for a plain generation's (the mode's own)."""
         kind = self.running[0] if self.running else None
@@ -139,7 +105,7 @@ class ChainViews:
             self.branch_state.apply([e for e in events if isinstance(e, PixelStep)])
             self.mode.set_progress(self.branch_state.done)
             for event in events:
-                if isinstance(event, InpaintResult):
+                if isinstance(event, ImageResult):
                     self.mode.state.levels[image] = event.levels[0]
                     self.mode.state.pixels[image] = event.pixels[0]
                     self.branch_state = None
@@ -149,6 +115,11 @@ class ChainViews:
             elif isinstance(event, explain_runs.OrderScores):
                 OrdersDialog(self.tab, self.mode.state.pixels[event.image], event.scores,
                              self.top_bits).open()
+            elif isinstance(event, explain_runs.DriftReport):
+                DriftDialog(self.tab, event, f"image {self.running[1] + 1}",
+                            "drawing step").open()
+            elif isinstance(event, explain_runs.DependenceMap):
+                self.dependence = event
         self.mode.show()
         self.hover(self.hovered)
         return True
@@ -165,6 +136,15 @@ class ChainViews:
             self.mode.show()
             self.hover(self.hovered)
             return self._branch_line(how)
+        if kind in ("drift", "dependence"):
+            self.mode.set_progress(0, 1, "%p%")
+            if how != "finished":
+                return "Stopped" if how == "cancelled" else "Failed: see the message above"
+            if kind == "drift":
+                return "Compared with held-out data"
+            _, image, row, col = self.dependence_action
+            return (f"Image {image + 1}, row {row}, col {col}: its prediction depends on the "
+                    "pixels lit up (gradient size); right-click to hide")
         if kind in ("score", "orders"):
             self.mode.set_progress(0, 1, "%p%")
             self.hover(self.hovered)
@@ -199,8 +179,12 @@ class ChainViews:
             pixels[image] = np.where(drawn, self.branch_state.pixels[0], (34, 44, 68)
                                      if pixels.shape[-1] == 3 else 50)
         if self.panel.view == "bits" and self.trace is not None:
-            return np.stack([heat_colours(self.trace.pixel_bits(i), self.top_bits)
-                             for i in range(self.trace.shape[0])])
+            pixels = np.stack([heat_colours(self.trace.pixel_bits(i), self.top_bits)
+                               for i in range(self.trace.shape[0])])
+        if self.dependence is not None and self.dependence.image < len(pixels):
+            pixels = np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels.copy()
+            pixels[self.dependence.image] = dependence_overlay(
+                pixels[self.dependence.image], self.dependence)
         return pixels
 
     def update_summary(self) -> None:
@@ -248,6 +232,11 @@ class ChainViews:
         readout = self.trace.readout(image, row, col)
         if at is None or readout is None:
             return
+        if self.dependence is not None:
+            menu.addAction("Hide what the pixel depends on", self.hide_dependence)
+        if supports_dependence(self.tab.spec_of(self.tab.picker.current()).kind):
+            menu.addAction("Show what this pixel depends on",
+                           functools.partial(self.show_dependence, image, row, col))
         menu.addAction(f"Draw again from this pixel (step {at + 1:,})",
                        lambda: self.branch(image, at, None))
         if self.trace.shape[1] == 1 and readout.probs is not None:
@@ -265,6 +254,20 @@ class ChainViews:
         self.action, self.action_image = ("branch", image, at, value, seed), image
         self.branch_done, self.was = (image, at, value), self.trace.total_bits(image)
         self.tab.generate()
+
+    def show_dependence(self, image: int, row: int, col: int) -> None:
+        self.action = self.dependence_action = ("dependence", image, row, col)
+        self.tab.generate()
+
+    def hide_dependence(self) -> None:
+        self.dependence = None
+        self.mode.show()
+
+    def show_drift(self) -> None:
+        if self.mode.state is not None:
+            self.action = ("drift", min(self.mode.canvas.selected,
+                                        len(self.mode.state.levels) - 1))
+            self.tab.generate()
 
     def score_shown(self) -> None:
         if self.mode.state is not None:
@@ -287,6 +290,7 @@ class ChainViews:
         anyorder = info is not None and self.tab.spec_of(info).fixed_order is None
         self.panel.orders_button.setVisible(anyorder)
         self.panel.orders_button.setEnabled(fits and anyorder and not running)
+        self.panel.drift_button.setEnabled(fits and not running and self.trace is not None)
 
     def _model_shape(self, info) -> tuple:
         codec = self.tab.facts(info).codec

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 
 from .pixel_readout import PixelReadoutWidget
 
-HINT = ("Hover over a pixel: what the model predicted there. Right-click it to branch: "
-        "give it another value, or draw again from there.")
+HINT = ("Hover over a pixel: what the model predicted there. Right-click it to branch "
+        "(give it another value, or draw again from there) or to see which earlier pixels "
+        "its prediction depends on.")
 
 
 def legend_pixmap(colours: np.ndarray, height: int = 10) -> QPixmap:
@@ -35,6 +36,7 @@ class ChainPanelWidget(QWidget):
     enabled_changed = Signal(bool)
     score_requested = Signal()
     orders_requested = Signal()
+    drift_requested = Signal()
 
     def __init__(self, ramp: np.ndarray, top_bits: float, parent=None):
         super().__init__(parent)
@@ -80,6 +82,9 @@ class ChainPanelWidget(QWidget):
         self.orders_button = QPushButton("Bits in each order")
         self.orders_button.setToolTip("Any-order models: the selected image's bits when its "
                                       "pixels are revealed in each order")
+        self.drift_button = QPushButton("Drift: compare with real data")
+        self.drift_button.setToolTip("The selected image's bits, step by step as it was drawn, "
+                                     "against real held-out images of the same class")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 0, 0, 0)
         for widget in (self.enabled, switch, self.legend, self.legend_text, self.summary,
@@ -88,11 +93,13 @@ class ChainPanelWidget(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.score_button)
         layout.addWidget(self.orders_button)
+        layout.addWidget(self.drift_button)
         self.view_group.buttonClicked.connect(
             lambda button: self.view_changed.emit(button.property("view")))
         self.enabled.toggled.connect(self.enabled_changed)
         self.score_button.clicked.connect(self.score_requested)
         self.orders_button.clicked.connect(self.orders_requested)
+        self.drift_button.clicked.connect(self.drift_requested)
 
     @property
     def view(self) -> str:
