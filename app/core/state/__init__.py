@@ -4,5 +4,6 @@ Widgets render these and never compute on them; tests drive them headless.
 """
 from .canvas import CanvasState
 from .inpaint import FillState, InpaintSession
+from .text_trace import CharRecord, TextTrace
 
-__all__ = ["CanvasState", "FillState", "InpaintSession"]
+__all__ = ["CanvasState", "CharRecord", "FillState", "InpaintSession", "TextTrace"]
