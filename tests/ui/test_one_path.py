@@ -196,6 +196,12 @@ def test_the_worker_thread_never_touches_a_widget(window, qtbot, monkeypatch):
         tab.set_mode(mode)
         tab.generate()
         wait_done(qtbot, tab)
+    tab.set_mode("generate")            # the explain views' runs: branch, score, dependence
+    views = tab.generate_mode.views
+    for act in (lambda: views.branch(0, 5, None), views.score_shown,
+                lambda: views.show_dependence(0, 3, 3)):
+        act()
+        wait_done(qtbot, tab)
     tab.load_image(tab.inpaint.load_pixels, np.full((16, 16, 1), 90, np.uint8), "grey")
     tab.inpaint.editor.rectangle(2, 2, 4, 4)
     tab.generate()
@@ -205,8 +211,18 @@ def test_the_worker_thread_never_touches_a_widget(window, qtbot, monkeypatch):
         window.tabs.setCurrentWidget(other)
         other.generate()
         wait_done(qtbot, other)
+    text = window.text_tab                   # a branch, and Score mode
+    text.branch(3)
+    wait_done(qtbot, text)
+    text.set_mode("score")
+    text.scoring.view.setPlainText("abc abc")
+    text.generate()
+    wait_done(qtbot, text)
+    window.audio_tab.score()
+    wait_done(qtbot, window.audio_tab)
     # The watch did see the worker at work: every kind of run drew in the worker thread ...
-    assert {"request_events", "sample_raster", "fill_raster"} <= set(core_calls), \
+    assert {"request_events", "sample_raster", "fill_raster", "branch_events", "score",
+            "dependence", "score_text", "score_audio"} <= set(core_calls), \
         sorted(set(core_calls))[:40]
     # The worker emits its signals (Qt's own queued calls): those are the only Qt calls.
     assert [c for c in calls if not c.startswith("Qt: SignalInstance.emit")] == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -12,7 +13,10 @@ from ...core.audio_out import AudioOutputError, open_output
 from ...core.outputs import read_wav_params, save_wav
 from ...core.requests import AudioRequest, ModelFacts, RequestError
 from ...core.sampling.events import AudioChunk
+from ...core.state.audio_trace import SCORE_SECONDS, score_audio, sound_seconds
+from ..widgets.audio_trace_view import AudioTraceWidget
 from ..widgets.controls import LabelPicker, SeedBox, number_box, temperature_box
+from ..widgets.drift_dialog import DriftLauncher
 from ..widgets.waveform import WaveformWidget
 from .base import GenerateTab
 
@@ -50,12 +54,26 @@ class AudioTab(GenerateTab):
         self.form.addRow("Length", self.seconds)
         self.form.addRow("Temperature", self.temperature)
         self.form.addRow("Seed", self.seed)
+        self.waveform = WaveformWidget()
+        self.trace_view = AudioTraceWidget()
+        self.explain = self.trace_view.switch       # the views, and report=True
+        self.form.addRow("", self.explain)
         self.play_button = QPushButton("Play again")
         self.play_button.setEnabled(False)
         self.play_button.clicked.connect(self.play_again)
         self.more_buttons.addWidget(self.play_button, 1)
-        self.waveform = WaveformWidget()
-        self.content.addWidget(self.waveform, 1)
+        self.score_button = QPushButton("Score")
+        self.score_button.setEnabled(False)
+        self.score_button.setToolTip(f"What the model makes of the opened WAV (its first "
+                                     f"{SCORE_SECONDS:g} s) or of the sound shown")
+        self.score_button.clicked.connect(self.score)
+        self.more_buttons.addWidget(self.score_button, 1)
+        self.content.addLayout(self.trace_view.under(self.waveform), 1)
+        self.drift = DriftLauncher(self, self.trace_view.drift_button, lambda: (
+            (self.waveform.samples, None, None) if len(self.waveform.samples) > 1 else None),
+            "this sound", "sample")
+        self._opened: str | None = None    # the WAV shown, when it was opened (for Score)
+        self._scoring = self._score_next = False
         self.output = None                 # opened on first use: querying PortAudio is slow-ish
         self.player = None
         self._rate, self._total, self._made, self._started = 8000, 0, 0, 0.0
@@ -66,6 +84,11 @@ class AudioTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
+
+    def _set_running(self, running: bool) -> None:
+        super()._set_running(running)
+        self.score_button.setEnabled(not running and self.picker.current() is not None
+                                     and self.has_result())
 
     # --- playback -----------------------------------------------------------------------
     def _sound_output(self):
@@ -110,23 +133,59 @@ class AudioTab(GenerateTab):
     # --- running ------------------------------------------------------------------------
     def prepare_run(self):
         info = self.picker.current()
+        if self._score_next:
+            return self._prepare_score(info)
         request = AudioRequest(model=info.name, seconds=self.seconds.value(),
                                label=self.label_picker.label(),
                                temperature=self.temperature.value(), seed=self.seed.value())
         if not self.check_request(request, info):
             return None
         facts = ModelFacts.of(info)
-        self._rate = facts.codec.sample_rate
-        self._total, self._made = request.samples(facts), 0
+        self._begin(facts.codec.sample_rate, request.samples(facts), "generated")
+        self._opened = None
         self.result_params = request.to_params(info)
-        self.waveform.reset(self._rate)
-        self.progress.setRange(0, self._total)
-        self.progress.setValue(0)
-        self.progress.setFormat("%p% generated")
         player = self._start_player(request.seconds)
-        self._started = time.perf_counter()
         feed = functools.partial(feed_player, player, self._total, self._rate)
-        return self.run_factory(request, [info.path], through=feed)
+        # Without the views the sampler need not hand over every distribution.
+        return self.run_factory(request, [info.path], through=feed,
+                                report=self.explain.isChecked())
+
+    def _begin(self, rate: int, total: int, verb: str) -> None:
+        self._rate, self._total, self._made = rate, total, 0
+        self._scoring, self._started = verb == "scored", time.perf_counter()
+        self.waveform.reset(rate)
+        self.trace_view.reset(rate)
+        self.progress.setRange(0, 0 if self._scoring else total)
+        self.progress.setValue(0)
+        self.progress.setFormat(f"%p% {verb}")
+
+    def score(self) -> None:
+        """The views of the opened WAV (its first SCORE_SECONDS) or of the sound shown."""
+        if self.runner.running or not self.has_result():
+            return
+        self._score_next = True
+        try:
+            self.generate()
+        finally:
+            self._score_next = False
+
+    def _prepare_score(self, info):
+        rate = ModelFacts.of(info).codec.sample_rate
+        source: str | np.ndarray
+        if self._opened is not None:
+            source, seconds = self._opened, min(sound_seconds(self._opened), SCORE_SECONDS)
+        elif self._rate == rate:
+            source = self.waveform.samples.copy()
+            seconds = min(len(source) / rate, SCORE_SECONDS)
+        else:
+            self.message.show_message(f"this sound is at {self._rate} Hz and {info.name} "
+                                      f"works at {rate} Hz: open it as a WAV file to score it")
+            return None
+        self.stop_playback()
+        self.explain.setChecked(True)
+        self._begin(rate, max(1, int(round(seconds * rate))), "scored")
+        return functools.partial(score_audio, self.models, str(info.path),
+                                 self.device_source(), source, SCORE_SECONDS)
 
     def on_events(self, events: list) -> None:
         chunks = [e.samples[0] for e in events if isinstance(e, AudioChunk)]
@@ -135,6 +194,13 @@ class AudioTab(GenerateTab):
         block = np.concatenate(chunks)
         self._made += len(block)
         self.waveform.append(block)
+        self.trace_view.apply(events)   # (without report=True the chunks carry nothing)
+        if self._scoring:
+            # The given sample comes once the model is loaded; the rest after the one pass.
+            self.progress.setRange(0, self._total if self._made > 1 else 0)
+            self.progress.setValue(min(self._made, self._total))
+            self.stats.setText(f"Scoring {self._total / self._rate:.2f} s\u2026")
+            return
         elapsed = max(time.perf_counter() - self._started, 1e-6)
         speed = self._made / elapsed
         self.progress.setValue(self._made)
@@ -149,12 +215,24 @@ class AudioTab(GenerateTab):
         if how != "finished" and self.player is not None:
             self.stop_playback()
         self.waveform.show_all()
+        self.trace_view.redraw()
         self.play_button.setEnabled(len(self.waveform.samples) > 0)
+        self.refresh_actions()
         elapsed = time.perf_counter() - self._started
+        trace = self.trace_view.trace
+        if self._scoring:
+            if how == "finished":
+                cut = self._opened is not None and sound_seconds(self._opened) > SCORE_SECONDS
+                cut_text = f" (its first {SCORE_SECONDS:g} s)" if cut else ""
+                self.stats.setText(f"Scored {self._made / self._rate:.2f} s{cut_text}: "
+                                   f"{trace.total_bits:,.0f} bits, {trace.mean_bits:.2f} "
+                                   f"bits/sample (the first sample is given)")
+            return
+        mean = f"; {trace.mean_bits:.2f} bits/sample" if trace.count else ""
         if how == "finished":
             realtime = self._made / max(elapsed, 1e-6) / self._rate
             self.stats.setText(f"Done: {self._made / self._rate:.2f} s of audio in "
-                               f"{elapsed:.1f} s ({realtime:.2f}\u00d7 real time)")
+                               f"{elapsed:.1f} s ({realtime:.2f}\u00d7 real time){mean}")
         elif how == "cancelled":
             self.stats.setText(f"Stopped after {self._made / self._rate:.2f} s of audio")
 
@@ -184,7 +262,13 @@ class AudioTab(GenerateTab):
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
         self._rate = rate
         self.waveform.set_audio(samples.mean(axis=1), rate)
+        self.trace_view.reset(rate)
+        self._opened, self._scoring = str(path), False
         self.play_button.setEnabled(True)
+        self.refresh_actions()
+        self.stats.setText(f"Opened {Path(path).name}: {len(samples) / rate:.2f} s at "
+                           f"{rate} Hz. Score shows what the model makes of it (at most "
+                           f"the first {SCORE_SECONDS:g} s).")
         self.result_params = params or None
         if params:
             self.apply_params(params)
@@ -207,9 +291,13 @@ class AudioTab(GenerateTab):
         settings.setValue("audio/seconds", self.seconds.value())
         settings.setValue("audio/temperature", self.temperature.value())
         settings.setValue("audio/seed", self.seed.value())
+        settings.setValue("audio/explain", self.explain.isChecked())
 
     def restore_settings(self, settings) -> None:
         super().restore_settings(settings)
         self.seconds.setValue(float(settings.value("audio/seconds", 3.0)))
         self.temperature.setValue(float(settings.value("audio/temperature", 1.0)))
         self.seed.setValue(int(settings.value("audio/seed", 1)))
+        self.explain.setChecked(str(settings.value("audio/explain", True)).lower()
+                                not in ("false", "0"))
+
