@@ -26,6 +26,7 @@ class ModelCache:
         with self._lock:
             if key not in self._bundles:
                 self._bundles[key] = load_bundle(path, device)
+                _keep_out_of_full_collections()
             return self._bundles[key]
 
     def has(self, path, device="cpu") -> bool:
@@ -41,3 +42,15 @@ class ModelCache:
     def clear(self) -> None:
         with self._lock:
             self._bundles.clear()
+
+
+def _keep_out_of_full_collections() -> None:
+    """A loaded model is tens of thousands of objects that live as long as the app. The
+    garbage collector's full passes scan every tracked object, holding the GIL (and so the
+    GUI) for 50-200 ms once torch, numba and a few models are in; frozen objects are not
+    scanned again. Garbage is collected first, so nothing unreachable is frozen (frozen
+    objects are still freed by reference counting when the last reference goes)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

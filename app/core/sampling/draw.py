@@ -27,14 +27,26 @@ def draw(logits: torch.Tensor, generator: torch.Generator, temperature: float = 
 
     Temperature 0 means greedy (argmax). The log-probability is under the shaped distribution.
     """
+    values, logp, _ = draw_reporting(logits, generator, temperature, top_k, top_p)
+    return values, logp
+
+
+def draw_reporting(logits: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
+                   top_k: int = 0, top_p: float = 1.0
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`draw`, also returning the probabilities (B, V) it drew from (what `distribution`
+    computes afterwards, here without computing it twice)."""
     if temperature <= 0:
         values = logits.argmax(-1)
-        return values, torch.zeros(values.shape, device=logits.device)
+        probs = torch.zeros(logits.shape, device=logits.device)
+        probs.scatter_(-1, values[:, None], 1.0)
+        return values, torch.zeros(values.shape, device=logits.device), probs
     shaped = shape_logits(logits, temperature, top_k, top_p)
     logp = shaped.log_softmax(-1)
+    probs = logp.exp()
     uniform = torch.rand(logits.shape[0], generator=generator, device=logits.device)
-    values = pick(logp.exp(), uniform)
-    return values, logp.gather(-1, values[:, None])[:, 0]
+    values = pick(probs, uniform)
+    return values, logp.gather(-1, values[:, None])[:, 0], probs
 
 
 def distribution(logits: torch.Tensor, values: torch.Tensor, temperature: float = 1.0,

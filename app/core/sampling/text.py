@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .draw import distribution, draw
+from .draw import draw, draw_reporting
 from .events import TextDelta, TextDone
 
 
@@ -64,10 +64,13 @@ def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: fl
         current = torch.full((n,), ids[-1], dtype=torch.long, device=device)
         for _ in range(length):
             logits = step(current)
-            current, logp = draw(logits, gen, temperature, top_k, top_p)
+            if report:
+                current, logp, probs = draw_reporting(logits, gen, temperature, top_k, top_p)
+                best = _candidates(codec, probs, top)
+            else:
+                current, logp = draw(logits, gen, temperature, top_k, top_p)
+                best = None
             values, logps = current.tolist(), logp.tolist()
-            best = _candidates(codec, logits, current, temperature, top_k, top_p, top) \
-                if report else None
             for i in range(n):
                 if not live[i]:
                     continue
@@ -81,11 +84,10 @@ def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: fl
     yield TextDone(texts, reasons)
 
 
-def _candidates(codec, logits, values, temperature: float, top_k: int, top_p: float,
-                top: int) -> list[list[tuple[str, float]]]:
-    """Per stream, the `top` likeliest (character, probability) of the distribution `values`
-    were drawn from; characters it excludes (probability 0) are left out."""
-    probs, _ = distribution(logits, values, temperature, top_k, top_p)
-    p, index = probs.float().topk(max(1, min(top, probs.shape[-1])), dim=-1)
+def _candidates(codec, probs, top: int) -> list[list[tuple[str, float]]]:
+    """Per stream, the `top` likeliest (character, probability) of the distribution the
+    values were drawn from (probs (B, V)); characters it excludes (probability 0) are left
+    out."""
+    p, index = probs.topk(max(1, min(top, probs.shape[-1])), dim=-1)
     return [[(codec.vocab[i], q) for i, q in zip(row_i, row_p) if q > 0]
             for row_i, row_p in zip(index.tolist(), p.tolist())]

@@ -44,18 +44,35 @@ class PixelTrace:
         `image`: the steps are of a one-image run (a branch) into that image of the batch;
         its drawing order stays the batch's own (a branch goes on in that order).
         """
+        steps = [e for e in events if isinstance(e, PixelStep) and e.logprob is not None]
+        if not steps:
+            return
+        # One indexed write per batch, not one per step: a batch can hold hundreds of steps
+        # and this runs in the GUI thread.
+        rows = np.array([e.row for e in steps])
+        cols = np.array([e.col for e in steps])
+        chans = np.array([e.channel for e in steps])
+        where = slice(None) if image is None else image
+        first = slice(None) if image is None else slice(0, 1)
+        logp = np.stack([np.asarray(e.logprob)[first] for e in steps], axis=-1)       # (B, k)
+        values = np.stack([e.values[first] for e in steps], axis=-1)
+        if image is not None:
+            logp, values = logp[0], values[0]
+        self.bits[where, chans, rows, cols] = -logp / LN2
+        self.values[where, chans, rows, cols] = values
+        if self.probs is not None and all(e.probs is not None for e in steps):
+            probs = np.stack([np.asarray(e.probs)[first] for e in steps], axis=1)      # (B, k, L)
+            self.probs[where, chans, rows, cols] = probs[0] if image is not None else probs
+        if image is None:
+            self.steps.extend(zip(rows.tolist(), cols.tolist(), chans.tolist()))
+
+    def folded(self, events):
+        """Pass `events` on, folding each into this trace on the way. The worker thread
+        runs this (through=), so the copies of every distribution (a batch of 64 images
+        brings 64 KB per step) are made there, not in the GUI thread, which only reads."""
         for event in events:
-            if not isinstance(event, PixelStep) or event.logprob is None:
-                continue
-            where = slice(None) if image is None else image
-            at = (where, event.channel, event.row, event.col)
-            first = slice(None) if image is None else 0
-            self.bits[at] = -event.logprob[first] / LN2
-            self.values[at] = event.values[first]
-            if self.probs is not None and event.probs is not None:
-                self.probs[at] = event.probs[first]
-            if image is None:
-                self.steps.append((event.row, event.col, event.channel))
+            self.apply((event,))
+            yield event
 
     def forget(self, image: int, mask: np.ndarray) -> None:
         """Pixels (H, W) of one image about to be drawn again: not drawn any more."""

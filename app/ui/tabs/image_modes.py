@@ -122,7 +122,9 @@ class GenerateMode(ImageMode):
         self.set_progress(0, self.state.total, "%v / %m pixels")
         report = self.views.start_generate(facts.codec, request.n, request, info.path)
         self.show()
-        return self.tab.run_factory(request, [info.path], report=report)
+        trace = self.views.trace           # folded in the worker thread (see PixelTrace.folded)
+        return self.tab.run_factory(request, [info.path], report=report,
+                                    through=trace.folded if trace is not None else None)
 
     def on_events(self, events: list) -> None:
         if self.views.on_events(events):

@@ -95,15 +95,17 @@ class ChainViews:
     def on_events(self, events: list) -> bool:
         """Fold a run's events in; False for a plain generation's (the mode's own)."""
         kind = self.running[0] if self.running else None
-        if kind == "generate":
-            if self.trace is not None:
-                self.trace.apply(events)
+        if kind == "generate":              # the worker folded them into the trace already
             return False
         if kind == "branch":
             image = self.running[1]
             self.trace.apply(events, image)
             self.branch_state.apply([e for e in events if isinstance(e, PixelStep)])
             self.mode.set_progress(self.branch_state.done)
+            _, at, value = self.branch_done
+            row, col, _ = self.trace.steps[at]
+            self.mode.set_stats(f"Drawing image {image + 1} again after row {row}, col {col}: "
+                                f"{self.branch_state.done:,} of {self.branch_state.total:,}")
             for event in events:
                 if isinstance(event, ImageResult):
                     self.mode.state.levels[image] = event.levels[0]
@@ -137,7 +139,7 @@ class ChainViews:
             self.hover(self.hovered)
             return self._branch_line(how)
         if kind in ("drift", "dependence"):
-            self.mode.set_progress(0, 1, "%p%")
+            self.mode.set_progress(1, 1, "Done")
             if how != "finished":
                 return "Stopped" if how == "cancelled" else "Failed: see the message above"
             if kind == "drift":
@@ -146,7 +148,7 @@ class ChainViews:
             return (f"Image {image + 1}, row {row}, col {col}: its prediction depends on the "
                     "pixels lit up (gradient size); right-click to hide")
         if kind in ("score", "orders"):
-            self.mode.set_progress(0, 1, "%p%")
+            self.mode.set_progress(1, 1, "Done")
             self.hover(self.hovered)
             if how != "finished":
                 return "Scoring stopped"
@@ -170,8 +172,7 @@ class ChainViews:
 
     # --- what the canvas shows ------------------------------------------------------------
     def shown_images(self, pixels: np.ndarray) -> np.ndarray:
-        """The grid's pixels, or the bits map in their place; a branch in progress shows
-        its image being redrawn."""
+        """The grid's pixels or its bits map; a branch shows its image being redrawn."""
         if self.branch_state is not None:
             image = self.running[1]
             pixels = pixels.copy()

@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 
 from ...core.state.audio_trace import AudioTrace, Moment
 
-REDRAW_HZ = 20
+REDRAW_HZ = 8          # while streaming: each redraw repaints two plots and an image
+MAX_IMAGE_COLUMNS = 512   # the distribution image's width as drawn
+MAX_DOTS = 400         # drawn levels marked, spread over the sound (a scatter is slow to set)
 AXIS_WIDTH = 52          # every plot's left axis, so that the time axes line up
 FLOOR = -3.0             # log10 of the faintest probability given a colour (0.1 %)
 CURSOR = "#ffb020"
@@ -94,6 +96,8 @@ class AudioTraceWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.trace = AudioTrace()
+        self._waveform = None               # the waveform above, whose time range we follow
+        self._redraws = 0
         self.panel = MomentWidget()        # beside the plots: see under()
         self.switch = QCheckBox("Show what the model computes")
         self.switch.setChecked(True)
@@ -118,13 +122,15 @@ class AudioTraceWidget(QWidget):
         self.dist_plot.setLabel("bottom", "time", units="s")
         self.dist_plot.setXLink(self.bits_plot)
         self.curve = self.bits_plot.plot(pen=pg.mkPen("#4aa3ff", width=1.5))
+        self.curve.setClipToView(True)          # while streaming, only the seconds in view
+        self.curve.setDownsampling(auto=True, method="peak")
         self.mean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#8a8a8a", width=1,
                                                                style=Qt.PenStyle.DashLine))
         self.bits_plot.addItem(self.mean_line)
         self.caption = pg.LabelItem(justify="left", size="8pt")
         self.caption.setParentItem(self.bits_plot.vb)
         self.caption.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 0))
-        self.image = pg.ImageItem()              # (columns, levels): x = time, y = level
+        self.image = pg.ImageItem(autoDownsample=True)   # (columns, levels): x time, y level
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.dist_plot.addItem(self.image)
         # Dots, not a line: a line through levels that jump every sample would hide the
@@ -141,7 +147,7 @@ class AudioTraceWidget(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(1000 // REDRAW_HZ)
-        self._timer.timeout.connect(self.redraw)
+        self._timer.timeout.connect(lambda: self.redraw(final=False))
         self.hover_time: float | None = None
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
         self.reset(8000)
@@ -151,7 +157,10 @@ class AudioTraceWidget(QWidget):
         them all (so that it takes no width from the time axis)."""
         for plot in (waveform.wave_plot, waveform.spec_plot):
             plot.getAxis("left").setWidth(AXIS_WIDTH)
-        self.bits_plot.setXLink(waveform.wave_plot)
+        # Not X-linked: a link repaints these plots at every move of the waveform's (10 Hz
+        # while streaming) on top of their own redraws; they follow it at REDRAW_HZ instead.
+        self._waveform = waveform
+        waveform.wave_plot.sigXRangeChanged.connect(self._follow)
         plots = QVBoxLayout()
         plots.addWidget(waveform, 4)
         plots.addWidget(self, 5)
@@ -181,8 +190,15 @@ class AudioTraceWidget(QWidget):
         if self.trace.apply(events) and not self._timer.isActive():
             self._timer.start()
 
-    def redraw(self) -> None:
+    def _follow(self, *_args) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def redraw(self, final: bool = True) -> None:
+        """Draw what the trace holds; `final` False: a redraw while sound streams in."""
         self._timer.stop()
+        if self._waveform is not None:
+            self.bits_plot.setXRange(*self._waveform.wave_plot.viewRange()[0], padding=0)
         trace = self.trace
         times, bits = trace.smoothed()
         self.curve.setData(times, bits)
@@ -195,17 +211,27 @@ class AudioTraceWidget(QWidget):
             self.bits_plot.setYRange(0, max(1.0, float(np.percentile(bits, 99.5)) * 1.1),
                                      padding=0)
             self._draw_image()
-        self._show_moment()
+        # The newest sample's distribution: every other redraw while sound streams in (a
+        # third plot to repaint each time costs the GUI a few ms); at once when hovered.
+        self._redraws += 1
+        if self.hover_time is not None or self._redraws % 2 == 0 or final:
+            self._show_moment()
 
     def _draw_image(self) -> None:
         trace = self.trace
-        shade = np.log10(np.maximum(trace.columns, 10 ** FLOOR))       # (columns, levels)
+        columns = trace.columns
+        group = -(-len(columns) // MAX_IMAGE_COLUMNS)
+        if group > 1:            # a plot is a few hundred pixels wide: average neighbours
+            whole = len(columns) // group * group
+            columns = columns[:whole].reshape(-1, group, columns.shape[1]).mean(axis=1)
+        shade = np.log10(np.maximum(columns, 10 ** FLOOR))             # (columns, levels)
         self.image.setImage(shade, levels=(FLOOR, 0.0), autoLevels=False)
         start = trace.column_times[0]
-        width = trace.columns.shape[0] * trace.step / trace.rate
+        width = len(columns) * group * trace.step / trace.rate
         self.image.setRect(start, 0, width, trace.levels)
-        self.drawn.setData(trace.column_times + trace.step / trace.rate / 2,
-                           trace.column_levels + 0.5)
+        stride = max(1, -(-len(trace.column_times) // MAX_DOTS))
+        self.drawn.setData(trace.column_times[::stride] + trace.step / trace.rate / 2,
+                           trace.column_levels[::stride] + 0.5)
         self.dist_plot.setYRange(0, trace.levels, padding=0)
 
     # --- the moment under the cursor ----------------------------------------------------
