@@ -38,6 +38,14 @@ def run(args) -> int:
         print(f"image  {r['model']}: 16 images in {r['fast_s']} s (naive {r['naive_s']} s, "
               f"{r['speedup']}x faster); 1 image in {r['fast_s_batch1']} s\n"
               f"       ({r['naive_note']})")
+    if "anyorder" in report:
+        r = report["anyorder"]
+        for b in r["budgets"]:
+            cost = "" if b["bits_per_dim_cost"] is None else \
+                f", +{b['bits_per_dim_cost']:.4f} bits/dim"
+            print(f"any-order {r['model']}, {b['calls']} calls: 16 images in "
+                  f"{b['images16_s']} s, half a digit filled 4 ways in {b['fill_half_4_s']} s"
+                  f"{cost}")
     if "audio" in report:
         r = report["audio"]
         print(f"audio  {r['model']}: {r['samples_per_s']:,} samples/s = {r['realtime_factor']}x "

@@ -40,6 +40,9 @@ def add_parsers(sub, add_common) -> None:
                    help="raster fills drawn per result by --method resample")
     p.add_argument("--order", choices=ORDERS, default="nearest",
                    help="fill order of --method any-order")
+    p.add_argument("--calls", type=positive_int, default=None,
+                   help="--method any-order: network calls per fill, several pixels drawn "
+                        "in each (default: one per sub-pixel)")
     p.add_argument("--n", type=positive_int, default=1, help="number of different fills")
     p.add_argument("--label", default="any",
                    help="class index or name (conditional models), or 'any'")
@@ -74,7 +77,7 @@ def run(args) -> int:
     mask = read_mask_png(args.mask, codec.height, codec.width)
     label, problems = label_of(args.label, facts)
     request = InpaintRequest(model=bundle.name, method=args.method, candidates=args.candidates,
-                             order=args.order, n=args.n, label=label,
+                             order=args.order, n=args.n, label=label, calls=args.calls or 0,
                              temperature=args.temperature, seed=_seed(args),
                              image=codec.encode(picture), mask=mask)
     check(request, facts, problems)

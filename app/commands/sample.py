@@ -40,6 +40,11 @@ def add_parsers(sub, add_common) -> None:
                           "4 x 4 interleaved slices, coarse grid first); a PixelCNN or "
                           "PixelRNN draws in raster order, a Subscale Pixel Network in "
                           "subscale order")
+    img.add_argument("--calls", type=positive_int, default=None,
+                     help="any-order models: network calls for the whole grid, several "
+                          "pixels drawn in each (default: one per sub-pixel, the exact "
+                          "chain); e.g. 100 is about 8 times faster at a small cost in "
+                          "likelihood")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
@@ -127,7 +132,8 @@ def run_image(args) -> int:
     label, problems = label_of(args.label, facts)
     request = ImageRequest(model=bundle.name, n=args.n, label=label,
                            temperature=args.temperature, seed=_seed(args),
-                           order=args.order or "", naive=args.naive)
+                           order=args.order or "", naive=args.naive,
+                           calls=args.calls or 0)
     check(request, facts, problems)
     started = time.perf_counter()
     result = None

@@ -10,6 +10,7 @@ ones, so `views_overhead` is what the views cost generation. Both must draw the 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import statistics
 import time
@@ -170,6 +171,49 @@ def _kv_cache_speedup(bundle, device, repeats: int, chars: int = 16) -> dict:
             "kv_cache_speedup": round(full / step, 1)}
 
 
+ANYORDER_BUDGETS = (100, 50, 20)
+
+
+def bench_anyorder(bundle, device, repeats: int = 1) -> dict:
+    """Budgeted parallel decoding of an any-order model: 16 images, and the bottom half of
+    a digit filled 4 ways, in each budget of network calls, with the bits/dim each budget
+    gives up (from the model's per-step losses on held-out images; None without them)."""
+    import numpy as np
+
+    from .step_losses import budget_cost, measured
+
+    codec = bundle.codec
+    dims = codec.channels * codec.height * codec.width
+    curve = measured(bundle, device)             # measured once, cached, before timing
+    image = np.zeros((codec.channels, codec.height, codec.width), np.int64)
+    mask = np.zeros((codec.height, codec.width), bool)
+    mask[codec.height // 2:] = True
+    hidden = int(mask.sum()) * codec.channels
+    budgets = []
+    for calls in ANYORDER_BUDGETS:
+        sixteen = _median_time(functools.partial(_drain_budgeted, bundle, 16, calls, "random",
+                                                 device), repeats)
+        fill = _median_time(functools.partial(_drain_budgeted, bundle, 4, calls, "nearest",
+                                              device, image, mask), repeats)
+        cost = budget_cost(curve, dims, calls)
+        fill_cost = budget_cost(curve, hidden, calls, dims - hidden)
+        budgets.append({"calls": calls, "images16_s": round(sixteen, 3),
+                        "fill_half_4_s": round(fill, 3),
+                        "bits_per_dim_cost": None if cost is None else round(cost, 4),
+                        "fill_bits_per_dim_cost": None if fill_cost is None else
+                        round(fill_cost * dims / hidden, 4)})
+    return {"model": bundle.name, "sub_pixels": dims, "budgets": budgets,
+            "losses_measured": curve is not None}
+
+
+def _drain_budgeted(bundle, n: int, calls: int, order: str, device, image=None, mask=None
+                    ) -> None:
+    from .requests.image import budgeted_events
+
+    drain(budgeted_events(bundle, n, None, 1.0, 0, calls, order, device, image=image,
+                          mask=mask))
+
+
 def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
     """Bench every bundled model by modality; returns one JSON-ready dict."""
     import platform
@@ -183,7 +227,7 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
 
     folder = models_dir or bundled_models_dir()
     # The models the targets are set for come first; others of a modality are skipped.
-    preferred = ["mnist", "speech", "shakespeare", "shakespeare-gpt"]
+    preferred = ["mnist", "mnist-anyorder", "speech", "shakespeare", "shakespeare-gpt"]
     paths = sorted(folder.glob("*.safetensors"),
                    key=lambda p: (preferred.index(p.stem) if p.stem in preferred else 99, p.stem))
     report = {"device": describe_device(device), "torch": torch.__version__,
@@ -198,7 +242,9 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
             continue
         modality = KINDS[bundle.kind].modality
         log(f"{modality}: {bundle.name}")
-        if modality == "image" and "image" not in report:
+        if KINDS[bundle.kind].parallel and "anyorder" not in report:
+            report["anyorder"] = bench_anyorder(bundle, device)
+        elif modality == "image" and "image" not in report:
             report["image"] = bench_image(bundle, device)
         elif modality == "audio" and "audio" not in report:
             report["audio"] = bench_audio(bundle, device)

@@ -82,6 +82,7 @@ class KindSpec:
     preview: str = ""      # images: "module:function" (net, codec, n, labels, seed) -> a
                            #   quick ImageResult for training previews
     exact_likelihood: bool = True   # False: its figure is a bound (any-order training)
+    parallel: bool = False          # draws several sub-pixels per network call on request
     why_no_inpaint: str = ""        # said when it has no inpaint method
 
     def build(self, config: ConfigBase):
@@ -117,7 +118,7 @@ KINDS: dict[str, KindSpec] = {
         _image("anyorder", "Any-order image model", "an any-order model",
                ".nets.anyorder:AnyOrderNet", ORDERS, ("any-order",),
                ".sampling.anyorder:sample_in_order", ".sampling.anyorder:quick_images",
-               "anyorder", _IMAGE_TRAINING, exact_likelihood=False),
+               "anyorder", _IMAGE_TRAINING, exact_likelihood=False, parallel=True),
         # Every training step scores all S*S slices of each image, so a smaller batch costs
         # about what the others' does.
         _image("subscale", "Subscale Pixel Network", "a Subscale Pixel Network",

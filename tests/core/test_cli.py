@@ -131,12 +131,18 @@ def test_bench_reports_every_modality_as_json(tmp_path, capsys):
     from tests.conftest import make_bundle
 
     for name, kind in (("mnist", "pixelcnn"), ("speech", "wavenet"),
-                       ("shakespeare", "charlm-lstm"), ("shakespeare-gpt", "charlm-gpt")):
+                       ("shakespeare", "charlm-lstm"), ("shakespeare-gpt", "charlm-gpt"),
+                       ("mnist-anyorder", "anyorder")):
         net, codec = make_bundle(kind)
         save_bundle(tmp_path / f"{name}.safetensors", net, codec, {})
     code, out, _ = run(capsys, "bench", "--json", "--models", str(tmp_path))
     report = json.loads(out)
     assert code == 0
+    # Budgeted parallel decoding: every budget timed; no held-out data here, so no cost.
+    anyorder = report["anyorder"]
+    assert [b["calls"] for b in anyorder["budgets"]] == [100, 50, 20]
+    assert all(b["images16_s"] > 0 and b["fill_half_4_s"] > 0 and
+               b["bits_per_dim_cost"] is None for b in anyorder["budgets"])
     image_keys = {"model", "batch", "fast_s", "naive_s", "speedup", "fast_s_batch1"}
     assert image_keys <= set(report["image"])
     assert report["image"]["model"] == "mnist" and report["image"]["speedup"] > 1

@@ -212,3 +212,27 @@ def test_a_pixels_dependence_lights_only_pixels_drawn_before_it(window, qtbot):
     assert "depends on" in tab.stats.text()
     mode.views.hide_dependence()
     assert tab.canvas.images.shape[-1] == mode.state.pixels.shape[-1]
+
+
+def test_network_calls_are_offered_for_an_any_order_model_only(window, qtbot, tiny_models,
+                                                               monkeypatch):
+    from app.core.registry import KINDS
+
+    kind = next(k for k, s in KINDS.items() if s.modality == "image" and s.parallel)
+    add_model(tiny_models, "free", kind)
+    tab = image_tab(window, "free")
+    assert tab.calls.isEnabled() and tab.calls.isVisibleTo(tab)
+    tab.calls.setCurrentIndex(tab.calls.findData(20))
+    request = tab.generate_mode.request(tab.picker.current())
+    assert request.calls == 20
+    calls = []
+    from app.core.sampling import budget
+
+    real = budget.sample_budgeted
+    monkeypatch.setattr(budget, "sample_budgeted",
+                        lambda *a, **k: calls.append(len(a[6])) or real(*a, **k))
+    generate(qtbot, tab, grid=1)
+    assert calls == [20] and tab.generate_mode.state.finished
+    assert tab.generate_mode.params["calls"] == 20
+    tab.picker.select_name("digits")                  # a PixelCNN: one pixel per call
+    assert not tab.calls.isEnabled() and tab.calls.calls() == 0

@@ -30,6 +30,7 @@ class ImageRequest(Request):
     seed: int = 1
     order: str = ""          # "" = the model's own order (any-order models: random)
     naive: bool = False      # full recompute per pixel, for comparison
+    calls: int = 0           # network calls (any-order models); 0 = one per sub-pixel
 
     def order_for(self, facts: ModelFacts) -> str:
         return facts.spec.fixed_order or self.order or "random"
@@ -41,6 +42,7 @@ class ImageRequest(Request):
         if p := number_problem("number of images", self.n, 1, MAX_IMAGES, integer=True):
             problems.append(p)
         problems += order_problems(self.order, facts)
+        problems += calls_problems(self.calls, facts)
         return problems
 
     def events(self, bundle, device=None, report: bool = False) -> Iterator:
@@ -48,6 +50,9 @@ class ImageRequest(Request):
         from ..sampling.image import sample_images
 
         facts = self.check(bundle)
+        if self.calls:
+            return budgeted_events(bundle, self.n, self.label, self.temperature, self.seed,
+                                   self.calls, self.order_for(facts), device, report)
         return sample_images(bundle.net, bundle.codec, self.n, self.label, self.temperature,
                              self.seed, naive=self.naive, device=device,
                              order=self.order_for(facts), report=report)
@@ -56,14 +61,51 @@ class ImageRequest(Request):
         facts = ModelFacts.of(model)
         return {**header("generate", facts), "seed": self.seed,
                 **label_params(self.label, facts), "temperature": self.temperature,
-                "order": self.order_for(facts), "n": self.n}
+                "order": self.order_for(facts), "n": self.n,
+                **({"calls": self.calls} if self.calls else {})}
 
     @classmethod
     def from_params(cls, params: dict) -> ImageRequest:
         return cls(model=pick(params, "model", str, ""), n=pick(params, "n", int, 16),
                    label=label_from_params(params), temperature=pick(params, "temperature",
                                                                      float, 1.0),
-                   seed=pick(params, "seed", int, 1), order=pick(params, "order", str, ""))
+                   seed=pick(params, "seed", int, 1), order=pick(params, "order", str, ""),
+                   calls=max(0, pick(params, "calls", int, 0)))
+
+
+def calls_problems(calls: int, facts: ModelFacts) -> list[str]:
+    if not calls:
+        return []
+    if not isinstance(calls, int) or calls < 1:
+        return [f"network calls must be a whole number of at least 1 (got {calls})"]
+    if not facts.spec.parallel:
+        return [f"{facts.name} is {facts.spec.article}: it draws one sub-pixel per network "
+                "call; only an any-order model draws several at once"]
+    return []
+
+
+def budgeted_events(bundle, n: int, labels, temperature: float, seed: int, calls: int,
+                    order, device=None, report: bool = False, image=None, mask=None
+                    ) -> Iterator:
+    """Draw (or fill) in `calls` network calls, planned from the model's measured per-step
+    losses when its held-out data is at hand (see app/core/step_losses.py). The first time
+    for a model, a Notice says the losses are being measured (seconds, then cached)."""
+    import numpy as np
+
+    from ..sampling.budget import plan, sample_budgeted
+    from ..sampling.events import Notice
+    from ..step_losses import cached, measured
+
+    codec = bundle.codec
+    hidden = codec.height * codec.width if mask is None else int(np.asarray(mask).sum())
+    total = hidden * codec.channels
+    start = codec.channels * codec.height * codec.width - total
+    if cached(bundle.path) is None:
+        yield Notice(f"Planning {calls} network calls: measuring the model's loss per step "
+                     "on held-out images (once for this model)\u2026")
+    sizes = plan(total, calls, measured(bundle, device), start)
+    yield from sample_budgeted(bundle.net, codec, n, labels, temperature, seed, sizes, order,
+                               image=image, mask=mask, device=device, report=report)
 
 
 def order_problems(order: str, facts: ModelFacts) -> list[str]:

@@ -18,6 +18,7 @@ from .base import (
     number_problem,
     pick,
 )
+from .image import budgeted_events, calls_problems
 
 MAX_VARIATIONS = 64
 MAX_CANDIDATES = 64
@@ -29,6 +30,7 @@ class InpaintRequest(Request):
     method: str = "raster"
     candidates: int = 8          # raster fills drawn per variation by "resample"
     order: str = "nearest"       # fill order of "any-order"
+    calls: int = 0               # "any-order": network calls per fill; 0 = one per sub-pixel
     n: int = 4                   # variations
     label: int | None = None
     temperature: float = 1.0
@@ -61,6 +63,11 @@ class InpaintRequest(Request):
             problems.append(p)
         if self.method_key == "any-order" and self.order not in ORDERS:
             problems.append(f"unknown order '{self.order}' (known: {', '.join(ORDERS)})")
+        if self.calls and self.method_key != "any-order":
+            problems.append("network calls are for the any-order method: the raster "
+                            "methods draw one sub-pixel per call")
+        else:
+            problems += calls_problems(self.calls, facts)
         return problems + self._picture_problems(facts)
 
     def _picture_problems(self, facts: ModelFacts) -> list[str]:
@@ -83,6 +90,10 @@ class InpaintRequest(Request):
 
     def events(self, bundle, device=None) -> Iterator:
         self.check(bundle)
+        if self.calls:
+            return budgeted_events(bundle, self.n, self.label, self.temperature, self.seed,
+                                   self.calls, self.order, device, image=self.image,
+                                   mask=self.mask)
         sampler = load_function(inpaint_method(self.method).sampler)
         return sampler(bundle.net, bundle.codec, self.image, self.mask, self.n, self.label,
                        self.temperature, self.seed, candidates=self.candidates,
@@ -95,7 +106,8 @@ class InpaintRequest(Request):
                 "candidates": self.candidates if key == "resample" else 1,
                 "order": self.order if key == "any-order" else "raster", "n": self.n,
                 "seed": self.seed, **label_params(self.label, facts),
-                "temperature": self.temperature, "hidden": self.hidden}
+                "temperature": self.temperature, "hidden": self.hidden,
+                **({"calls": self.calls} if self.calls and key == "any-order" else {})}
 
     @classmethod
     def from_params(cls, params: dict, image=None, mask=None) -> InpaintRequest:
@@ -107,6 +119,7 @@ class InpaintRequest(Request):
         return cls(model=pick(params, "model", str, ""), method=method,
                    candidates=max(1, pick(params, "candidates", int, 8)),
                    order=pick(params, "order", str, "nearest"), n=pick(params, "n", int, 4),
+                   calls=max(0, pick(params, "calls", int, 0)),
                    label=label_from_params(params),
                    temperature=pick(params, "temperature", float, 1.0),
                    seed=pick(params, "seed", int, 1), image=image, mask=mask)

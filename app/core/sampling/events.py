@@ -57,6 +57,13 @@ class TextDone:
     reasons: list[str]      # "length" or "stop"
 
 
+@dataclass
+class Notice:
+    """A line for the user about what a run is doing before its steps begin."""
+
+    text: str
+
+
 def final_event(events):
     """Run a sampler to the end and return its last event: the result, without the steps."""
     result = None

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog
 from ...core.media import MediaError
 from ...core.registry import kinds_of, method_mismatch
 from ...core.requests import InpaintRequest, RequestError
+from ...core.sampling.events import Notice
 from ..widgets.controls import format_eta
 from .image_modes import ImageMode
 from .inpaint_fill import FillControls
@@ -20,7 +21,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 class InpaintMode(ImageMode):
     key, title = "inpaint", "Inpaint"
     button, tip = "Fill", "Fill the masked pixels (Ctrl+Return)"
-    rows = ("fill",)
+    rows = ("fill", "calls")
 
     def __init__(self, tab):
         super().__init__(tab)
@@ -54,7 +55,9 @@ class InpaintMode(ImageMode):
         t, panel = self.tab, self.panel
         info = t.picker.current()
         image, editor = panel.image, panel.editor
+        anyorder = self.fill_controls.current() == "any-order"
         request = InpaintRequest(model=info.name, **self.fill_controls.values(),
+                                 calls=t.calls.calls() if anyorder else 0,
                                  label=t.label_picker.label(), temperature=t.temperature.value(),
                                  seed=t.seed.value(),
                                  image=None if image is None else image.copy(),
@@ -72,6 +75,11 @@ class InpaintMode(ImageMode):
         return t.run_factory(request, [info.path])
 
     def on_events(self, events: list) -> None:
+        notices = [e.text for e in events if isinstance(e, Notice)]
+        if notices:                       # the first budgeted fill of a model: measuring
+            self.set_stats(notices[-1])
+            if len(notices) == len(events):
+                return
         self.panel.on_events(events)
         fill = self.panel.fill
         self.set_progress(fill.done)
@@ -164,3 +172,19 @@ class InpaintMode(ImageMode):
             self.load(self.panel.load_file, data.urls()[0].toLocalFile())
         else:
             self.tab.message.show_message("The clipboard holds no image to paste", "info")
+
+    # --- its settings ------------------------------------------------------------------------
+    def save_settings(self, settings) -> None:
+        settings.setValue("inpaint/mask_colour", self.panel.canvas.mask_colour.name())
+        settings.setValue("inpaint/brush", self.panel.canvas.brush_size)
+        self.fill_controls.save_settings(settings)
+
+    def restore_settings(self, settings) -> None:
+        from PySide6.QtGui import QColor
+
+        self.fill_controls.restore_settings(settings)
+        colour = QColor(str(settings.value("inpaint/mask_colour", "#ff4060")))
+        self.panel.set_mask_colour(colour if colour.isValid() else QColor("#ff4060"))
+        brush = int(settings.value("inpaint/brush", 4))
+        self.panel.canvas.set_brush_size(brush)
+        self.panel.toolbar.set_brush_size(brush)

@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from ...core.requests import ImageRequest
+from ...core.sampling.events import Notice
 from ...core.state import CanvasState
 from ..widgets.controls import format_eta
 from ..widgets.image_canvas import ImageCanvasWidget
@@ -87,7 +88,7 @@ class ImageMode:
 
 class GenerateMode(ImageMode):
     key, title = "generate", "Image"
-    rows = ("grid", "order")
+    rows = ("grid", "order", "calls")
 
     def __init__(self, tab):
         super().__init__(tab)
@@ -107,7 +108,8 @@ class GenerateMode(ImageMode):
         free = not t.spec_of(info).fixed_order
         return ImageRequest(model=info.name, n=t.grid.value() ** 2, label=t.label_picker.label(),
                             temperature=t.temperature.value(), seed=t.seed.value(),
-                            order=t.order.currentData() if free else "")
+                            order=t.order.currentData() if free else "",
+                            calls=t.calls.calls())
 
     def prepare(self):
         if self.views.action is not None:
@@ -130,6 +132,11 @@ class GenerateMode(ImageMode):
         if self.views.on_events(events):
             return
         state = self.state
+        notices = [e.text for e in events if isinstance(e, Notice)]
+        if notices:
+            self.set_stats(notices[-1])
+            if len(notices) == len(events):
+                return
         state.apply(events)
         self.show()
         # A progress bar repaint costs milliseconds: move it in steps of 1%, not per batch.

@@ -7,13 +7,13 @@ folds its run's events into its own state and owns its messages."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
 from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
 from ...core.saved_images import saved_images, saved_params
-from ..widgets.controls import LabelPicker, ModeSwitchWidget, SeedBox, temperature_box
+from ..widgets.controls import CallsBox, LabelPicker, ModeSwitchWidget, SeedBox, temperature_box
 from .base import GenerateTab
 from .image_compare import CompareMode
 from .image_inpaint import InpaintMode
@@ -44,6 +44,7 @@ class ImageTab(GenerateTab):
         self.free_order = "random"       # the user's choice, kept while a fixed model shows
         self._fitting = False
         self.order.currentIndexChanged.connect(self._order_chosen)
+        self.calls = CallsBox()
         self.mode_switch = ModeSwitchWidget(MODES)
         self.column.insertWidget(0, self.mode_switch)
         self.active_mode: ImageMode | None = None
@@ -64,11 +65,13 @@ class ImageTab(GenerateTab):
         self.form.addRow("Class", self.label_picker)
         self.form.addRow("Images", self.grid)
         self.form.addRow("Order", self.order)
+        self.form.addRow("Network calls", self.calls)
         for label, widget in self.fill_controls.rows():
             self.form.addRow(label, widget)
         self.form.addRow("Temperature", self.temperature)
         self.form.addRow("Seed", self.seed)
-        self._rows = {"grid": [self.grid], "order": [self.order], "other": [self.compare.other],
+        self._rows = {"grid": [self.grid], "order": [self.order], "calls": [self.calls],
+                      "other": [self.compare.other],
                       "fill": [w for _label, w in self.fill_controls.rows()]}
         self.open_image_button = QPushButton("Open image\u2026")
         self.open_image_button.setToolTip("An image to inpaint; also drop a file or paste "
@@ -139,7 +142,14 @@ class ImageTab(GenerateTab):
         for mode in self.modes.values():
             mode.model_changed(info)
         self._fit_order()
+        self.fit_calls()
         self.show_problem()
+
+    def fit_calls(self) -> None:
+        """The budgets fit the model: offered for an any-order one, priced once measured."""
+        info = self.picker.current()
+        self.calls.fit(info and info.path, info and self.facts(info).codec.dims or 0,
+                       info is not None and self.spec_of(info).parallel)
 
     def _other_changed(self, _info) -> None:
         self.compare.set_models(self.picker.current(), self.compare.other.current())
@@ -189,6 +199,7 @@ class ImageTab(GenerateTab):
 
     def on_run_ended(self, how: str) -> None:
         self.mode_switch.setEnabled(True)
+        self.fit_calls()               # a budgeted run may have measured the model's losses
         self._running_mode.on_run_ended(how)
         self.refresh_actions()
 
@@ -244,6 +255,7 @@ class ImageTab(GenerateTab):
             self.grid.setValue(max(1, min(8, int(round(request.n ** 0.5)))))
             if request.order in ORDERS and self.order.isEnabled():
                 self.order.setCurrentIndex(ORDERS.index(request.order))
+            self.calls.setCurrentIndex(max(0, self.calls.findData(request.calls)))
         self.temperature.setValue(request.temperature)
         self.seed.setValue(request.seed)
 
@@ -272,9 +284,7 @@ class ImageTab(GenerateTab):
         other = self.compare.other.current()
         if other is not None:
             settings.setValue("compare/model", str(other.path))
-        settings.setValue("inpaint/mask_colour", self.inpaint.canvas.mask_colour.name())
-        settings.setValue("inpaint/brush", self.inpaint.canvas.brush_size)
-        self.fill_controls.save_settings(settings)
+        self.inpaint_mode.save_settings(settings)
 
     def restore_settings(self, settings) -> None:
         super().restore_settings(settings)
@@ -282,12 +292,7 @@ class ImageTab(GenerateTab):
         self.temperature.setValue(float(settings.value("image/temperature", 1.0)))
         self.seed.setValue(int(settings.value("image/seed", 1)))
         self.label_picker.set_label(settings.value("image/label", "any"))
-        self.fill_controls.restore_settings(settings)
-        colour = QColor(str(settings.value("inpaint/mask_colour", "#ff4060")))
-        self.inpaint.set_mask_colour(colour if colour.isValid() else QColor("#ff4060"))
-        brush = int(settings.value("inpaint/brush", 4))
-        self.inpaint.canvas.set_brush_size(brush)
-        self.inpaint.toolbar.set_brush_size(brush)
+        self.inpaint_mode.restore_settings(settings)
         other = settings.value("compare/model")
         if other:
             self.compare.other.select_path(other)

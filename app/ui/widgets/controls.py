@@ -268,3 +268,42 @@ class ModeSwitchWidget(QWidget):
         self.buttons[mode].setChecked(True)
         if changed and announce:
             self.mode_changed.emit(mode)
+
+
+class CallsBox(QComboBox):
+    """Network calls for an any-order model: all (one per sub-pixel, the exact chain) or a
+    budget, each labelled with the bits/dim it gives up when the model's per-step losses
+    have been measured (app/core/step_losses.py; the first budgeted run measures them)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._path = None
+        self.fit(None, 0, False)
+
+    def fit(self, path, dims: int, parallel: bool) -> None:
+        from ...core.sampling.budget import BUDGETS
+        from ...core.step_losses import budget_cost, cached
+
+        keep = self.calls()
+        curve = cached(path) if parallel and path is not None else None
+        self.blockSignals(True)
+        self.clear()
+        self.addItem("All (one per sub-pixel)", 0)
+        for calls in BUDGETS:
+            if calls >= dims > 0:
+                continue
+            cost = budget_cost(curve, dims, calls)
+            self.addItem(f"{calls}" + (f" (+{cost:.3f} bits/dim)" if cost is not None else ""),
+                         calls)
+        self.setCurrentIndex(max(0, self.findData(keep)))
+        self.blockSignals(False)
+        self.setEnabled(parallel)
+        self.setToolTip(
+            "Draw several pixels per network call (Autoregressive Diffusion Models' parallel "
+            "decoding): fewer calls are faster and give up a little likelihood, shown in "
+            "bits/dim once measured on held-out images" if parallel else
+            "Only an any-order model draws several pixels per network call")
+
+    def calls(self) -> int:
+        data = self.currentData()
+        return int(data) if isinstance(data, int) and self.isEnabled() else 0

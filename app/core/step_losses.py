@@ -1,0 +1,88 @@
+"""An any-order model's loss per step, L_t (bits of a sub-pixel revealed when t are
+visible), measured on real held-out images of its training data and cached per model file:
+what budgeted parallel decoding (app/core/sampling/budget.py) plans its calls from, and
+what prices each budget in bits/dim.
+
+Measuring takes one pass over 32 held-out images at each of 48 values of t (seconds on a
+CPU); a model whose data is not at hand has no curve, and its budgets split evenly.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+IMAGES = 32
+POINTS = 48
+VERSION = 2              # bump when what is cached changes meaning
+
+
+def cache_path(model_path) -> Path | None:
+    """Where the curve of this model file is kept (None for a model without a file)."""
+    from .paths import user_data_dir
+
+    try:
+        stat = os.stat(model_path)
+    except (OSError, TypeError):
+        return None
+    key = json.dumps([VERSION, str(Path(model_path).resolve()), stat.st_mtime_ns,
+                      stat.st_size, IMAGES, POINTS])
+    return user_data_dir() / "cache" / "step-losses" / \
+        f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npy"
+
+
+def cached(model_path) -> np.ndarray | None:
+    """The curve if it was measured before (a quick read, no torch: for the GUI thread)."""
+    path = cache_path(model_path)
+    if path is None or not path.is_file():
+        return None
+    try:
+        curve = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return curve if curve.ndim == 1 and np.isfinite(curve).all() else None
+
+
+def measured(bundle, device=None) -> np.ndarray | None:
+    """The curve of `bundle`'s model: from the cache, or measured now on its held-out
+    images and cached; None when it has no held-out data at hand."""
+    from .drift import held_out_items
+    from .errors import UserError
+    from .sampling.budget import step_losses
+
+    curve = cached(bundle.path)
+    if curve is not None:
+        return curve
+    try:
+        held = held_out_items(bundle, IMAGES)
+    except (UserError, OSError):         # no data recorded, or not installed
+        return None
+    labels = None if held.labels is None else [int(v) for v in held.labels]
+    curve = step_losses(bundle.net, held.items.astype(np.int64), labels, POINTS,
+                        device=device)
+    path = cache_path(bundle.path)
+    if path is not None:
+        try:
+            from .saving import make_folder, write_atomic
+
+            make_folder(path.parent)
+            buffer = io.BytesIO()
+            np.save(buffer, curve)
+            write_atomic(path, buffer.getvalue())
+        except (UserError, OSError):
+            pass                             # a cache that cannot be written is no cache
+    return curve
+
+
+def budget_cost(curve: np.ndarray | None, total: int, calls: int, start: int = 0
+                ) -> float | None:
+    """Bits/dim a budget gives up against the full chain (None without a curve)."""
+    from .sampling.budget import plan, schedule_cost
+
+    if curve is None or calls >= total:
+        return None if curve is None else 0.0
+    return schedule_cost(curve, start, plan(total, calls, curve, start)) / len(curve)
