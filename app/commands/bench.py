@@ -38,8 +38,8 @@ def run(args) -> int:
         print(f"image  {r['model']}: 16 images in {r['fast_s']} s (naive {r['naive_s']} s, "
               f"{r['speedup']}x faster); 1 image in {r['fast_s_batch1']} s\n"
               f"       ({r['naive_note']})")
-    if "anyorder" in report:
-        r = report["anyorder"]
+    if "budgeted" in report:
+        r = report["budgeted"]
         for b in r["budgets"]:
             cost = "" if b["bits_per_dim_cost"] is None else \
                 f", +{b['bits_per_dim_cost']:.4f} bits/dim"

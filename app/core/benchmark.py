@@ -242,8 +242,8 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
             continue
         modality = KINDS[bundle.kind].modality
         log(f"{modality}: {bundle.name}")
-        if KINDS[bundle.kind].parallel and "anyorder" not in report:
-            report["anyorder"] = bench_anyorder(bundle, device)
+        if KINDS[bundle.kind].parallel and "budgeted" not in report:
+            report["budgeted"] = bench_anyorder(bundle, device)
         elif modality == "image" and "image" not in report:
             report["image"] = bench_image(bundle, device)
         elif modality == "audio" and "audio" not in report:

@@ -139,7 +139,7 @@ def test_bench_reports_every_modality_as_json(tmp_path, capsys):
     report = json.loads(out)
     assert code == 0
     # Budgeted parallel decoding: every budget timed; no held-out data here, so no cost.
-    anyorder = report["anyorder"]
+    anyorder = report["budgeted"]
     assert [b["calls"] for b in anyorder["budgets"]] == [100, 50, 20]
     assert all(b["images16_s"] > 0 and b["fill_half_4_s"] > 0 and
                b["bits_per_dim_cost"] is None for b in anyorder["budgets"])
