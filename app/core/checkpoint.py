@@ -269,13 +269,13 @@ def load_bundle(path, device="cpu") -> Bundle:
     path = Path(path)
     meta, header = _checked_header(path)
     spec, config, codec = parse_model(path, meta["kind"], meta["config"], meta["codec"])
-    check_fits(path, spec, config, {name: (info["dtype"], info["shape"])
-                                    for name, info in header.items() if name != "__metadata__"})
+    net = check_fits(path, spec, config, {name: (info["dtype"], info["shape"])
+                                          for name, info in header.items()
+                                          if name != "__metadata__"})
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, ValueError, OSError) as err:
         raise CheckpointError(path, f"unreadable weights: {str(err).splitlines()[0]}") from None
-    net = build_net(path, spec, config)
     load_weights(path, net, tensors)
     net.to(device).eval()
     return Bundle(meta["name"], str(path), meta["kind"], config, codec, meta["provenance"], net,
@@ -296,9 +296,14 @@ def build_net(path, spec, config, device=None):
                                     f"{str(err).splitlines()[0] if str(err) else err}") from None
 
 
-def check_fits(path, spec, config, layout: dict) -> None:
+def check_fits(path, spec, config, layout: dict, build: bool = True):
     """Whether tensors of this layout (name -> (dtype, shape)) fit the net of config, found
-    before that net takes any memory or time: a config claiming a huge net is refused."""
+    before that net takes any memory or time: a config claiming a huge net is refused.
+    Returns the net, built on the CPU and checked (None with build=False)."""
+    from math import prod
+
+    from .registry import load_function
+
     # Every layer, block or dilation owns at least one tensor, so a deeper config cannot fit;
     # checked first because even an empty net with a million layers takes minutes to build.
     depth = max(getattr(config, "layers", 0), getattr(config, "blocks", 0),
@@ -306,8 +311,19 @@ def check_fits(path, spec, config, layout: dict) -> None:
     if depth > len(layout):
         raise CheckpointError(path, f"weights do not match the config: it has {depth} layers, "
                                     f"the file only {len(layout)} tensors")
-    # On the meta device a net has shapes but no storage.
-    check_layout(path, layout, build_net(path, spec, config, "meta"))
+    # The parameters it needs, by arithmetic, cannot exceed the values the file holds: so the
+    # net built next is no bigger than the file. (Building on the meta device instead would
+    # initialise meta tensors, which imports torch._dynamo: 1.5 s of the first load.)
+    needed = load_function(spec.parameter_count)(config)
+    held = sum(prod(shape) for _dtype, shape in layout.values())
+    if needed > held:
+        raise CheckpointError(path, f"weights do not match the config: it needs {needed:,} "
+                                    f"parameters, the file holds {held:,} values")
+    if not build:
+        return None
+    net = build_net(path, spec, config)
+    check_layout(path, layout, net)
+    return net
 
 
 def check_layout(path, found: dict, net) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from .checkpoint import (
     FLOAT_DTYPES,
     CheckpointError,
-    build_net,
     check_fits,
     load_weights,
     parse_model,
@@ -157,8 +156,7 @@ def import_state_dict(src, out, kind: str, config: dict, codec: dict, *, setting
     spec, parsed, parsed_codec = parse_model(settings_from or src, kind, config, codec,
                                              what="invalid settings")
     tensors, found = read_state_dict(src)
-    check_fits(src, spec, parsed, tensor_layout(tensors))   # a wrong config costs nothing
-    net = build_net(src, spec, parsed)
+    net = check_fits(src, spec, parsed, tensor_layout(tensors))  # a huge config costs nothing
     load_weights(src, net, tensors)
     record = {"file": str(src.resolve()), "sha256": sha256(src), "bytes": src.stat().st_size,
               "format": FORMAT_NAMES[found["format"]],

@@ -4,6 +4,7 @@ import os
 import pickle
 import struct
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -160,3 +161,38 @@ def test_a_header_length_that_starts_like_a_pickle_still_loads(tmp_path, save_ti
     reference = load_bundle(path)
     x = torch.zeros(1, 1, 6, 5, dtype=torch.long)
     assert torch.equal(bundle.net(x), reference.net(x))
+
+
+def test_loading_a_model_does_not_import_torch_dynamo(tmp_path):
+    """Checking a checkpoint's shapes on the meta device initialised meta tensors, which
+    imports torch._dynamo: 1.5-2 s of the first model's load. The check is by arithmetic now
+    (the net is built once, on the CPU)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import make_bundle
+
+    for kind in ("pixelcnn", "wavenet", "charlm-gpt"):
+        net, codec = make_bundle(kind)
+        save_bundle(tmp_path / f"{kind}.safetensors", net, codec, {})
+    code = ("import sys; import torch; from app.core.checkpoint import load_bundle; "
+            f"[load_bundle(p) for p in sorted(__import__('glob').glob({str(tmp_path)!r} + "
+            "'/*.safetensors'))]; print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(Path(__file__).parents[2])).stdout
+    assert out.strip() == "False"
+
+
+def test_a_config_needing_more_parameters_than_the_file_holds_is_refused(tmp_path):
+    from tests.conftest import make_bundle
+
+    net, codec = make_bundle("pixelcnn")
+    src = save_bundle(tmp_path / "small.safetensors", net, codec, {})
+
+    def widen(h):
+        cfg = json.loads(h["__metadata__"]["config"])
+        cfg["hidden"] = 4096
+        h["__metadata__"]["config"] = json.dumps(cfg)
+
+    wide = _rewrite_header(src, tmp_path / "wide.safetensors", widen)
+    assert "needs" in _error(wide) and "the file holds" in _error(wide)
