@@ -74,6 +74,12 @@ class DriftReport:
     source: str               # where the held-out items came from
     summary: dict             # drift.compare's figures
     unit: str                 # bits/dim, bits/sample or bits/char
+    note: str = ""            # what was left out, if anything
+
+
+# Sequences are compared over their first values only: the reference scores 32 windows of
+# the same length in one pass each (time, and memory for every step's distribution).
+DRIFT_LIMIT = {"audio": 16_000, "text": 4_000}
 
 
 def drift(models, path: str, device: str, data, label=None, order=None,
@@ -84,12 +90,17 @@ def drift(models, path: str, device: str, data, label=None, order=None,
     from .registry import kind_spec
 
     bundle = _bundle(models, path, device)
-    if kind_spec(bundle.kind).modality == "audio" and np.asarray(data).dtype.kind == "f":
+    spec = kind_spec(bundle.kind)
+    if spec.modality == "audio" and np.asarray(data).dtype.kind == "f":
         data = bundle.codec.encode(np.asarray(data))        # a waveform: its mu-law levels
+    note, limit = "", DRIFT_LIMIT.get(spec.modality)
+    if limit is not None and len(data) > limit:
+        note = f"the first {limit:,} of {len(data):,} {spec.unit.split('/')[1]}s compared"
+        data = data[:limit]
+    length = len(data) if spec.modality != "image" else length
     curve = generation_curve(bundle, data, label, order)
     band, source = held_out_reference(bundle, length, label=label, order=order)
-    yield DriftReport(curve, band, source, compare(curve, band),
-                      kind_spec(bundle.kind).unit)
+    yield DriftReport(curve, band, source, compare(curve, band), spec.unit, note)
 
 
 @dataclass
@@ -111,12 +122,19 @@ def dependence_map(models, path: str, device: str, levels: np.ndarray, label, im
                                                     steps=steps, device=device))
 
 
-def score_text(models, path: str, device: str, text: str, top: int = 10) -> Iterator:
+SCORE_CHARS = 20_000      # one pass, not stoppable midway: about a second or two on a CPU
+
+
+def score_text(models, path: str, device: str, text: str, top: int = 10,
+               limit: int = SCORE_CHARS) -> Iterator:
     """One TextTrace of `text` scored by the model at `path` (explain.score's bits, as
-    `chainrule eval` windows the text). Characters the model never saw raise ExplainError,
-    which the tab's message bar shows."""
-    from .state.text_trace import TextTrace
+    `chainrule eval` windows the text): its first `limit` characters, the rest kept in the
+    trace unscored (a pasted book is neither lost nor scored for minutes). Characters the
+    model never saw raise ExplainError, which the tab's message bar shows."""
+    from .state.text_trace import CharRecord, TextTrace
 
     bundle = _bundle(models, path, device)
-    result = score(bundle, text, device=device, top=top, keep_probs=False)
-    yield TextTrace.from_score(text, result, bundle.codec.vocab)
+    result = score(bundle, text[:limit], device=device, top=top, keep_probs=False)
+    trace = TextTrace.from_score(text[:limit], result, bundle.codec.vocab)
+    trace.records.extend(CharRecord(c) for c in text[limit:])
+    yield trace

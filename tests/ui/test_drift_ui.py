@@ -94,3 +94,21 @@ def test_the_window_joins_a_drift_run_when_it_closes(window, qtbot, monkeypatch)
     assert tab.drift.runner.running
     tab.shutdown()
     assert not tab.drift.runner.running
+
+
+def test_a_long_generation_is_compared_over_its_first_steps(window, qtbot, made_up_reference,
+                                                           monkeypatch):
+    from app.core import explain_runs
+
+    monkeypatch.setitem(explain_runs.DRIFT_LIMIT, "text", 10)
+    tab = window.text_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.prompt.setPlainText("ab")
+    tab.length.setValue(40)
+    tab.generate()
+    wait_done(qtbot, tab)
+    run_drift(qtbot, tab)
+    report = tab.drift.dialog.report
+    assert made_up_reference == [10] and len(report.curve) == 9
+    assert report.note == "the first 10 of 42 chars compared"
+    tab.drift.dialog.close()

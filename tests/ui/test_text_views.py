@@ -215,3 +215,15 @@ def test_the_tints_follow_the_theme(qtbot, tab, window):
         app.setStyle(style)
         app.setPalette(palette)
         app.setStyleSheet(sheet)
+
+
+def test_a_long_text_is_scored_up_to_the_limit_and_kept_whole(qtbot, tab, monkeypatch):
+    from app.core import explain_runs
+
+    monkeypatch.setattr(explain_runs, "SCORE_CHARS", 30)
+    text = ("abc def gh " * 10)[:100]
+    score_in_tab(qtbot, tab, text)
+    trace = tab.scoring.trace
+    assert tab.scoring.view.toPlainText() == text            # nothing the user pasted is lost
+    assert sum(r.prob is not None for r in trace.records) == 29
+    assert "the 70 after them are not scored" in tab.stats.text()

@@ -38,15 +38,19 @@ class TextScoreMode:
         tab.progress.setRange(0, 0)          # one pass: busy, not counted
         tab.progress.setFormat("%p%")
         return functools.partial(explain_runs.score_text, tab.models,
-                                 str(tab.picker.current().path), tab.device_source(), text)
+                                 str(tab.picker.current().path), tab.device_source(), text,
+                                 limit=explain_runs.SCORE_CHARS)
 
     def on_events(self, events: list) -> None:
         for event in events:
             if isinstance(event, TextTrace):
                 self.view.show_trace(event)
-                scored, total = len(event.records), event.total_bits
+                scored = sum(r.prob is not None for r in event.records)
+                total, rest = event.total_bits, len(event.records) - scored
+                cut = f"; the {rest:,} after them are not scored" if rest else ""
                 self.tab.stats.setText(f"{total:,.1f} bits in total, {total / scored:.3f} "
-                                       f"bits/char ({scored} characters after the first)")
+                                       f"bits/char ({scored:,} characters after the first"
+                                       f"{cut})")
 
     def on_run_ended(self, how: str) -> None:
         self.view.setReadOnly(False)

@@ -39,7 +39,8 @@ class DriftDialog(QDialog):
             f"{gap:+.2f} bits at {step_name} {s['largest_gap_step']:,}; "
             f"{s['above_band_share']:.0%} of {step_name}s above the band. Above the band, "
             "the sampler is somewhere the model finds unlikely (it has drifted); well below, "
-            "it is repeating what it finds easy.")
+            "it is repeating what it finds easy." + (f" ({report.note}.)" if report.note
+                                                       else ""))
         caption.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
