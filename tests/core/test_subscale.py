@@ -82,11 +82,11 @@ def test_sampler_logits_equal_the_training_forward(scale):
         full = net(x, y)                                                # (2, L, 1, 8, 8)
         slices = to_slices(x[:, 0], scale)
         for k in range(scale * scale):
-            context = net.context(slices, k, y)
+            bias = net.decode_bias(net.context(slices, k, y), y)
             a, b = divmod(k, scale)
             for r in range(8 // scale):
                 for c in range(8 // scale):
-                    got = pixel_logits(net, slices, k, context, r, c, y)
+                    got = pixel_logits(net, slices, k, bias, r, c)
                     want = full[:, :, 0, a + scale * r, b + scale * c]
                     assert torch.allclose(got, want, atol=1e-5), (k, r, c)
 

@@ -137,11 +137,21 @@ class SubscaleNet(ImageNetMixin, nn.Module):
 
         Rows below h' never influence rows above, so a caller may pass only the rows it needs.
         """
+        return self.decode_with(current, self.decode_bias(context, y))
+
+    def decode_bias(self, context: torch.Tensor, y: torch.Tensor | None = None
+                    ) -> torch.Tensor:
+        """The decoder layers' per-position gate biases (N, L*4dh, h', w) from the context
+        and class: fixed for a whole slice, so a sampler computes them once per slice."""
         if y is None:
-            y = self.null_label(current.shape[0], current.device)
+            y = self.null_label(context.shape[0], context.device)
         bias = self.ctx_proj(context)                                     # (N, L*4dh, h', w)
         if self.cond is not None:
             bias = bias + self.cond(y)[:, :, None, None]
+        return bias
+
+    def decode_with(self, current: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """decode_logits with the biases given (rows as many as `current` has)."""
         v = h = self.scale_input(current)[:, None]                        # (N, 1, h', w)
         for layer, b in zip(self.layers, bias.chunk(len(self.layers), dim=1)):
             v, h = layer(v, h, b)

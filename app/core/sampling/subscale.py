@@ -11,10 +11,11 @@ from .events import ImageResult, PixelStep
 from .image import reported_step, resolve_labels
 
 
-def pixel_logits(net, slices, k: int, context, row: int, col: int, y):
+def pixel_logits(net, slices, k: int, bias, row: int, col: int):
     """Logits (N, levels) of pixel (row, col) of slice k, running the decoder only on the
-    rows it can see. slices: (N, S*S, h, w) levels; context: net.context(slices, k, y)."""
-    rows = net.decode_logits(slices[:, k, :row + 1], context[:, :, :row + 1], y)
+    rows it can see. slices: (N, S*S, h, w) levels; bias: the slice's decoder biases,
+    net.decode_bias(net.context(slices, k, y), y)."""
+    rows = net.decode_with(slices[:, k, :row + 1], bias[:, :, :row + 1])
     return rows[:, :, row, col]
 
 
@@ -33,10 +34,10 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
     with torch.no_grad():
         for k in range(s * s):
             a, b = divmod(k, s)
-            context = net.context(slices, k, y)                        # (n, ctx, h, w)
+            bias = net.decode_bias(net.context(slices, k, y), y)      # once per slice
             for r in range(slices.shape[2]):
                 for c in range(slices.shape[3]):
-                    logits = pixel_logits(net, slices, k, context, r, c, y)
+                    logits = pixel_logits(net, slices, k, bias, r, c)
                     values = draw(logits, gen, temperature)[0]
                     slices[:, k, r, c] = values
                     event = PixelStep(step, total, a + s * r, b + s * c, 0,
