@@ -162,3 +162,24 @@ def test_a_budget_costs_what_its_schedule_gives_up():
     assert budget_cost(curve, 100, 100) == 0.0
     costs = [budget_cost(curve, 100, k) for k in (50, 20, 5)]
     assert 0 < costs[0] < costs[1] < costs[2]
+
+
+def test_compare_draws_its_any_order_side_in_the_calls_asked(save_tiny):
+    from app.core.checkpoint import load_bundle
+    from app.core.requests import CompareRequest, ImageRequest, ModelFacts
+    from app.core.sampling.compare import SideEvent
+
+    fixed_kind = next(k for k, s in KINDS.items() if s.modality == "image" and s.fixed_order
+                      == "raster")
+    fixed = load_bundle(save_tiny(fixed_kind, num_classes=0), "cpu")
+    free = load_bundle(save_tiny(ANYORDER, num_classes=0), "cpu")
+    request = CompareRequest(left=ImageRequest(model="a", n=2, calls=4), other_model="b")
+    assert request.problems(ModelFacts.of(fixed), ModelFacts.of(free)) == []
+    calls = count_calls(free.net)
+    events = list(request.events([fixed, free]))
+    assert len(calls) == 4
+    done = [e for e in events if isinstance(e, SideEvent) and isinstance(e.event, ImageResult)]
+    assert len(done) == 2
+    assert CompareRequest.from_params(request.to_params(fixed, free)).left.calls == 4
+    both_fixed = request.problems(ModelFacts.of(fixed), ModelFacts.of(fixed))
+    assert any("only an any-order model" in p for p in both_fixed)

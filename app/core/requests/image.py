@@ -132,8 +132,9 @@ class CompareRequest(Request):
             other.class_names == facts.class_names else None
 
     def problems(self, facts: ModelFacts, other: ModelFacts | None = None) -> list[str]:
+        # The order and the network calls are for whichever side can take them.
         left = replace(self.left, order="") if facts.spec.fixed_order else self.left
-        problems = left.problems(facts)
+        problems = replace(left, calls=0).problems(facts)
         if other is None:
             return problems + ["choose a model to compare with"]
         if other.spec.modality != "image":
@@ -145,6 +146,8 @@ class CompareRequest(Request):
                 other.class_names != facts.class_names:
             problems.append(f"{other.name} was trained on other classes than {facts.name}: "
                             "choose class 'any', or two models trained on the same data")
+        if self.left.calls and not (facts.spec.parallel or other.spec.parallel):
+            problems += calls_problems(self.left.calls, facts)
         if not facts.spec.fixed_order or not other.spec.fixed_order:
             return problems
         if self.left.order and self.left.order not in (facts.spec.fixed_order,
@@ -170,9 +173,12 @@ class CompareRequest(Request):
         labels = (self.left.label, self.other_label(facts, other))
         r = self.left
         return sample_side_by_side([
+            budgeted_events(b, r.n, label, r.temperature, r.seed, r.calls, order, device)
+            if r.calls and f.spec.parallel else
             sample_images(b.net, b.codec, r.n, label, r.temperature, r.seed, order=order,
                           device=device)
-            for b, label, order in zip(bundles, labels, self.orders(facts, other))])
+            for b, f, label, order in zip(bundles, (facts, other), labels,
+                                          self.orders(facts, other))])
 
     def to_params(self, model, other) -> dict:
         facts, other_facts = ModelFacts.of(model), ModelFacts.of(other)
@@ -180,7 +186,8 @@ class CompareRequest(Request):
         return {**header("compare", facts), "models": [facts.name, other_facts.name],
                 "other_model": other_facts.name, "seed": r.seed,
                 **label_params(r.label, facts), "temperature": r.temperature,
-                "orders": self.orders(facts, other_facts), "order": r.order, "n": r.n}
+                "orders": self.orders(facts, other_facts), "order": r.order, "n": r.n,
+                **({"calls": r.calls} if r.calls else {})}
 
     @classmethod
     def from_params(cls, params: dict) -> CompareRequest:

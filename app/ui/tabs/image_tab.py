@@ -1,9 +1,9 @@
 """Image tab: Generate (a grid drawn pixel by pixel), Inpaint (fill a masked hole) and
 Compare (two models side by side) as three modes behind one interface (image_modes.py).
 
-The tab owns what the modes share: the model, class, grid, order, temperature and seed
-controls, the worker and the mode switch. The mode on show builds its request from them,
-folds its run's events into its own state and owns its messages."""
+The tab owns what the modes share: the model, class, grid, order, network calls, temperature
+and seed controls, the worker and the mode switch. The mode on show builds its request from
+them, folds its run's events into its own state and owns its messages."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -142,14 +142,13 @@ class ImageTab(GenerateTab):
         for mode in self.modes.values():
             mode.model_changed(info)
         self._fit_order()
-        self.fit_calls()
         self.show_problem()
 
-    def fit_calls(self) -> None:
-        """The budgets fit the model: offered for an any-order one, priced once measured."""
-        info = self.picker.current()
+    def fit_calls(self, shown=None) -> None:    # for an any-order model (in Compare: a side)
+        info = next((i for i in shown or [self.picker.current()]
+                     if i is not None and self.spec_of(i).parallel), None)
         self.calls.fit(info and info.path, info and self.facts(info).codec.dims or 0,
-                       info is not None and self.spec_of(info).parallel)
+                       info is not None)
 
     def _other_changed(self, _info) -> None:
         self.compare.set_models(self.picker.current(), self.compare.other.current())
@@ -185,6 +184,7 @@ class ImageTab(GenerateTab):
         self.order.setEnabled(free)
         self.order.setToolTip("The order an any-order model draws in" if free else
                               f"This model draws in {fixed} order only")
+        self.fit_calls(shown)
 
     # --- running: the mode that started a run gets its events --------------------------------
     def prepare_run(self):
@@ -199,7 +199,7 @@ class ImageTab(GenerateTab):
 
     def on_run_ended(self, how: str) -> None:
         self.mode_switch.setEnabled(True)
-        self.fit_calls()               # a budgeted run may have measured the model's losses
+        self._fit_order()              # (a budgeted run may have measured the model's losses)
         self._running_mode.on_run_ended(how)
         self.refresh_actions()
 
