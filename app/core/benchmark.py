@@ -174,7 +174,7 @@ def _kv_cache_speedup(bundle, device, repeats: int, chars: int = 16) -> dict:
 ANYORDER_BUDGETS = (100, 50, 20)
 
 
-def bench_anyorder(bundle, device, repeats: int = 1) -> dict:
+def bench_budgeted(bundle, device, repeats: int = 1) -> dict:
     """Budgeted parallel decoding of an any-order model: 16 images, and the bottom half of
     a digit filled 4 ways, in each budget of network calls, with the bits/dim each budget
     gives up (from the model's per-step losses on held-out images; None without them)."""
@@ -243,7 +243,7 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
         modality = KINDS[bundle.kind].modality
         log(f"{modality}: {bundle.name}")
         if KINDS[bundle.kind].parallel and "budgeted" not in report:
-            report["budgeted"] = bench_anyorder(bundle, device)
+            report["budgeted"] = bench_budgeted(bundle, device)
         elif modality == "image" and "image" not in report:
             report["image"] = bench_image(bundle, device)
         elif modality == "audio" and "audio" not in report:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -226,19 +224,13 @@ def _cache_path(bundle: Any, length: int | None, n: int, label: int | None,
                 order: Any) -> Path | None:
     """Where the reference of this model file and request is kept; None for a model with
     no file (nothing to tell a changed model by)."""
-    from .paths import user_data_dir
+    from .paths import derived_cache_path
 
-    try:
-        stat = os.stat(bundle.path)
-    except (OSError, TypeError):
-        return None
     if order is not None and not isinstance(order, str):
         order = hashlib.sha1(np.ascontiguousarray(order, dtype=np.int64).tobytes()).hexdigest()
-    key = json.dumps([CACHE_VERSION, str(Path(bundle.path).resolve()), stat.st_mtime_ns,
-                      stat.st_size, length, n, label, order, BAND])
-    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in bundle.name)[:40]
-    return user_data_dir() / "cache" / "drift" / f"{name}-{digest}.npz"
+    return derived_cache_path(bundle.path, "drift",
+                              [CACHE_VERSION, length, n, label, order, BAND], ".npz",
+                              bundle.name)
 
 
 def _read_cache(path: Path | None) -> tuple[Band, str] | None:

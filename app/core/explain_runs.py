@@ -82,10 +82,10 @@ class DriftReport:
 DRIFT_LIMIT = {"audio": 16_000, "text": 4_000}
 
 
-def drift(models, path: str, device: str, data, label=None, order=None,
-          length: int | None = None) -> Iterator[DriftReport]:
+def drift(models, path: str, device: str, data, label=None, order=None
+          ) -> Iterator[DriftReport]:
     """Score one generated item step by step and fetch (or build and cache) the reference
-    curve of real held-out items of the same length, class and order."""
+    curve of real held-out items of the same length (sequences), class and order."""
     from .drift import compare, generation_curve, held_out_reference
     from .registry import kind_spec
 
@@ -97,7 +97,7 @@ def drift(models, path: str, device: str, data, label=None, order=None,
     if limit is not None and len(data) > limit:
         note = f"the first {limit:,} of {len(data):,} {spec.unit.split('/')[1]}s compared"
         data = data[:limit]
-    length = len(data) if spec.modality != "image" else length
+    length = len(data) if spec.modality != "image" else None
     curve = generation_curve(bundle, data, label, order)
     band, source = held_out_reference(bundle, length, label=label, order=order)
     yield DriftReport(curve, band, source, compare(curve, band), spec.unit, note)

@@ -74,3 +74,23 @@ def resolve_model(name_or_path: str) -> Path:
         raise CheckpointError(name_or_path, f"no model of this name (models: {known}); "
                                             "or give the path of a .safetensors file")
     return path
+
+
+def derived_cache_path(model_path, folder: str, parts: list, suffix: str, stem: str = ""
+                       ) -> Path | None:
+    """Where something computed from the model file at `model_path` (and `parts`, JSON
+    values) is cached, under user_data_dir()/cache/`folder`. The key holds the file's path,
+    modification time and size, so a re-saved model is computed again; None for a model
+    with no file (nothing to tell a changed model by)."""
+    import hashlib
+    import json
+
+    try:
+        stat = os.stat(model_path)
+    except (OSError, TypeError):
+        return None
+    key = json.dumps([str(Path(model_path).resolve()), stat.st_mtime_ns, stat.st_size,
+                      *parts])
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:40]
+    return user_data_dir() / "cache" / folder / f"{safe + '-' if safe else ''}{digest}{suffix}"

@@ -8,10 +8,7 @@ CPU); a model whose data is not at hand has no curve, and its budgets split even
 """
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +20,9 @@ VERSION = 2              # bump when what is cached changes meaning
 
 def cache_path(model_path) -> Path | None:
     """Where the curve of this model file is kept (None for a model without a file)."""
-    from .paths import user_data_dir
+    from .paths import derived_cache_path
 
-    try:
-        stat = os.stat(model_path)
-    except (OSError, TypeError):
-        return None
-    key = json.dumps([VERSION, str(Path(model_path).resolve()), stat.st_mtime_ns,
-                      stat.st_size, IMAGES, POINTS])
-    return user_data_dir() / "cache" / "step-losses" / \
-        f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npy"
+    return derived_cache_path(model_path, "step-losses", [VERSION, IMAGES, POINTS], ".npy")
 
 
 def cached(model_path) -> np.ndarray | None:

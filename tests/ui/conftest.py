@@ -54,3 +54,57 @@ def window(qtbot, tiny_models):
     win.show()
     yield win
     win.close()
+
+
+class WorkerWatch:
+    """What the worker threads call while watched: functions of app/core (by name), and
+    functions of app/ui or Qt methods, which a worker must not call."""
+
+    def __init__(self):
+        self.core_calls: list[str] = []
+        self.calls: list[str] = []          # "file:function" of app/ui, "Qt: method"
+
+    def touched(self, allowed=()) -> list[str]:
+        """The app/ui functions (but `allowed` ones) and Qt methods called, other than
+        emitting signals (Qt's own queued calls to the GUI thread)."""
+        return [c for c in self.calls if not c.startswith("Qt: SignalInstance.emit")
+                and c.rsplit(":", 1)[-1] not in allowed]
+
+
+@pytest.fixture
+def worker_watch(monkeypatch):
+    """Watch every run's worker thread: the profile hook goes on inside the thread, around
+    the factory given to WorkerRunner.start (the worker's own run() is a Qt slot: patching
+    it would move it to the GUI thread, where nothing would be watched)."""
+    import sys
+
+    from app.ui.workers import WorkerRunner
+
+    seen = WorkerWatch()
+    main = threading.get_ident()     # (current_thread() would leave a dummy Thread behind)
+
+    def watch(frame, event, arg):
+        if threading.get_ident() == main:
+            return
+        name = frame.f_code.co_filename
+        if event == "call" and "/app/core/" in name:
+            seen.core_calls.append(frame.f_code.co_name)
+        if event == "call" and "/app/ui/" in name and not name.endswith("/workers.py"):
+            seen.calls.append(f"{name}:{frame.f_code.co_name}")
+        if event == "c_call" and type(getattr(arg, "__self__", None)).__module__.startswith(
+                "PySide6"):
+            seen.calls.append(f"Qt: {arg.__qualname__}")
+
+    def watched(factory):
+        def run():
+            sys.setprofile(watch)
+            try:
+                yield from factory()
+            finally:
+                sys.setprofile(None)
+        return run
+
+    start = WorkerRunner.start
+    monkeypatch.setattr(WorkerRunner, "start", lambda self, factory, *rest:
+                        start(self, watched(factory), *rest))
+    return seen

@@ -137,41 +137,12 @@ def test_scoring_the_generated_sound(window, qtbot):
     assert tab.trace_view.trace.count == 1999 and "Scored 0.25 s" in tab.stats.text()
 
 
-def test_scoring_runs_in_the_worker_from_plain_values(window, qtbot, monkeypatch, tmp_path):
+def test_scoring_runs_in_the_worker_from_plain_values(window, qtbot, worker_watch, tmp_path):
     """The scoring run, like every run: no widget and no app/ui code in the worker thread."""
-    import sys
-    import threading
-
-    from app.ui.workers import WorkerRunner
-
-    main, calls = threading.get_ident(), []
-
-    def watch(frame, event, arg):
-        if threading.get_ident() == main:
-            return
-        if event == "call" and "/app/ui/" in frame.f_code.co_filename \
-                and not frame.f_code.co_filename.endswith("/workers.py"):
-            calls.append(frame.f_code.co_name)
-        if event == "c_call" and type(getattr(arg, "__self__", None)).__module__.startswith(
-                "PySide6") and "emit" not in arg.__qualname__:
-            calls.append(arg.__qualname__)
-
-    def watched(factory):
-        def run():
-            sys.setprofile(watch)
-            try:
-                yield from factory()
-            finally:
-                sys.setprofile(None)
-        return run
-
-    start = WorkerRunner.start
-    monkeypatch.setattr(WorkerRunner, "start", lambda self, factory, *rest:
-                        start(self, watched(factory), *rest))
     tab = audio_tab(window)
     path = tmp_path / "a.wav"
     soundfile.write(path, np.zeros(1000, np.float32), 8000)
     window.open_path(str(path))
     tab.score()
     wait_done(qtbot, tab)
-    assert tab.trace_view.trace.count == 999 and calls == []
+    assert tab.trace_view.trace.count == 999 and worker_watch.touched() == []

@@ -1,8 +1,6 @@
 """Issue 13: a user's choice travels one path. Each test is one defect a user met: state
 leaking between modes and tabs, stale banners, a progress bar that disagrees with its line,
 saved parameters that say something else than what happened, a worker reading widgets."""
-import sys
-import threading
 
 import numpy as np
 
@@ -154,42 +152,10 @@ def test_saved_files_say_what_happened(window, qtbot, tmp_path):
     assert body == text._prompt_text + text._completion
 
 
-def test_the_worker_thread_never_touches_a_widget(window, qtbot, monkeypatch):
+def test_the_worker_thread_never_touches_a_widget(window, qtbot, worker_watch):
     """Every run of every generating tab: no Qt object method and no function of app/ui
     (other than the worker loop and the audio tab's player feed) is called from the worker
     thread."""
-    from app.ui.workers import WorkerRunner
-
-    calls, core_calls = [], []
-    main = threading.get_ident()     # (current_thread() would leave a dummy Thread behind)
-
-    def watch(frame, event, arg):
-        if threading.get_ident() == main:
-            return
-        name = frame.f_code.co_filename
-        if event == "call" and "/app/core/" in name:
-            core_calls.append(frame.f_code.co_name)
-        if event == "call" and "/app/ui/" in name and not name.endswith("/workers.py") \
-                and frame.f_code.co_name != "feed_player":
-            calls.append(f"{name}:{frame.f_code.co_name}")
-        if event == "c_call" and type(getattr(arg, "__self__", None)).__module__.startswith(
-                "PySide6"):
-            calls.append(f"Qt: {arg.__qualname__}")
-
-    def watched(factory):
-        """The factory, called and pulled in the worker thread with the watch on (the
-        worker's own run() is a Qt slot: patching it would move it to the GUI thread)."""
-        def run():
-            sys.setprofile(watch)
-            try:
-                yield from factory()
-            finally:
-                sys.setprofile(None)
-        return run
-
-    start = WorkerRunner.start
-    monkeypatch.setattr(WorkerRunner, "start", lambda self, factory, *rest:
-                        start(self, watched(factory), *rest))
     tab = image_tab(window)
     tab.grid.setValue(1)
     for mode in ("generate", "compare"):
@@ -221,8 +187,8 @@ def test_the_worker_thread_never_touches_a_widget(window, qtbot, monkeypatch):
     window.audio_tab.score()
     wait_done(qtbot, window.audio_tab)
     # The watch did see the worker at work: every kind of run drew in the worker thread ...
+    core_calls = set(worker_watch.core_calls)
     assert {"request_events", "sample_raster", "fill_raster", "branch_events", "score",
-            "dependence", "score_text", "score_audio"} <= set(core_calls), \
-        sorted(set(core_calls))[:40]
+            "dependence", "score_text", "score_audio"} <= core_calls, sorted(core_calls)[:40]
     # The worker emits its signals (Qt's own queued calls): those are the only Qt calls.
-    assert [c for c in calls if not c.startswith("Qt: SignalInstance.emit")] == []
+    assert worker_watch.touched(allowed={"feed_player"}) == []

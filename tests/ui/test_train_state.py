@@ -165,43 +165,9 @@ def test_a_paused_run_says_so_and_runs_are_listed_from_their_start(window, qtbot
 
 
 
-def test_the_train_tabs_worker_never_touches_a_widget(window, qtbot, tmp_path, monkeypatch):
+def test_the_train_tabs_worker_never_touches_a_widget(window, qtbot, tmp_path, worker_watch):
     """Reading the data, training, stopping and resuming: the worker thread calls no function
     of app/ui (but the worker loop) and no Qt method (but emitting its signals)."""
-    import sys
-    import threading
-
-    from app.ui.workers import WorkerRunner
-
-    calls, core_calls = [], []
-
-    main = threading.get_ident()     # (current_thread() would leave a dummy Thread behind)
-
-    def watch(frame, event, arg):
-        if threading.get_ident() == main:
-            return
-        name = frame.f_code.co_filename
-        if event == "call" and "/app/core/" in name:
-            core_calls.append(frame.f_code.co_name)
-        if event == "call" and "/app/ui/" in name and not name.endswith("/workers.py"):
-            calls.append(f"{name}:{frame.f_code.co_name}")
-        if event == "c_call" and type(getattr(arg, "__self__", None)).__module__.startswith(
-                "PySide6"):
-            calls.append(f"Qt: {arg.__qualname__}")
-
-    def watched(factory):
-        """The factory, called and pulled in the worker thread with the watch on."""
-        def run():
-            sys.setprofile(watch)
-            try:
-                yield from factory()
-            finally:
-                sys.setprofile(None)
-        return run
-
-    start = WorkerRunner.start
-    monkeypatch.setattr(WorkerRunner, "start", lambda self, factory, *rest:
-                        start(self, watched(factory), *rest))
     tab = prepare(qtbot, window, tmp_path)
     tab.steps.setValue(400)
     tab.batch.setValue(2)
@@ -219,6 +185,7 @@ def test_the_train_tabs_worker_never_touches_a_widget(window, qtbot, tmp_path, m
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
     assert tab.preview.preview is not None
     # The watch did see the worker at work (reading data, training, resuming) ...
-    assert {"job_for_folder", "run_job", "job_from_run", "make_preview"} <= set(core_calls)
+    assert {"job_for_folder", "run_job", "job_from_run", "make_preview"} <= \
+        set(worker_watch.core_calls)
     # ... and never in a widget.
-    assert [c for c in calls if not c.startswith("Qt: SignalInstance.emit")] == []
+    assert worker_watch.touched() == []

@@ -7,6 +7,8 @@ pixel, colour channels go R -> G -> B.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +17,52 @@ from .events import ImageResult, PixelStep
 from .image import reported_step, resolve_labels
 from .inpaint import InpaintResult, as_batch, check_inputs
 from .orders import fill_order
+
+
+@dataclass
+class Walk:
+    """The state of one any-order walk: the images (n, C, H, W) and which sub-pixels are
+    visible, the hidden pixels in the order they will be drawn, the labels, the generator."""
+
+    x: Any
+    visible: Any
+    cells: np.ndarray          # (N, 2) hidden pixels, in drawing order
+    mask: np.ndarray           # (H, W) hidden
+    y: Any
+    gen: Any
+    filling: bool
+    order: Any
+
+    def result(self, codec) -> ImageResult:
+        levels = self.x.cpu().numpy()
+        if self.filling:
+            name = self.order if isinstance(self.order, str) else "given"
+            return InpaintResult(levels, codec.decode(levels), self.mask, f"anyorder-{name}")
+        return ImageResult(levels, codec.decode(levels))
+
+
+def start_walk(net, codec, n: int, labels, seed: int | None, order, image, mask, device
+               ) -> Walk:
+    """Checked inputs and a fresh walk: generating (no image: every pixel hidden) or filling
+    the hidden pixels of `image` (C, H, W), or of n images (n, C, H, W)."""
+    import torch
+
+    from ..devices import make_generator
+
+    device = torch.device(device or next(net.parameters()).device)
+    cfg = net.config
+    filling = image is not None
+    if image is None:
+        image = np.zeros((cfg.channels, cfg.height, cfg.width), np.int64)
+        mask = np.ones((cfg.height, cfg.width), bool) if mask is None else mask
+    mask = np.asarray(mask, bool)
+    check_inputs(codec, np.asarray(image), mask)
+    cells = fill_order(mask, order, np.random.default_rng(seed))
+    x = torch.as_tensor(np.where(mask, 0, as_batch(image, n)), dtype=torch.long,
+                        device=device)
+    visible = torch.as_tensor(~mask, device=device)[None, None].repeat(n, cfg.channels, 1, 1)
+    return Walk(x, visible, cells, mask, resolve_labels(net, n, labels, device),
+                make_generator(seed, device), filling, order)
 
 
 def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
@@ -30,23 +78,9 @@ def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.
     """
     import torch
 
-    from ..devices import make_generator
-
-    device = torch.device(device or next(net.parameters()).device)
-    cfg = net.config
-    filling = image is not None
-    if image is None:
-        image = np.zeros((cfg.channels, cfg.height, cfg.width), np.int64)
-        mask = np.ones((cfg.height, cfg.width), bool) if mask is None else mask
-    check_inputs(codec, np.asarray(image), np.asarray(mask, bool))
-    mask = np.asarray(mask, bool)
-    gen = make_generator(seed, device)
-    rng = np.random.default_rng(seed)
-    cells = fill_order(mask, order, rng)
-    y = resolve_labels(net, n, labels, device)
-    x = torch.as_tensor(np.where(mask, 0, as_batch(image, n)), dtype=torch.long,
-                        device=device)                                 # (n, C, H, W)
-    visible = torch.as_tensor(~mask, device=device)[None, None].repeat(n, cfg.channels, 1, 1)
+    walk = start_walk(net, codec, n, labels, seed, order, image, mask, device)
+    cfg, x, visible, y, gen = net.config, walk.x, walk.visible, walk.y, walk.gen
+    cells = walk.cells
     total, step = len(cells) * cfg.channels, 0
     with torch.no_grad():
         for row, col in cells:
@@ -58,11 +92,7 @@ def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.
                 event = PixelStep(step, total, int(row), int(col), ch, values.cpu().numpy())
                 yield reported_step(event, logits, values, temperature) if report else event
                 step += 1
-    levels = x.cpu().numpy()
-    if filling:
-        yield InpaintResult(levels, codec.decode(levels), mask, f"anyorder-{order}")
-    else:
-        yield ImageResult(levels, codec.decode(levels))
+    yield walk.result(codec)
 
 
 def hidden_nll(net, levels: np.ndarray, mask: np.ndarray, order: str = "raster", labels=None,

@@ -17,11 +17,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from .anyorder import start_walk
 from .draw import draw
 from .events import ImageResult, PixelStep
 from .image import reported_step, resolve_labels
-from .inpaint import InpaintResult, as_batch, check_inputs
-from .orders import fill_order
 
 BUDGETS = (200, 100, 50, 20)     # the Steps choices offered besides "all"
 
@@ -112,27 +111,14 @@ def sample_budgeted(net, codec, n: int, labels, temperature: float, seed: int | 
     when filling)."""
     import torch
 
-    from ..devices import make_generator
-
-    device = torch.device(device or next(net.parameters()).device)
-    cfg = net.config
-    filling = image is not None
-    if image is None:
-        image = np.zeros((cfg.channels, cfg.height, cfg.width), np.int64)
-        mask = np.ones((cfg.height, cfg.width), bool) if mask is None else mask
-    mask = np.asarray(mask, bool)
-    check_inputs(codec, np.asarray(image), mask)
-    cells = fill_order(mask, order, np.random.default_rng(seed))
-    subs = np.array([(r, c, ch) for r, c in cells.tolist() for ch in range(cfg.channels)],
+    walk = start_walk(net, codec, n, labels, seed, order, image, mask, device)
+    cfg, x, visible, y, gen = net.config, walk.x, walk.visible, walk.y, walk.gen
+    device = x.device
+    subs = np.array([(r, c, ch) for r, c in walk.cells.tolist() for ch in range(cfg.channels)],
                     np.int64).reshape(-1, 3)
     if sum(sizes) != len(subs) or min(sizes, default=1) < 1:
         raise ValueError(f"a schedule must reveal the {len(subs)} hidden sub-pixels, "
                          f"got {sum(sizes)} in {len(sizes)} calls")
-    gen = make_generator(seed, device)
-    y = resolve_labels(net, n, labels, device)
-    x = torch.as_tensor(np.where(mask, 0, as_batch(image, n)), dtype=torch.long,
-                        device=device)
-    visible = torch.as_tensor(~mask, device=device)[None, None].repeat(n, cfg.channels, 1, 1)
     total, step = len(subs), 0
     with torch.no_grad():
         for k in sizes:
@@ -149,11 +135,7 @@ def sample_budgeted(net, codec, n: int, labels, temperature: float, seed: int | 
                 yield reported_step(event, logits[:, :, j], per[:, j], temperature) \
                     if report else event
             step += k
-    levels = x.cpu().numpy()
-    if filling:
-        yield InpaintResult(levels, codec.decode(levels), mask, f"anyorder-{order}")
-    else:
-        yield ImageResult(levels, codec.decode(levels))
+    yield walk.result(codec)
 
 
 def plan(total: int, calls: int, losses: np.ndarray | None = None, start: int = 0

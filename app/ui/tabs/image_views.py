@@ -131,7 +131,7 @@ class ChainViews:
         kind, self.running = (self.running or (None,))[0], None
         if kind == "branch":
             if self.branch_state is not None:       # stopped midway: show what it drew
-                image = self.action_image
+                image = self.branch_done[0]
                 self.mode.state.levels[image] = self.branch_state.levels[0]
                 self.mode.state.pixels[image] = self.branch_state.pixels[0]
                 self.branch_state = None
@@ -252,7 +252,7 @@ class ChainViews:
         """Keep image `image` up to step `at`, give that step `value` (None: draw it again)
         and draw the rest again; a new seed for each branch point and value."""
         seed = (self.tab.seed.value() * 7919 + at * 31 + (value or 0) + image) % (2 ** 31)
-        self.action, self.action_image = ("branch", image, at, value, seed), image
+        self.action = ("branch", image, at, value, seed)
         self.branch_done, self.was = (image, at, value), self.trace.total_bits(image)
         self.tab.generate()
 

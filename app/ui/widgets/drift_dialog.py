@@ -85,7 +85,7 @@ class DriftLauncher:
         self.tab.set_stats("Comparing with held-out data\u2026")
         self.runner.start(functools.partial(explain_runs.drift, self.tab.models,
                                             str(info.path), self.tab.device_source(), data,
-                                            label, order, len(data)),
+                                            label, order),
                           self._events, self.tab.on_error)
 
     def _events(self, events: list) -> None:
