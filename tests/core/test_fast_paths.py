@@ -151,3 +151,31 @@ def test_gpt_text_sampling_fast_and_plain_paths_agree():
     fast = list(sample_text(net, codec, "ab", 60, seed=5, n=2, compiled=True))[-1]
     plain = list(sample_text(net, codec, "ab", 60, seed=5, n=2, compiled=False))[-1]
     assert fast.texts == plain.texts
+
+
+def test_compiled_wavenet_gates_are_tanh_times_sigmoid_to_float32_rounding():
+    # Every gate input a sample can meet, far past where tanh and sigmoid saturate.
+    a = np.linspace(-100, 100, 400_001, dtype=np.float32)
+    pre = np.concatenate([a, a[::-1]])
+    z = np.empty(len(a), np.float32)
+    work = np.empty(len(pre), np.int32)
+    wavenet_numba._gates(pre, z, np.empty(len(pre), np.float32), work, work.view(np.float32))
+    exact = np.tanh(a.astype(np.float64)) / (1 + np.exp(-a[::-1].astype(np.float64)))
+    assert np.abs(z - exact).max() <= 2.5e-7           # two float32 steps at 1.0
+
+
+def test_compiled_wavenet_streams_in_threads_draw_what_one_thread_draws():
+    net, _ = make_bundle("wavenet", num_classes=3)
+    labels = torch.tensor([2, 0, 1, 1, 0])
+    uniforms = torch.rand(80, 5, generator=torch.Generator().manual_seed(2)).numpy()
+    prime = np.random.default_rng(1).integers(0, 32, (6, 5))
+    runs = []
+    for threads in (1, 2, 3):
+        compiled = wavenet_numba.CompiledWaveNet(net, labels, batch=5, threads=threads)
+        assert len(compiled.groups) == threads
+        fed = compiled.feed(prime)
+        tokens, logits = compiled.generate(prime[-1], uniforms, 0.9, record=True)
+        runs.append((fed, tokens, logits))
+    for fed, tokens, logits in runs[1:]:
+        assert np.array_equal(tokens, runs[0][1])
+        assert np.array_equal(fed, runs[0][0]) and np.array_equal(logits, runs[0][2])

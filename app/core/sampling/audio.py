@@ -107,7 +107,8 @@ def _compiled_steps(net, labels, streams, history, gen, temperature, chunk,
     also records the logits of every draw (CompiledWaveNet.generate's `record`)."""
     import torch
 
-    compiled = wavenet_numba.CompiledWaveNet(net, labels, streams)
+    # Streams in groups on torch's threads (the user's --threads), each group its own core.
+    compiled = wavenet_numba.CompiledWaveNet(net, labels, streams, torch.get_num_threads())
     if len(history) > 1:
         compiled.feed(np.repeat(np.asarray(history[:-1])[:, None], streams, axis=1))
     current = np.full(streams, int(history[-1]), dtype=np.int64)
