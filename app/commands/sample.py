@@ -156,6 +156,12 @@ def run_audio(args) -> int:
 
     check_output(args.out)
     bundle, device = load_for(args, "audio")
+    if device.type == "cpu":
+        # Loading the compiled loop (0.3-0.5 s, once per process) is start-up, like the
+        # model: done here, the rate printed below is the sampler's own from the first sample.
+        from ..core.fast import wavenet_numba
+
+        wavenet_numba.load_kernels()
     facts = ModelFacts.of(bundle)
     rate = bundle.codec.sample_rate
     label, problems = label_of(args.label, facts)

@@ -179,3 +179,11 @@ def test_compiled_wavenet_streams_in_threads_draw_what_one_thread_draws():
     for fed, tokens, logits in runs[1:]:
         assert np.array_equal(tokens, runs[0][1])
         assert np.array_equal(fed, runs[0][0]) and np.array_equal(logits, runs[0][2])
+
+
+def test_loading_the_kernels_ahead_covers_the_types_sampling_uses():
+    wavenet_numba.load_kernels()
+    loaded = len(wavenet_numba._generate.signatures), len(wavenet_numba._step.signatures)
+    net, codec = make_bundle("wavenet", num_classes=3)
+    generate_audio(net, codec, 50, label=1, seed=0, streams=2, prime=np.zeros(9, np.float32))
+    assert (len(wavenet_numba._generate.signatures), len(wavenet_numba._step.signatures)) == loaded
