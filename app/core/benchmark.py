@@ -86,11 +86,35 @@ def bench_image(bundle, device, repeats: int = 3, naive_steps: int = 12) -> dict
                                                          naive=True, device=device),
                                            naive_steps), repeats) / naive_steps
     naive = per_step * codec.dims
+    forward = _median_time(functools.partial(_forward16, bundle, device), repeats)
     return {"model": bundle.name, "batch": 16, "fast_s": round(fast, 3),
+            "forward_pass_s": round(forward, 4),
+            # The arithmetic floor: drawing 16 images in one full forward pass's time.
+            "fast_over_forward": round(fast / forward, 2),
             "naive_s": round(naive, 1), "speedup": round(naive / fast, 1),
             "fast_s_batch1": round(fast1, 3),
             "naive_note": f"naive_s extrapolated from {naive_steps} of {codec.dims} pixel "
                           "steps (full forward pass per step)", **views}
+
+
+def _forward16(bundle, device) -> None:
+    """One full forward pass over 16 images (training's pass, without the gradient)."""
+    import torch
+
+    codec = bundle.codec
+    images = torch.randint(0, codec.levels, (16, codec.channels, codec.height, codec.width),
+                           generator=torch.Generator().manual_seed(0)).to(device)
+    with torch.no_grad():
+        bundle.net(images)
+
+
+def bench_images16(bundle, device, repeats: int = 3) -> dict:
+    """16 images drawn the way the Image tab draws them, for one model of each image kind."""
+    from .sampling.image import sample_images
+
+    seconds = _median_time(lambda: drain(sample_images(bundle.net, bundle.codec, 16, None,
+                                                       seed=0, device=device)), repeats)
+    return {"model": bundle.name, "kind": bundle.kind, "images16_s": round(seconds, 3)}
 
 
 def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
@@ -111,6 +135,7 @@ def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
             "realtime_factor": round(n / one / rate, 2), "streams": streams,
             "total_samples_per_s_streams": round(n * streams / many),
             "per_stream_realtime_factor_streams": round(n / many / rate, 2),
+            "streams_speedup": round(one * streams / many, 2),
             "views_off_samples_per_s": round(n / views["views_off_s"]),
             "views_on_samples_per_s": round(n / views["views_on_s"]), **views}
 
@@ -234,6 +259,7 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
               "threads": torch.get_num_threads(), "numba": wavenet_numba.available(),
               "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
     texts = []
+    kinds_done: set[str] = set()
     for path in paths:
         try:
             bundle = load_bundle(path, device)
@@ -241,15 +267,20 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
             log(f"skipping {err}")
             continue
         modality = KINDS[bundle.kind].modality
+        if modality == "image" and bundle.kind in kinds_done:
+            continue                     # one model of each image kind
         log(f"{modality}: {bundle.name}")
-        if KINDS[bundle.kind].parallel and "budgeted" not in report:
+        if KINDS[bundle.kind].parallel:
             report["budgeted"] = bench_budgeted(bundle, device)
         elif modality == "image" and "image" not in report:
             report["image"] = bench_image(bundle, device)
+        elif modality == "image":
+            report.setdefault("images16", []).append(bench_images16(bundle, device))
         elif modality == "audio" and "audio" not in report:
             report["audio"] = bench_audio(bundle, device)
         elif modality == "text":
             texts.append(bench_text(bundle, device))
+        kinds_done.add(bundle.kind)
     if texts:
         # The headline is the recurrent model's (the targets are set for it): the first
         # report without a Transformer's KV-cache figures.

@@ -122,13 +122,17 @@ def test_image_paths_compiled_torch_and_naive_give_the_same_images():
 
 
 @pytest.mark.parametrize("temperature", [0.7, 1.0])
-def test_fused_gpt_step_matches_the_plain_step_past_a_full_context(temperature):
+@pytest.mark.parametrize("fast_path", ["numba", "tensor ops"])
+def test_fast_gpt_steps_match_the_plain_step_past_a_full_context(temperature, fast_path):
     """Context 16, 40 characters: the cache fills, restarts from its last half twice."""
+    from app.core.fast.gpt_fused import FusedGPT
+    from app.core.fast.gpt_numba import CompiledGPT
     from app.core.sampling.draw import draw
     from app.core.sampling.text import stepper
 
     net, _ = make_bundle("charlm-gpt")
-    fused = stepper(net, 3, torch.device("cpu"), compiled=True)
+    fused = CompiledGPT(net, 3).step if fast_path == "numba" else \
+        FusedGPT(net, 3, torch.device("cpu")).step
     plain = stepper(net, 3, torch.device("cpu"), compiled=False)
     gen = torch.Generator().manual_seed(0)
     current, fed = torch.tensor([1, 2, 3]), []

@@ -14,12 +14,13 @@ def warm_up() -> bool:
     import torch
 
     from ..codecs import ImageCodec, MuLawCodec
-    from ..config import PixelCNNConfig, WaveNetConfig
+    from ..config import GPTConfig, PixelCNNConfig, WaveNetConfig
+    from ..nets.charlm import CharGPT
     from ..nets.pixelcnn import GatedPixelCNN
     from ..nets.wavenet import WaveNet
     from ..sampling.audio import sample_audio
     from ..sampling.image import sample_images
-    from . import wavenet_numba
+    from . import gpt_numba, wavenet_numba
 
     if not wavenet_numba.available():
         return False
@@ -32,4 +33,6 @@ def warm_up() -> bool:
                                      output_hidden=2, dilations=[1])).eval()
         for _ in sample_audio(wave, MuLawCodec(8000, 4), 2, seed=0, prime=np.array([0.0, 0.1])):
             pass
+        gpt = CharGPT(GPTConfig(vocab_size=2, context=2, embed=2, heads=1, layers=1)).eval()
+        gpt_numba.CompiledGPT(gpt, 1).step(torch.zeros(1, dtype=torch.long))
     return True

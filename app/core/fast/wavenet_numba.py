@@ -14,51 +14,25 @@ from __future__ import annotations
 
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
 
 import numpy as np
 
-numba: ModuleType | None     # the module, or None where it is not installed
-try:
-    import numba
-except ImportError:              # the PyTorch step is the fallback
-    numba = None
-
-
-def available() -> bool:
-    return numba is not None
-
-
-def _jit(fn):
-    # nogil: a compiled loop runs for milliseconds; holding the interpreter lock that long
-    # would starve the window's thread (its timers and repaints wait for every chunk).
-    return numba.njit(cache=True, fastmath=False, nogil=True)(fn) if numba is not None else fn
+from .vecmath import _jit, available, exp_inplace, numba  # noqa: F401  (re-exported)
 
 
 @_jit
 def _gates(pre, z, powers, bits, scales):
-    """z = tanh(pre[:d]) * sigmoid(pre[d:]), both from one vectorisable exp.
+    """z = tanh(pre[:d]) * sigmoid(pre[d:]), both from one vectorised exp (vecmath).
 
     libm's scalar tanh and exp took almost half of each sample's time. Here
-    tanh(a) = (1 - e^-2a) / (1 + e^-2a) and sigmoid(g) = 1 / (1 + e^-g), with e^x as
-    2^n * p(r): r = x - n ln 2 in [-ln2/2, ln2/2], p its degree-6 Taylor polynomial
-    (relative error < 2e-7), and 2^n built from its float32 bits (in `bits`, read back
-    through `scales`, a float32 view of the same memory). Plain arithmetic in straight
-    loops, so the compiler runs it 16 lanes at a time. Absolute error under 2.5e-7 over
-    all inputs (tests/core/test_fast_wavenet.py), the size of float32 rounding itself.
+    tanh(a) = (1 - e^-2a) / (1 + e^-2a) and sigmoid(g) = 1 / (1 + e^-g): absolute error
+    under 2.5e-7 over all inputs (tests/core/test_fast_paths.py), float32 rounding's size.
     """
     d = z.shape[0]
-    for k in range(2 * d):
-        x = pre[k] * np.float32(-2.0) if k < d else -pre[k]
-        x = min(max(x, np.float32(-87.0)), np.float32(88.0))
-        n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
-        r = x - n * np.float32(0.693145751953125) - n * np.float32(1.4286068203094173e-06)
-        powers[k] = np.float32(1.0) + r * (np.float32(1.0) + r * (np.float32(0.5) + r * (
-            np.float32(1 / 6) + r * (np.float32(1 / 24) + r * (np.float32(1 / 120)
-                                                            + r * np.float32(1 / 720))))))
-        bits[k] = (np.int32(n) + np.int32(127)) << np.int32(23)
-    for k in range(2 * d):
-        powers[k] *= scales[k]
+    for k in range(d):
+        powers[k] = pre[k] * np.float32(-2.0)
+        powers[d + k] = -pre[d + k]
+    exp_inplace(powers, 2 * d, bits, scales)
     for k in range(d):
         e = powers[k]
         z[k] = (np.float32(1.0) - e) / ((np.float32(1.0) + e) * (np.float32(1.0) + powers[d + k]))

@@ -19,9 +19,12 @@ def stepper(net, batch: int, device, compiled: bool = True):
     """A function ids (B,) -> next-character logits (B, V) that carries the model's state.
 
     The LSTM steps with fused gate weights (app/core/fast/lstm_fused.py) and the Transformer
-    with a preallocated KV cache (app/core/fast/gpt_fused.py) unless `compiled=False`;
+    with a preallocated KV cache, compiled on the CPU (app/core/fast/gpt_numba.py), in
+    plain tensor ops elsewhere (app/core/fast/gpt_fused.py), unless `compiled=False`;
     otherwise the net's own step (recurrent state or KV cache) is used.
     """
+    import torch
+
     from ..nets.charlm import CharGPT, CharLSTM
 
     if compiled and isinstance(net, CharLSTM):
@@ -29,7 +32,11 @@ def stepper(net, batch: int, device, compiled: bool = True):
 
         return FusedLSTM(net, batch, device).step
     if compiled and isinstance(net, CharGPT):
+        from ..fast import gpt_numba
         from ..fast.gpt_fused import FusedGPT
+
+        if torch.device(device).type == "cpu" and gpt_numba.available():
+            return gpt_numba.CompiledGPT(net, batch).step
 
         return FusedGPT(net, batch, device).step
     state = net.begin(batch, device)
