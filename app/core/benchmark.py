@@ -255,10 +255,10 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
     preferred = ["mnist", "mnist-anyorder", "speech", "shakespeare", "shakespeare-gpt"]
     paths = sorted(folder.glob("*.safetensors"),
                    key=lambda p: (preferred.index(p.stem) if p.stem in preferred else 99, p.stem))
-    report = {"device": describe_device(device), "torch": torch.__version__,
+    report: dict = {"device": describe_device(device), "torch": torch.__version__,
               "threads": torch.get_num_threads(), "numba": wavenet_numba.available(),
               "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
-    texts = []
+    texts, images16 = [], []
     kinds_done: set[str] = set()
     for path in paths:
         try:
@@ -275,12 +275,14 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
         elif modality == "image" and "image" not in report:
             report["image"] = bench_image(bundle, device)
         elif modality == "image":
-            report.setdefault("images16", []).append(bench_images16(bundle, device))
+            images16.append(bench_images16(bundle, device))
         elif modality == "audio" and "audio" not in report:
             report["audio"] = bench_audio(bundle, device)
         elif modality == "text":
             texts.append(bench_text(bundle, device))
         kinds_done.add(bundle.kind)
+    if images16:
+        report["images16"] = images16
     if texts:
         # The headline is the recurrent model's (the targets are set for it): the first
         # report without a Transformer's KV-cache figures.
