@@ -49,14 +49,17 @@ def test_compiled_and_torch_audio_samplers_are_each_reproducible():
         assert np.array_equal(a, b) and a.shape == (2, 300)
 
 
+# int8 weights are reduced precision: held to 2e-3 nats (measured ~4e-4 on this tiny model;
+# on the bundled one held-out bits/char moved by -0.0002, benchmarks/lstm_int8.py).
+@pytest.mark.parametrize("int8,tolerance", [(False, 1e-4), (True, 2e-3)])
 @pytest.mark.parametrize("temperature", [0.6, 1.0])
-def test_fused_lstm_matches_full_forward_over_a_sampled_sequence(temperature):
+def test_fused_lstm_matches_full_forward_over_a_sampled_sequence(temperature, int8, tolerance):
+    from app.core.fast.lstm_fused import FusedLSTM
     from app.core.sampling.draw import draw
-    from app.core.sampling.text import stepper
 
     net, _ = make_bundle("charlm-lstm")
     gen = torch.Generator().manual_seed(0)
-    step = stepper(net, 3, torch.device("cpu"), compiled=True)
+    step = FusedLSTM(net, 3, torch.device("cpu"), int8=int8).step
     current = torch.tensor([1, 2, 3])
     fed, logits = [], []
     for _ in range(80):
@@ -67,7 +70,7 @@ def test_fused_lstm_matches_full_forward_over_a_sampled_sequence(temperature):
     with torch.no_grad():
         full = net(torch.stack(fed, 1))[0].log_softmax(-1)                 # (B, T, V)
     ours = torch.stack(logits, 1).log_softmax(-1)
-    assert (full - ours).abs().max().item() < 1e-4
+    assert (full - ours).abs().max().item() < tolerance
 
 
 def test_text_sampling_fast_and_plain_paths_agree():

@@ -30,7 +30,8 @@ def stepper(net, batch: int, device, compiled: bool = True):
     if compiled and isinstance(net, CharLSTM):
         from ..fast.lstm_fused import FusedLSTM
 
-        return FusedLSTM(net, batch, device).step
+        # int8 gate weights on the CPU, where reading the weights is the step's cost.
+        return FusedLSTM(net, batch, device, int8=True).step
     if compiled and isinstance(net, CharGPT):
         from ..fast import gpt_numba
         from ..fast.gpt_fused import FusedGPT
