@@ -292,7 +292,9 @@ def test_text_sampler_reports_candidates_and_draws_the_same(kind, compiled, shap
         logprob = [e.logprob for e in deltas if e.stream == 0]
         # A Transformer's sampler and score agree while the text fits its context.
         m = getattr(b.config, "context", len(text)) - 1
-        assert np.allclose(-result.bits[0, 1:m] * LN2, logprob[:m - 1], atol=1e-4)
+        # The compiled LSTM holds int8 weights: within its stated 2e-3 (test_fast_paths).
+        tolerance = 2e-3 if compiled else 1e-4
+        assert np.allclose(-result.bits[0, 1:m] * LN2, logprob[:m - 1], atol=tolerance)
 
 
 # ----- refusals --------------------------------------------------------------------------

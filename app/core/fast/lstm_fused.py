@@ -78,9 +78,9 @@ class FusedLSTM:
 
     def _step_int8(self, ids: torch.Tensor) -> torch.Tensor:
         n = self.hidden
-        x = None
+        x = self.h[0]                  # layer 0's input part comes from first_input
         for k, (rows, scales) in enumerate(self.packed):
-            given = self.h[0] if k == 0 else torch.cat([x, self.h[k]], dim=1)
+            given = x if k == 0 else torch.cat([x, self.h[k]], dim=1)
             product = torch.ops.aten._weight_int8pack_mm(given.bfloat16(), rows, scales)
             gates = (self.first_input[ids] if k == 0 else self.biases[k]) + product
             if self.compiled_cell:
