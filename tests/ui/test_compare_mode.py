@@ -65,7 +65,7 @@ def test_stop_keeps_both_halves_and_other_classes_are_explained(window, qtbot, t
     tab.stop()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=30000)
     done = [s.done for s in tab.compare.sides]
-    assert 0 < done[0] < 256 and abs(done[0] - done[1]) <= 1     # they grew together
+    assert 0 < done[0] and 0 < done[1] and sum(done) < tab.compare.total  # both halves kept
     assert "Stopped" in tab.stats.text() and tab.has_result()
 
     net, codec = make_bundle("pixelcnn", height=16, width=16, num_classes=2)

@@ -1,7 +1,7 @@
 """Compare mode of the Image tab: two models draw side by side, live, with the same seed,
 class, temperature and grid. Each side fills in its model's own order (raster, any-order,
-subscale), so the difference in how they build a picture is there to see, and each side's
-compute time is shown, so is the difference in cost."""
+subscale) at its own pace, so the difference in how they build a picture is there to see,
+and each side's compute time and time left are shown, so is the difference in cost."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,14 +11,22 @@ from ...core.codecs import codec_from_dict
 from ...core.registry import KINDS
 from ...core.sampling.compare import SideEvent
 from ...core.state import CanvasState
-from ..widgets.controls import ModelPicker, StatsLabel
+from ..widgets.controls import ModelPicker, StatsLabel, format_eta
 from ..widgets.image_canvas import ImageCanvasWidget
+
+
+def time_left(state: CanvasState) -> float:
+    """Seconds this side still needs at its pace so far (each side runs in its own thread)."""
+    if state.done >= state.total:
+        return 0.0
+    return (state.total - state.done) * state.busy_s / state.done if state.done else 0.0
 
 
 def side_line(state: CanvasState) -> str:
     rate = state.done / state.busy_s if state.busy_s > 0 else 0.0
+    left = f" \u00b7 {format_eta(time_left(state))} left" if state.done < state.total else ""
     return (f"{state.done:,} / {state.total:,} pixels \u00b7 {state.busy_s:.1f} s of compute"
-            f" \u00b7 {rate:,.0f} pixels/s alone")
+            f" \u00b7 {rate:,.0f} pixels/s{left}")
 
 
 class ComparePanelWidget(QWidget):

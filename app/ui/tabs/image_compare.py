@@ -1,12 +1,12 @@
 """Compare mode: two models draw side by side, live, with the same seed, class,
-temperature and grid, in one worker (app/core/sampling/compare.py interleaves them)."""
+temperature and grid, each side in its own thread (app/core/sampling/compare.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ...core.requests import CompareRequest
 from ..widgets.controls import format_eta
-from .compare_panel import ComparePanelWidget
+from .compare_panel import ComparePanelWidget, time_left
 from .image_files import SAVE_SCALE
 from .image_modes import ImageMode
 
@@ -57,9 +57,8 @@ class CompareMode(ImageMode):
         done, total = panel.done, panel.total
         if done - self.progress[0] >= total / 100 or done == total:
             self.set_progress(done)
-        # Wall time so far over pixels so far: both sides share the one worker thread.
-        elapsed = max(sum(s.elapsed_s for s in panel.sides) / 2, 1e-6)
-        eta = (total - done) * elapsed / done if done else 0.0
+        # The sides run side by side, each at its own pace: done when the slower one is.
+        eta = max((time_left(s) for s in panel.sides), default=0.0)
         self.set_stats(f"Compute so far: {panel.summary()} \u00b7 ETA {format_eta(eta)}")
 
     def on_run_ended(self, how: str) -> None:
