@@ -91,6 +91,26 @@ def test_sampler_logits_equal_the_training_forward(scale):
                     assert torch.allclose(got, want, atol=1e-5), (k, r, c)
 
 
+@pytest.mark.parametrize("scale", [2, 4])
+def test_row_cached_decoder_draws_what_the_plain_decoder_draws(scale, monkeypatch):
+    """The compiled row cache, the PyTorch row cache and one plain decoder pass per pixel:
+    the same distributions at every step (so the same draws) and the same images."""
+    from app.core.fast import pixelcnn_numba
+    from app.core.sampling.subscale import sample_subscale
+
+    net, codec = tiny(scale)
+    run = lambda compiled: list(sample_subscale(net, codec, 3, [0, None, 2], 0.9, seed=4,
+                                                report=True, compiled=compiled))
+    compiled, plain = run(True), run(False)
+    monkeypatch.setattr(pixelcnn_numba, "available", lambda: False)
+    cached = run(True)
+    for fast in (compiled, cached):
+        assert np.array_equal(fast[-1].levels, plain[-1].levels)
+        for a, b in zip(fast[:-1], plain[:-1]):
+            assert (a.row, a.col) == (b.row, b.col) and np.array_equal(a.values, b.values)
+            assert np.allclose(a.probs, b.probs, atol=1e-5)
+
+
 @pytest.mark.parametrize("half", [False, True])
 def test_save_load_round_trip_gives_identical_logits(tmp_path, half):
     net, codec = tiny(4)

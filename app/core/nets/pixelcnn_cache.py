@@ -41,7 +41,9 @@ class PixelCNNCache:
 
 
 def _masked(conv) -> torch.Tensor:
-    return (conv.weight * conv.mask).detach()
+    """A conv's weights as it applies them (a plain conv, e.g. the SPN's head, has no mask)."""
+    mask = getattr(conv, "mask", None)
+    return (conv.weight if mask is None else conv.weight * mask).detach()
 
 
 def _static_biases(layer, labels, height: int, width: int, batch: int, device):
