@@ -11,12 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..nets import pixelcnn_cache
-from .wavenet_numba import _jit, _pick, available  # noqa: F401  (numba decided in one place)
+from .wavenet_numba import _gates, _jit, _pick, available  # noqa: F401  (numba in one place)
 
 
 @_jit
-def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z):
-    """One horizontal layer at column `col` for every image; writes (B, h) into out."""
+def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z, powers, bits,
+           scales):
+    """One horizontal layer at column `col` for every image; writes (B, h) into out.
+    powers, bits and scales: scratch for the gates' vectorised exp (wavenet_numba._gates)."""
     batch, _, cin = h_in.shape
     two_h = w_h.shape[1]
     h = two_h // 2
@@ -29,8 +31,7 @@ def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z):
                     row = t * cin + c
                     for k in range(two_h):
                         pre[k] += x * w_h[row, k]
-        for k in range(h):
-            z[k] = np.tanh(pre[k]) * (1.0 / (1.0 + np.exp(-pre[h + k])))
+        _gates(pre, z, powers, bits, scales)
         out[b, :] = b_out
         if residual:
             out[b, :] += h_in[b, col + pad]
@@ -49,11 +50,15 @@ def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out
     out = np.empty((batch, hidden), np.float32)
     pre = np.empty(2 * hidden, np.float32)
     z = np.empty(hidden, np.float32)
-    _layer(h_in0, col, pad0, w_h0, row_bias[0], w_out[0], b_out[0], False, out, pre, z)
+    powers = np.empty(2 * hidden, np.float32)
+    bits = np.empty(2 * hidden, np.int32)
+    scales = bits.view(np.float32)
+    _layer(h_in0, col, pad0, w_h0, row_bias[0], w_out[0], b_out[0], False, out, pre, z,
+           powers, bits, scales)
     for i in range(h_rest.shape[0]):
         h_rest[i, :, col + pad, :] = out          # this layer's input at the current pixel
         _layer(h_rest[i], col, pad, w_h_rest[i], row_bias[i + 1], w_out[i + 1], b_out[i + 1],
-               True, out, pre, z)
+               True, out, pre, z, powers, bits, scales)
     head = np.empty(w1.shape[1], np.float32)
     for b in range(batch):
         head[:] = b1
