@@ -29,6 +29,8 @@ def percentile(values, q):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="heartbeat time per tab")
+    parser.add_argument("--tabs", nargs="*", default=None,
+                        help="only these (image, audio, text); default all")
     args = parser.parse_args()
     if "CHAINRULE_HOME" not in os.environ:
         # A fresh settings folder: every tab starts on its default bundled model.
@@ -60,6 +62,8 @@ def main() -> None:
         wait(50)
     report = {"window_shown_s": round(shown_s, 2), "tick_ms": TICK_MS, "tabs": {}}
     for tab in window.generating_tabs():
+        if args.tabs and tab.modality not in args.tabs:
+            continue
         window.tabs.setCurrentWidget(tab)
         if tab.modality == "image":
             tab.grid.setValue(8)                 # 64 images: still drawing when timing ends

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+# The budgets of network calls offered besides "all". Here, not in sampling/budget.py, so
+# the window can list them (with their costs) before torch loads.
+BUDGETS = (200, 100, 50, 20)
+
 IMAGES = 32
 POINTS = 48
 VERSION = 2              # bump when what is cached changes meaning
@@ -71,7 +75,7 @@ def measured(bundle, device=None) -> np.ndarray | None:
 def budget_cost(curve: np.ndarray | None, total: int, calls: int, start: int = 0
                 ) -> float | None:
     """Bits/dim a budget gives up against the full chain (None without a curve)."""
-    from .sampling.budget import plan, schedule_cost
+    from .sampling.schedule import plan, schedule_cost
 
     if curve is None or calls >= total:
         return None if curve is None else 0.0

@@ -7,14 +7,9 @@ import pytest
 
 from app.core.registry import KINDS
 from app.core.sampling.anyorder import sample_anyorder
-from app.core.sampling.budget import (
-    loss_schedule,
-    sample_budgeted,
-    schedule_cost,
-    step_losses,
-    uniform_schedule,
-)
+from app.core.sampling.budget import sample_budgeted, step_losses
 from app.core.sampling.events import ImageResult, PixelStep
+from app.core.sampling.schedule import loss_schedule, schedule_cost, uniform_schedule
 from tests.conftest import make_bundle
 
 ANYORDER = next(k for k, s in KINDS.items() if s.modality == "image" and s.fixed_order is None)

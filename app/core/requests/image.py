@@ -92,8 +92,9 @@ def budgeted_events(bundle, n: int, labels, temperature: float, seed: int, calls
     for a model, a Notice says the losses are being measured (seconds, then cached)."""
     import numpy as np
 
-    from ..sampling.budget import plan, sample_budgeted
+    from ..sampling.budget import sample_budgeted
     from ..sampling.events import Notice
+    from ..sampling.schedule import plan
     from ..step_losses import cached, measured
 
     codec = bundle.codec

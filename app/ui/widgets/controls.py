@@ -281,8 +281,7 @@ class CallsBox(QComboBox):
         self.fit(None, 0, False)
 
     def fit(self, path, dims: int, parallel: bool) -> None:
-        from ...core.sampling.budget import BUDGETS
-        from ...core.step_losses import budget_cost, cached
+        from ...core.step_losses import BUDGETS, budget_cost, cached
 
         keep = self.calls()
         curve = cached(path) if parallel and path is not None else None
