@@ -208,8 +208,10 @@ class AudioTraceWidget(QWidget):
             self.caption.setText(f"bits per sample ({trace.smooth_s * 1000:g} ms mean) "
                                  f"\u00b7 mean {trace.mean_bits:.2f} \u00b7 total "
                                  f"{trace.total_bits:,.0f} bits")
-            self.bits_plot.setYRange(0, max(1.0, float(np.percentile(bits, 99.5)) * 1.1),
-                                     padding=0)
+            # Whole bits: the range (and so the axis, ~2 ms to lay out) changes rarely.
+            top = float(np.ceil(max(1.0, float(np.percentile(bits, 99.5)) * 1.1)))
+            if self.bits_plot.viewRange()[1] != [0.0, top]:
+                self.bits_plot.setYRange(0, top, padding=0)
             self._draw_image()
         # The newest sample's distribution: every other redraw while sound streams in (a
         # third plot to repaint each time costs the GUI a few ms); at once when hovered.
