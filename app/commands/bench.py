@@ -35,9 +35,12 @@ def run(args) -> int:
           f"numba {'yes' if report['numba'] else 'no'}")
     if "image" in report:
         r = report["image"]
-        print(f"image  {r['model']}: 16 images in {r['fast_s']} s (naive {r['naive_s']} s, "
-              f"{r['speedup']}x faster); 1 image in {r['fast_s_batch1']} s\n"
+        print(f"image  {r['model']}: 16 images in {r['fast_s']} s = {r['fast_over_forward']} "
+              f"full forward passes ({r['forward_pass_s']} s each); naive {r['naive_s']} s, "
+              f"{r['speedup']}x slower; 1 image in {r['fast_s_batch1']} s\n"
               f"       ({r['naive_note']})")
+    for r in report.get("images16", []):
+        print(f"image  {r['model']} ({r['kind']}): 16 images in {r['images16_s']} s")
     if "budgeted" in report:
         r = report["budgeted"]
         for b in r["budgets"]:
@@ -50,7 +53,8 @@ def run(args) -> int:
         r = report["audio"]
         print(f"audio  {r['model']}: {r['samples_per_s']:,} samples/s = {r['realtime_factor']}x "
               f"real time; {r['streams']} streams: {r['total_samples_per_s_streams']:,} "
-              "samples/s in total")
+              f"samples/s in total ({r['streams_speedup']}x one stream; "
+              f"{r['streams_speedup_all_cores']}x on all {r['cores']} cores)")
     for r in report.get("text", {}).get("models", []):
         extra = f"; KV cache {r['kv_cache_speedup']}x faster than recomputing " \
                 f"{r['context']} characters" if "kv_cache_speedup" in r else ""

@@ -132,7 +132,8 @@ def test_bench_reports_every_modality_as_json(tmp_path, capsys):
 
     for name, kind in (("mnist", "pixelcnn"), ("speech", "wavenet"),
                        ("shakespeare", "charlm-lstm"), ("shakespeare-gpt", "charlm-gpt"),
-                       ("mnist-anyorder", "anyorder")):
+                       ("mnist-anyorder", "anyorder"), ("fashion", "pixelcnn"),
+                       ("fashion-subscale", "subscale")):
         net, codec = make_bundle(kind)
         save_bundle(tmp_path / f"{name}.safetensors", net, codec, {})
     code, out, _ = run(capsys, "bench", "--json", "--models", str(tmp_path))
@@ -143,10 +144,18 @@ def test_bench_reports_every_modality_as_json(tmp_path, capsys):
     assert [b["calls"] for b in anyorder["budgets"]] == [100, 50, 20]
     assert all(b["images16_s"] > 0 and b["fill_half_4_s"] > 0 and
                b["bits_per_dim_cost"] is None for b in anyorder["budgets"])
-    image_keys = {"model", "batch", "fast_s", "naive_s", "speedup", "fast_s_batch1"}
+    image_keys = {"model", "batch", "fast_s", "naive_s", "speedup", "fast_s_batch1",
+                  "forward_pass_s", "fast_over_forward"}
     assert image_keys <= set(report["image"])
     assert report["image"]["model"] == "mnist" and report["image"]["speedup"] > 1
-    assert {"model", "samples_per_s", "realtime_factor"} <= set(report["audio"])
+    assert report["image"]["fast_over_forward"] == pytest.approx(
+        report["image"]["fast_s"] / report["image"]["forward_pass_s"], rel=0.05)
+    # One model of each other image kind (a second PixelCNN is not timed again).
+    assert [(r["model"], r["kind"]) for r in report["images16"]] == [
+        ("fashion-subscale", "subscale")]
+    assert report["images16"][0]["images16_s"] > 0
+    assert {"model", "samples_per_s", "realtime_factor", "streams_speedup",
+            "streams_speedup_all_cores", "cores"} <= set(report["audio"])
     assert report["text"]["model"] == "shakespeare" and report["text"]["chars_per_s"] > 0
     gpt = [m for m in report["text"]["models"] if m["kind"] == "charlm-gpt"][0]
     assert gpt["kv_cache_speedup"] > 0 and gpt["context"] == 16
