@@ -3,8 +3,9 @@
 With the row cache a pixel costs only ~20k multiply-adds per layer, so eager PyTorch spends
 nearly all its time on per-op overhead rather than arithmetic (~3 ms a pixel for one image).
 This runs the arithmetic of app/core/nets/pixelcnn_cache.py for all layers in one compiled
-call per pixel, on the same memory as the PyTorch cache; the once-per-row vertical stack
-stays in PyTorch (a few convolutions per row).
+call per pixel, on the same memory as the PyTorch cache. The once-per-row vertical stack's
+convolutions stay in PyTorch (they run as fast as the forward pass's); its elementwise rest
+is one compiled call per layer (`finish_row`).
 """
 from __future__ import annotations
 
@@ -77,6 +78,59 @@ def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out
                                                               uniforms[b])
 
 
+@_jit
+def _finish_layer(v_pre, link, h_static, cond_h, row_bias, cond_v, pos_v, next_v_in, next_row,
+                  q, powers, bits, scales):
+    """The vertical stack's per-row work after its convolutions, in one call (it was a dozen
+    small PyTorch ops per layer and row): v_pre, link (B, 2h, W); the biases broadcast to
+    (B, W, 2h) (h_static, cond_h) and (B, 2h, W) (cond_v, pos_v). Writes the next row's
+    horizontal biases into row_bias (B, W, 2h) unless link is empty (the last row), and the
+    gated output into next_v_in[:, :, next_row, q:q+W] unless next_v_in is empty."""
+    batch, two_h, width = v_pre.shape
+    h = two_h // 2
+    pre = np.empty(two_h, np.float32)
+    z = np.empty(h, np.float32)
+    for b in range(batch):
+        if link.shape[0]:
+            for w in range(width):
+                for k in range(two_h):
+                    row_bias[b, w, k] = link[b, k, w] + h_static[b, w, k] + cond_h[b, w, k]
+        if next_v_in.shape[0]:
+            for w in range(width):
+                for k in range(two_h):
+                    pre[k] = v_pre[b, k, w] + cond_v[b, k, w] + pos_v[b, k, w]
+                _gates(pre, z, powers, bits, scales)
+                for k in range(h):
+                    next_v_in[b, k, next_row, q + w] = z[k]
+
+
+def finish_row(net, cache, row: int) -> None:
+    """pixelcnn_cache.finish_row with its elementwise work compiled: the convolutions stay
+    in PyTorch (they run at the forward pass's speed); the rest is `_finish_layer`."""
+    width = net.config.width
+    last_row = row + 1 >= net.config.height
+    layers = cache.layers
+    powers = np.empty(2 * net.config.hidden, np.float32)
+    bits = np.empty(2 * net.config.hidden, np.int32)
+    empty3 = np.empty((0, 0, 0), np.float32)
+    for i, (layer, lc) in enumerate(zip(net.layers, layers)):
+        v_pre = layer.v_conv(lc.v_in[:, :, row:row + lc.pad + 1])         # (B, 2h, 1, W)
+        batch, two_h = v_pre.shape[:2]
+        pre = v_pre[:, :, 0].numpy()
+        link = empty3 if last_row else layer.v_to_h(v_pre)[:, :, 0].numpy()
+        h_static = lc.h_static[min(row + 1, len(lc.h_static) - 1)].numpy()
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        _finish_layer(
+            pre, link, np.broadcast_to(h_static, (batch, width, two_h)),
+            np.broadcast_to(lc.cond_h.numpy(), (batch, width, two_h)), cache.row_bias[i].numpy(),
+            np.broadcast_to(lc.cond_v[:, :, :, 0].numpy(), (batch, two_h, width)),
+            np.broadcast_to(lc.pos_v[row][..., 0, :].numpy(), (batch, two_h, width)),
+            np.empty((0, 0, 0, 0), np.float32) if nxt is None else nxt.v_in.numpy(),
+            row + (nxt.pad if nxt else 0), nxt.pad if nxt else 0, powers, bits,
+            bits.view(np.float32))
+        lc.h_in.zero_()
+
+
 def compiles(net) -> bool:
     """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only."""
     from ..nets.pixelcnn import GatedPixelCNN
@@ -123,4 +177,4 @@ class CompiledPixelCNN:
 
         with torch.no_grad():
             pixelcnn_cache.set_value(self.net, self.cache, row, col, channel,
-                                     torch.as_tensor(values))
+                                     torch.as_tensor(values), finish=finish_row)

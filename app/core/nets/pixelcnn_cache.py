@@ -114,15 +114,17 @@ def step_logits(cache: PixelCNNCache, col: int, channel: int) -> torch.Tensor:
     return torch.addmm(b2, torch.addmm(b1, F.relu(cache.last), w1).relu_(), w2)
 
 
-def set_value(net, cache: PixelCNNCache, row: int, col: int, channel: int, values) -> None:
-    """Record a drawn value; a finished row advances the vertical stack."""
+def set_value(net, cache: PixelCNNCache, row: int, col: int, channel: int, values,
+              finish=None) -> None:
+    """Record a drawn value; a finished row advances the vertical stack (with `finish`,
+    a function like finish_row, when given)."""
     scaled = net.scale_input(values)
     first = cache.layers[0]
     first.h_in[:, col + first.pad, channel] = scaled
     first.v_in[:, channel, row + first.pad, col + first.pad] = scaled
     cfg = net.config
     if col == cfg.width - 1 and channel == cfg.channels - 1:
-        finish_row(net, cache, row)
+        (finish or finish_row)(net, cache, row)
 
 
 def finish_row(net, cache: PixelCNNCache, row: int) -> None:
