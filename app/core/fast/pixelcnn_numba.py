@@ -24,15 +24,33 @@ def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z, p
     two_h = w_h.shape[1]
     h = two_h // 2
     for b in range(batch):
-        pre[:] = row_bias[b, col]
+        pre[b] = row_bias[b, col]
+    # Four images per weight row: each row is loaded once for the four (the same sums, in
+    # the same order, as one image at a time).
+    quads = batch - batch % 4
+    for b in range(0, quads, 4):
+        p0, p1, p2, p3 = pre[b], pre[b + 1], pre[b + 2], pre[b + 3]
+        for t in range(pad + 1):
+            for c in range(cin):
+                x0, x1 = h_in[b, col + t, c], h_in[b + 1, col + t, c]
+                x2, x3 = h_in[b + 2, col + t, c], h_in[b + 3, col + t, c]
+                w = w_h[t * cin + c]
+                for k in range(two_h):
+                    wk = w[k]
+                    p0[k] += x0 * wk
+                    p1[k] += x1 * wk
+                    p2[k] += x2 * wk
+                    p3[k] += x3 * wk
+    for b in range(quads, batch):
+        pb = pre[b]
         for t in range(pad + 1):
             for c in range(cin):
                 x = h_in[b, col + t, c]
-                if x != 0.0:
-                    row = t * cin + c
-                    for k in range(two_h):
-                        pre[k] += x * w_h[row, k]
-        _gates(pre, z, powers, bits, scales)
+                w = w_h[t * cin + c]
+                for k in range(two_h):
+                    pb[k] += x * w[k]
+    for b in range(batch):
+        _gates(pre[b], z, powers, bits, scales)
         out[b, :] = b_out
         if residual:
             out[b, :] += h_in[b, col + pad]
@@ -49,7 +67,7 @@ def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out
     batch = h_in0.shape[0]
     hidden = w_out.shape[1]
     out = np.empty((batch, hidden), np.float32)
-    pre = np.empty(2 * hidden, np.float32)
+    pre = np.empty((batch, 2 * hidden), np.float32)
     z = np.empty(hidden, np.float32)
     powers = np.empty(2 * hidden, np.float32)
     bits = np.empty(2 * hidden, np.int32)
