@@ -162,7 +162,7 @@ def bench_text(bundle, device, repeats: int = 3, length: int = 400) -> dict:
 
     def complete(report: bool) -> list[str]:
         return final_event(sample_text(bundle.net, bundle.codec, prompt, length, seed=0,
-                                       device=device, report=report)).texts
+                                       device=device, report=report, kernels=True)).texts
 
     t, views = _views_timing(complete, repeats)
     report = {"model": bundle.name, "kind": bundle.kind, "chars_per_s": round(length / t),

@@ -73,11 +73,13 @@ def test_fused_lstm_matches_full_forward_over_a_sampled_sequence(temperature, in
     assert (full - ours).abs().max().item() < tolerance
 
 
-def test_text_sampling_fast_and_plain_paths_agree():
+@pytest.mark.parametrize("kernels", [True, False])
+def test_text_sampling_fast_and_plain_paths_agree(kernels):
     from app.core.sampling.text import sample_text
 
     net, codec = make_bundle("charlm-lstm")
-    fast = list(sample_text(net, codec, "ab", 100, seed=5, n=2, compiled=True))[-1]
+    fast = list(sample_text(net, codec, "ab", 100, seed=5, n=2, compiled=True,
+                            kernels=kernels))[-1]
     plain = list(sample_text(net, codec, "ab", 100, seed=5, n=2, compiled=False))[-1]
     # Same seed, same uniforms, logits equal to ~1e-6: the same characters.
     assert fast.texts == plain.texts
@@ -151,13 +153,27 @@ def test_fast_gpt_steps_match_the_plain_step_past_a_full_context(temperature, fa
         current, _ = draw(ours, gen, temperature)
 
 
-def test_gpt_text_sampling_fast_and_plain_paths_agree():
+@pytest.mark.parametrize("kernels", [True, False])
+def test_gpt_text_sampling_fast_and_plain_paths_agree(kernels):
     from app.core.sampling.text import sample_text
 
     net, codec = make_bundle("charlm-gpt")
-    fast = list(sample_text(net, codec, "ab", 60, seed=5, n=2, compiled=True))[-1]
+    fast = list(sample_text(net, codec, "ab", 60, seed=5, n=2, compiled=True,
+                            kernels=kernels))[-1]
     plain = list(sample_text(net, codec, "ab", 60, seed=5, n=2, compiled=False))[-1]
     assert fast.texts == plain.texts
+
+
+def test_the_numba_loops_are_used_when_loaded_or_worth_loading(monkeypatch):
+    import sys
+
+    from app.core.sampling import text
+
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    assert not text.kernels_worth_it(500)
+    assert text.kernels_worth_it(text.KERNELS_WORTH_CHARS)
+    monkeypatch.setitem(sys.modules, "numba", object())
+    assert text.kernels_worth_it(1)
 
 
 def test_compiled_wavenet_gates_are_tanh_times_sigmoid_to_float32_rounding():

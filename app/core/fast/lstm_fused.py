@@ -20,8 +20,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import vecmath
-
 
 def int8_available() -> bool:
     """Whether this torch has the weight-only int8 matrix product (CPU)."""
@@ -31,7 +29,7 @@ def int8_available() -> bool:
 class FusedLSTM:
     """Explicit state (h, c per layer) plus fused weights; step(ids) -> logits."""
 
-    def __init__(self, net, batch: int, device, int8: bool = False):
+    def __init__(self, net, batch: int, device, int8: bool = False, kernels: bool = True):
         cfg = net.config
         n = cfg.hidden
         order = torch.cat([torch.arange(0, 2 * n), torch.arange(3 * n, 4 * n),
@@ -55,9 +53,13 @@ class FusedLSTM:
         self.c = [torch.zeros(batch, n, device=device) for _ in range(cfg.layers)]
         # The int8 path's cell as one compiled call (the nine small ops it replaces cost
         # more than their arithmetic); the state tensors share memory with the arrays.
-        self.compiled_cell = self.int8 and vecmath.available()
-        if self.compiled_cell:
-            self.scratch = np.empty(4 * n * batch, np.int32)
+        self.compiled_cell = None
+        if self.int8 and kernels:
+            from . import lstm_cell_numba
+
+            if lstm_cell_numba.available():
+                self.compiled_cell = lstm_cell_numba.cell
+                self.scratch = np.empty(4 * n * batch, np.int32)
 
     def _hold_int8(self, embed: int) -> None:
         # Layer 0's input part, per character: its gates' bias plus embedding @ W_ih (V, 4H).
@@ -83,9 +85,9 @@ class FusedLSTM:
             given = x if k == 0 else torch.cat([x, self.h[k]], dim=1)
             product = torch.ops.aten._weight_int8pack_mm(given.bfloat16(), rows, scales)
             gates = (self.first_input[ids] if k == 0 else self.biases[k]) + product
-            if self.compiled_cell:
-                _cell(gates.numpy(), self.c[k].numpy(), self.h[k].numpy(), self.scratch,
-                      self.scratch.view(np.float32))
+            if self.compiled_cell is not None:
+                self.compiled_cell(gates.numpy(), self.c[k].numpy(), self.h[k].numpy(),
+                                   self.scratch, self.scratch.view(np.float32))
                 x = self.h[k]
             else:
                 x = self._cell(k, gates, n)
@@ -105,28 +107,3 @@ def _int8_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     rows = (w / scales[:, None]).round().clamp(-127, 127).to(torch.int8).contiguous()
     return rows, scales.bfloat16()
 
-
-@vecmath.jit
-def _cell(gates, c, h, bits, scales):
-    """In place, per stream: gates (B, 4H) in order i f o g -> c = f c + i g, h = o tanh(c),
-    with sigmoid and tanh from vecmath's exp (within 2.5e-7 of exact)."""
-    n = c.shape[1]
-    for b in range(gates.shape[0]):
-        g = gates[b]
-        for k in range(3 * n):
-            g[k] = -g[k]
-        for k in range(3 * n, 4 * n):
-            g[k] = np.float32(-2.0) * g[k]
-        vecmath.exp_inplace(g, 4 * n, bits, scales)
-        cb, hb = c[b], h[b]
-        for k in range(n):
-            i = np.float32(1.0) / (np.float32(1.0) + g[k])
-            f = np.float32(1.0) / (np.float32(1.0) + g[n + k])
-            e = g[3 * n + k]
-            cb[k] = f * cb[k] + i * (np.float32(1.0) - e) / (np.float32(1.0) + e)
-        for k in range(n):
-            g[k] = np.float32(-2.0) * cb[k]
-        vecmath.exp_inplace(g, n, bits, scales)
-        for k in range(n):
-            o = np.float32(1.0) / (np.float32(1.0) + g[2 * n + k])
-            hb[k] = o * (np.float32(1.0) - g[k]) / (np.float32(1.0) + g[k])

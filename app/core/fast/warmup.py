@@ -14,13 +14,14 @@ def warm_up() -> bool:
     import torch
 
     from ..codecs import ImageCodec, MuLawCodec
-    from ..config import GPTConfig, PixelCNNConfig, WaveNetConfig
-    from ..nets.charlm import CharGPT
+    from ..config import GPTConfig, LSTMConfig, PixelCNNConfig, WaveNetConfig
+    from ..nets.charlm import CharGPT, CharLSTM
     from ..nets.pixelcnn import GatedPixelCNN
     from ..nets.wavenet import WaveNet
     from ..sampling.audio import sample_audio
     from ..sampling.image import sample_images
-    from . import gpt_numba, wavenet_numba
+    from . import draw_numba, gpt_numba, wavenet_numba
+    from .lstm_fused import FusedLSTM
 
     if not wavenet_numba.available():
         return False
@@ -35,4 +36,7 @@ def warm_up() -> bool:
             pass
         gpt = CharGPT(GPTConfig(vocab_size=2, context=2, embed=2, heads=1, layers=1)).eval()
         gpt_numba.CompiledGPT(gpt, 1).step(torch.zeros(1, dtype=torch.long))
+        lstm = CharLSTM(LSTMConfig(vocab_size=2, embed=2, hidden=2, layers=1)).eval()
+        FusedLSTM(lstm, 1, torch.device("cpu"), int8=True).step(torch.zeros(1, dtype=torch.long))
+        draw_numba.draw(torch.zeros(1, 2), torch.Generator(), 1.0)
     return True

@@ -15,30 +15,45 @@ def start_ids(codec, prompt: str) -> list[int]:
     return list(codec.encode(start))
 
 
-def stepper(net, batch: int, device, compiled: bool = True):
+# Loading numba and its compiled loops costs a process about half a second, once; below
+# this many characters a run is over sooner in plain tensor ops (unless they are loaded).
+KERNELS_WORTH_CHARS = 1500
+
+
+def kernels_worth_it(chars: int) -> bool:
+    """Whether to use the numba loops for a run of `chars` characters: when numba is loaded
+    already (the window loads it at start) or the run is long enough to repay loading it."""
+    import sys
+
+    return "numba" in sys.modules or chars >= KERNELS_WORTH_CHARS
+
+
+def stepper(net, batch: int, device, compiled: bool = True, kernels: bool = True):
     """A function ids (B,) -> next-character logits (B, V) that carries the model's state.
 
-    The LSTM steps with fused gate weights (app/core/fast/lstm_fused.py) and the Transformer
-    with a preallocated KV cache, compiled on the CPU (app/core/fast/gpt_numba.py), in
-    plain tensor ops elsewhere (app/core/fast/gpt_fused.py), unless `compiled=False`;
-    otherwise the net's own step (recurrent state or KV cache) is used.
+    The LSTM steps with fused gate weights (app/core/fast/lstm_fused.py; int8 on the CPU)
+    and the Transformer with a preallocated KV cache (app/core/fast/gpt_numba.py, compiled,
+    on the CPU with `kernels`; app/core/fast/gpt_fused.py, plain tensor ops, otherwise),
+    unless `compiled=False`: then the net's own step (recurrent state or KV cache).
     """
     import torch
 
     from ..nets.charlm import CharGPT, CharLSTM
 
+    cpu = torch.device(device).type == "cpu"
     if compiled and isinstance(net, CharLSTM):
         from ..fast.lstm_fused import FusedLSTM
 
         # int8 gate weights on the CPU, where reading the weights is the step's cost.
-        return FusedLSTM(net, batch, device, int8=True).step
+        return FusedLSTM(net, batch, device, int8=True, kernels=kernels).step
     if compiled and isinstance(net, CharGPT):
-        from ..fast import gpt_numba
         from ..fast.gpt_fused import FusedGPT
 
-        if torch.device(device).type == "cpu" and gpt_numba.available():
-            return gpt_numba.CompiledGPT(net, batch).step
+        if cpu and kernels:
+            from ..fast import gpt_numba
 
+            if gpt_numba.available():
+                return gpt_numba.CompiledGPT(net, batch).step
         return FusedGPT(net, batch, device).step
     state = net.begin(batch, device)
     return lambda ids: net.step(state, ids)
@@ -47,13 +62,20 @@ def stepper(net, batch: int, device, compiled: bool = True):
 def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: float = 1.0,
                 top_k: int = 0, top_p: float = 1.0, seed: int | None = None, n: int = 1,
                 stop: Sequence[str] = (), device=None, compiled: bool = True,
-                report: bool = False, top: int = 10) -> Iterator[TextDelta | TextDone]:
+                report: bool = False, top: int = 10, kernels: bool | None = None
+                ) -> Iterator[TextDelta | TextDone]:
     """Yield a TextDelta per new character per live stream, then TextDone.
 
     A stream ends when it has produced `length` characters or its text ends with a stop
     string (the stop string is kept in the text). With `report` each TextDelta also names
     the `top` likeliest characters of the distribution it was drawn from (.candidates); the
     draws are the same either way.
+
+    `kernels` (default: kernels_worth_it) picks the numba loops on the CPU, or plain tensor
+    ops for a short run in a process that has not loaded numba. The two compute the same
+    distributions to float rounding (~1e-6), so a seed draws the same text on either path
+    except where a uniform falls within that rounding of a boundary (about once in 10^5
+    characters).
     """
     import torch
 
@@ -64,14 +86,16 @@ def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: fl
     stop = [s for s in stop if s]
     texts, reasons = [""] * n, ["length"] * n
     live = [True] * n
+    kernels = kernels_worth_it(n * length) if kernels is None else kernels
     compiled_draw = None
-    if compiled and top_k == 0 and top_p >= 1.0 and temperature > 0 and device.type == "cpu":
+    if compiled and kernels and top_k == 0 and top_p >= 1.0 and temperature > 0 \
+            and device.type == "cpu":
         from ..fast import draw_numba
 
         if draw_numba.available():          # one compiled call instead of ~10 small ops
             compiled_draw = draw_numba.draw
     with torch.no_grad():
-        step = stepper(net, n, device, compiled)
+        step = stepper(net, n, device, compiled, kernels)
         ids = start_ids(codec, prompt)
         for value in ids[:-1]:
             step(torch.full((n,), value, dtype=torch.long, device=device))
