@@ -223,5 +223,9 @@ def test_compiled_draw_draws_and_scores_as_the_plain_draw():
         assert (fast[0] == plain[0]).float().mean() > 0.99       # float rounding at edges
         same = fast[0] == plain[0]
         assert torch.allclose(fast[1][same], plain[1][same], atol=1e-5)
+        told = draw_numba.draw(logits, torch.Generator().manual_seed(1), temperature,
+                               report=True)
+        assert torch.equal(told[0], fast[0]) and torch.equal(told[1], fast[1])
+        assert torch.allclose(told[2], (logits / temperature).softmax(-1), atol=1e-6)
     with pytest.raises(ValueError):
         draw_numba.draw(logits, torch.Generator(), 1.0, top_k=5)

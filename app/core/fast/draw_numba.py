@@ -16,7 +16,9 @@ from .wavenet_numba import _jit, _pick, available  # noqa: F401  (available: re-
 
 
 @_jit
-def _draw_rows(logits, inv_temperature, uniforms, values, logprob):
+def _draw_rows(logits, inv_temperature, uniforms, values, logprob, probs):
+    """Draw values (B,) and their log-probabilities; with probs (B, V) non-empty, also the
+    distributions drawn from (for the explain views)."""
     for b in range(logits.shape[0]):
         row = logits[b]
         v = _pick(row, inv_temperature, uniforms[b])
@@ -28,12 +30,16 @@ def _draw_rows(logits, inv_temperature, uniforms, values, logprob):
             total += math.exp(row[i] * inv_temperature - top)
         values[b] = v
         logprob[b] = row[v] * inv_temperature - top - math.log(total)
+        if probs.shape[0]:
+            for i in range(row.shape[0]):
+                probs[b, i] = math.exp(row[i] * inv_temperature - top) / total
 
 
-def draw(logits, generator, temperature: float, top_k: int = 0, top_p: float = 1.0):
+def draw(logits, generator, temperature: float, top_k: int = 0, top_p: float = 1.0,
+         report: bool = False):
     """sampling.draw.draw for the plain case only, on the CPU (top_k and top_p are taken so
     the two are called alike, and must be off) -> (values (B,), natural log-probabilities
-    (B,)) tensors."""
+    (B,)) tensors, and with `report` the probabilities (B, V) drawn from as a third."""
     import torch
 
     if temperature <= 0 or top_k or top_p < 1.0:
@@ -42,5 +48,7 @@ def draw(logits, generator, temperature: float, top_k: int = 0, top_p: float = 1
     rows = np.ascontiguousarray(logits.detach().numpy(), dtype=np.float32)
     values = np.empty(rows.shape[0], np.int64)
     logprob = np.empty(rows.shape[0], np.float32)
-    _draw_rows(rows, np.float32(1.0 / temperature), uniforms, values, logprob)
-    return torch.from_numpy(values), torch.from_numpy(logprob)
+    probs = np.empty(rows.shape if report else (0, 0), np.float32)
+    _draw_rows(rows, np.float32(1.0 / temperature), uniforms, values, logprob, probs)
+    drawn = torch.from_numpy(values), torch.from_numpy(logprob)
+    return (*drawn, torch.from_numpy(probs)) if report else drawn

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .draw import distribution, draw, draw_reporting
+from .draw import draw, draw_reporting
 from .events import TextDelta, TextDone
 
 
@@ -102,9 +102,11 @@ def sample_text(net, codec, prompt: str = "", length: int = 200, temperature: fl
         current = torch.full((n,), ids[-1], dtype=torch.long, device=device)
         for _ in range(length):
             logits = step(current)
-            if compiled_draw is not None:      # the same draw whether reporting or not
+            if compiled_draw is not None and report:   # the same draw either way
+                current, logp, probs = compiled_draw(logits, gen, temperature, report=True)
+            elif compiled_draw is not None:
                 current, logp = compiled_draw(logits, gen, temperature)
-                probs = distribution(logits, current, temperature)[0] if report else None
+                probs = None
             elif report:
                 current, logp, probs = draw_reporting(logits, gen, temperature, top_k, top_p)
             else:
