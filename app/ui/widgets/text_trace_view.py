@@ -127,13 +127,21 @@ class TextTraceWidget(QTextEdit):
         self.show_trace(self.trace)
 
     def _insert(self, cursor: QTextCursor, records: list[CharRecord]) -> None:
-        # Characters of one band share a format: one insert per run, not per character.
-        for key, run in groupby(records, key=lambda r: r.band):
-            cursor.insertText("".join(r.char for r in run), self._format(key))
-
-    def _format(self, band: int | None) -> QTextCharFormat:
-        fmt = QTextCharFormat()
+        # Characters of one band share a format: one insert per run, not per character;
+        # and all runs as one edit, so the document lays out (and records undo) once.
         theme = "dark" if is_dark(self) else "light"
+        formats: dict[int | None, QTextCharFormat] = {}
+        cursor.beginEditBlock()
+        try:
+            for key, run in groupby(records, key=lambda r: r.band):
+                if key not in formats:
+                    formats[key] = self._format(key, theme)
+                cursor.insertText("".join(r.char for r in run), formats[key])
+        finally:
+            cursor.endEditBlock()
+
+    def _format(self, band: int | None, theme: str) -> QTextCharFormat:
+        fmt = QTextCharFormat()
         if self.coloured and band is not None:
             fmt.setBackground(QColor(TINTS[theme][band]))
         elif not self.trace.scored:
