@@ -120,6 +120,15 @@ def main() -> None:
             tab.length.setValue(20000)
 
     def compare() -> None:
+        # A model's first budgeted run measures its per-step losses (seconds, then cached):
+        # measured here, so that the heartbeat is timed while both sides draw.
+        import torch
+
+        from app.core.checkpoint import load_bundle
+        from app.core.paths import resolve_model
+        from app.core.step_losses import measured
+
+        measured(load_bundle(resolve_model(args.compare_with)), torch.device("cpu"))
         window.tabs.setCurrentWidget(image)
         image.set_mode("compare")
         image.compare.other.select_name(args.compare_with)

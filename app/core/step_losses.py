@@ -41,15 +41,57 @@ def cached(model_path) -> np.ndarray | None:
     return curve if curve.ndim == 1 and np.isfinite(curve).all() else None
 
 
+def costs_path(model_path) -> Path | None:
+    """Where the bits/dim each of BUDGETS gives up (drawing a whole image) is kept."""
+    from .paths import derived_cache_path
+
+    return derived_cache_path(model_path, "step-loss-costs",
+                              [VERSION, IMAGES, POINTS, *BUDGETS], ".json")
+
+
+def cached_costs(model_path) -> dict[int, float] | None:
+    """{calls: bits/dim given up} for BUDGETS, if measured before: a quick read for the
+    GUI thread, which must not plan schedules itself (~0.1 s of DP per budget)."""
+    import json
+
+    path = costs_path(model_path)
+    if path is None or not path.is_file():
+        return None
+    try:
+        costs = json.loads(path.read_text(encoding="utf-8"))
+        return {int(calls): float(cost) for calls, cost in costs.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _write(path: Path | None, data: bytes) -> None:
+    from .errors import UserError
+
+    if path is None:
+        return
+    try:
+        from .saving import make_folder, write_atomic
+
+        make_folder(path.parent)
+        write_atomic(path, data)
+    except (UserError, OSError):
+        pass                                 # a cache that cannot be written is no cache
+
+
 def measured(bundle, device=None) -> np.ndarray | None:
     """The curve of `bundle`'s model: from the cache, or measured now on its held-out
-    images and cached; None when it has no held-out data at hand."""
+    images and cached (with what each budget costs); None when it has no held-out data
+    at hand."""
+    import json
+
     from .drift import held_out_items
     from .errors import UserError
     from .sampling.budget import step_losses
 
     curve = cached(bundle.path)
     if curve is not None:
+        if cached_costs(bundle.path) is None:        # measured by an earlier version
+            _write(costs_path(bundle.path), json.dumps(_costs(curve)).encode())
         return curve
     try:
         held = held_out_items(bundle, IMAGES)
@@ -58,18 +100,15 @@ def measured(bundle, device=None) -> np.ndarray | None:
     labels = None if held.labels is None else [int(v) for v in held.labels]
     curve = step_losses(bundle.net, held.items.astype(np.int64), labels, POINTS,
                         device=device)
-    path = cache_path(bundle.path)
-    if path is not None:
-        try:
-            from .saving import make_folder, write_atomic
-
-            make_folder(path.parent)
-            buffer = io.BytesIO()
-            np.save(buffer, curve)
-            write_atomic(path, buffer.getvalue())
-        except (UserError, OSError):
-            pass                             # a cache that cannot be written is no cache
+    buffer = io.BytesIO()
+    np.save(buffer, curve)
+    _write(cache_path(bundle.path), buffer.getvalue())
+    _write(costs_path(bundle.path), json.dumps(_costs(curve)).encode())
     return curve
+
+
+def _costs(curve: np.ndarray) -> dict[int, float]:
+    return {calls: float(budget_cost(curve, len(curve), calls) or 0.0) for calls in BUDGETS}
 
 
 def budget_cost(curve: np.ndarray | None, total: int, calls: int, start: int = 0

@@ -159,6 +159,31 @@ def test_a_budget_costs_what_its_schedule_gives_up():
     assert 0 < costs[0] < costs[1] < costs[2]
 
 
+def test_what_each_budget_costs_is_kept_with_the_curve_for_the_window(save_tiny, monkeypatch):
+    """The window lists each budget's cost from a file (planning a schedule is ~0.1 s of
+    dynamic programming per budget: not for the GUI thread); a curve measured before the
+    costs were kept gets them the next time it is read in a worker."""
+    from app.core import step_losses
+    from app.core.checkpoint import load_bundle
+    from app.core.sampling import schedule
+    from app.core.step_losses import BUDGETS, budget_cost, cache_path, cached_costs, measured
+
+    bundle = load_bundle(save_tiny(ANYORDER))
+    dims = bundle.codec.channels * bundle.codec.height * bundle.codec.width
+    curve = np.linspace(4.0, 1.0, dims)
+    path = cache_path(bundle.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, curve)
+    assert cached_costs(bundle.path) is None
+    assert np.array_equal(measured(bundle), curve)
+    costs = cached_costs(bundle.path)
+    assert costs == {calls: pytest.approx(budget_cost(curve, dims, calls) or 0.0)
+                     for calls in BUDGETS}
+    # Reading them plans nothing.
+    monkeypatch.setattr(schedule, "loss_schedule", lambda *a: pytest.fail("planned"))
+    assert step_losses.cached_costs(bundle.path) == costs
+
+
 def test_compare_draws_its_any_order_side_in_the_calls_asked(save_tiny):
     from app.core.checkpoint import load_bundle
     from app.core.requests import CompareRequest, ImageRequest, ModelFacts

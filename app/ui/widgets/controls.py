@@ -281,17 +281,17 @@ class CallsBox(QComboBox):
         self.fit(None, 0, False)
 
     def fit(self, path, dims: int, parallel: bool) -> None:
-        from ...core.step_losses import BUDGETS, budget_cost, cached
+        from ...core.step_losses import BUDGETS, cached_costs
 
         keep = self.calls()
-        curve = cached(path) if parallel and path is not None else None
+        costs = (cached_costs(path) if parallel and path is not None else None) or {}
         self.blockSignals(True)
         self.clear()
         self.addItem("All (one per sub-pixel)", 0)
         for calls in BUDGETS:
             if calls >= dims > 0:
                 continue
-            cost = budget_cost(curve, dims, calls)
+            cost = costs.get(calls)
             self.addItem(f"{calls}" + (f" (+{cost:.3f} bits/dim)" if cost is not None else ""),
                          calls)
         self.setCurrentIndex(max(0, self.findData(keep)))
