@@ -39,60 +39,14 @@ def _gates(pre, z, powers, bits, scales):
 
 
 @_jit
-def _add_products(xs, w, acc):
-    """acc (B, N) += xs (B, R) @ w (R, N) in axpy form, row by row: four streams share each
-    weight row (loaded once for the four); every stream's sums run in the same order."""
-    batch, n = acc.shape
-    quads = batch - batch % 4
-    for r in range(w.shape[0]):
-        wr = w[r]
-        for b in range(0, quads, 4):
-            x0, x1, x2, x3 = xs[b, r], xs[b + 1, r], xs[b + 2, r], xs[b + 3, r]
-            a0, a1, a2, a3 = acc[b], acc[b + 1], acc[b + 2], acc[b + 3]
-            for k in range(n):
-                wk = wr[k]
-                a0[k] += x0 * wk
-                a1[k] += x1 * wk
-                a2[k] += x2 * wk
-                a3[k] += x3 * wk
-        for b in range(quads, batch):
-            xb, ab = xs[b, r], acc[b]
-            for k in range(n):
-                ab[k] += xb * wr[k]
-
-
-@_jit
-def _add_two_products(xs, w, ys, v, acc):
-    """acc (B, N) += xs @ w + ys @ v, both (B, R) @ (R, N), one row of each at a time (the
-    past and current inputs of a dilated layer), four streams per weight row."""
-    batch, n = acc.shape
-    quads = batch - batch % 4
-    for r in range(w.shape[0]):
-        wr, vr = w[r], v[r]
-        for b in range(0, quads, 4):
-            x0, x1, x2, x3 = xs[b, r], xs[b + 1, r], xs[b + 2, r], xs[b + 3, r]
-            y0, y1, y2, y3 = ys[b, r], ys[b + 1, r], ys[b + 2, r], ys[b + 3, r]
-            a0, a1, a2, a3 = acc[b], acc[b + 1], acc[b + 2], acc[b + 3]
-            for k in range(n):
-                wk, vk = wr[k], vr[k]
-                a0[k] += x0 * wk + y0 * vk
-                a1[k] += x1 * wk + y1 * vk
-                a2[k] += x2 * wk + y2 * vk
-                a3[k] += x3 * wk + y3 * vk
-        for b in range(quads, batch):
-            xb, yb, ab = xs[b, r], ys[b, r], acc[b]
-            for k in range(n):
-                ab[k] += xb * wr[k] + yb * vr[k]
-
-
-@_jit
 def _step(x, state_pos, embed, w_past, w_cur, bias, w_out, b_out, queue, offsets, dilations,
           out1_w, out1_b, out2_w, out2_b, logits):
     """Feed tokens x (B,) at position state_pos; write next-sample logits (B, V).
 
-    Every product runs weight row by weight row with four streams per row
-    (`_add_products`), so the streams share the loads. Each stream's sums run in the same
-    order as with one stream, so its numbers do not depend on how many run beside it.
+    The streams are the innermost loop but one: each weight row is loaded once per step
+    for all of them, so B streams cost far less than B times one (the weights, not the
+    arithmetic, are what one stream waits for). Each stream's sums run in the same order
+    as with one stream, so its numbers do not depend on how many run beside it.
     """
     n_layers, residual, two_d = w_past.shape
     d = two_d // 2
@@ -114,13 +68,25 @@ def _step(x, state_pos, embed, w_past, w_cur, bias, w_out, b_out, queue, offsets
         slot = offsets[layer] + state_pos % dilations[layer]
         for b in range(batch):
             pre[b] = bias[layer, b]
-        _add_two_products(queue[slot], w_past[layer], h, w_cur[layer], pre)
+        for r in range(residual):
+            wp, wc = w_past[layer, r], w_cur[layer, r]
+            for b in range(batch):
+                pv, cv = queue[slot, b, r], h[b, r]
+                pb = pre[b]
+                for k in range(two_d):
+                    pb[k] += pv * wp[k] + cv * wc[k]
         for b in range(batch):
             _gates(pre[b], z[b], powers, bits, scales)
             queue[slot, b, :] = h[b]       # this input is "dilation steps ago" next time
             out[b] = b_out[layer]
         # axpy form (no reductions), so the inner loops vectorise without fastmath
-        _add_products(z, w_out[layer], out)
+        for k in range(d):
+            wo = w_out[layer, k]
+            for b in range(batch):
+                zk = z[b, k]
+                ob = out[b]
+                for j in range(residual + skip_n):
+                    ob[j] += zk * wo[j]
         for b in range(batch):
             for r in range(residual):
                 h[b, r] += out[b, r]
@@ -130,12 +96,24 @@ def _step(x, state_pos, embed, w_past, w_cur, bias, w_out, b_out, queue, offsets
         for j in range(skip_n):
             skips[b, j] = max(skips[b, j], 0.0)
         hidden[b] = out1_b
-    _add_products(skips, out1_w, hidden)
+    for j in range(skip_n):
+        w1 = out1_w[j]
+        for b in range(batch):
+            sj = skips[b, j]
+            hb = hidden[b]
+            for i in range(n_hidden):
+                hb[i] += sj * w1[i]
     for b in range(batch):
         for i in range(n_hidden):
             hidden[b, i] = max(hidden[b, i], 0.0)
         logits[b, :] = out2_b
-    _add_products(hidden, out2_w, logits)
+    for i in range(n_hidden):
+        w2 = out2_w[i]
+        for b in range(batch):
+            hi = hidden[b, i]
+            lb = logits[b]
+            for v in range(logits.shape[1]):
+                lb[v] += hi * w2[v]
 
 
 @_jit
