@@ -27,6 +27,7 @@ MAX_DOTS = 400         # drawn levels marked, spread over the sound (a scatter i
 AXIS_WIDTH = 52          # every plot's left axis, so that the time axes line up
 FLOOR = -3.0             # log10 of the faintest probability given a colour (0.1 %)
 CURSOR = "#ffb020"
+PROBABILITY_RANGES = (0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
 
 
 def _quiet(plot) -> None:
@@ -57,6 +58,10 @@ class MomentWidget(QWidget):
                               "distribution it was drawn from.")
         self.readout.setWordWrap(True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for its nine lines (five of them the likeliest levels, in a fixed-width font)
+        # from the start, so new text never re-lays out the window.
+        self.readout.setFixedHeight(10 * self.readout.fontMetrics().lineSpacing() + 6)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -78,8 +83,14 @@ class MomentWidget(QWidget):
         levels = len(moment.probs)
         self.title.setText("At the cursor" if hovered else "The newest sample")
         self.bars.setOpts(x0=np.zeros(levels), y=np.arange(levels) + 0.5, width=moment.probs)
-        self.plot.setYRange(0, levels, padding=0)
-        self.plot.setXRange(0, max(float(moment.probs.max()), 0.05), padding=0.02)
+        if self.plot.viewRange()[1] != [0.0, float(levels)]:
+            self.plot.setYRange(0, levels, padding=0)
+        # The probability axis in a few fixed ranges: a range (and so an axis, ~2 ms to lay
+        # out) that changed with every sample made this panel the Audio tab's costliest.
+        peak = float(moment.probs.max())
+        right = next((r for r in PROBABILITY_RANGES if peak <= r), 1.0)
+        if self.plot.viewRange()[0][1] != right:
+            self.plot.setXRange(0, right, padding=0)
         self.drawn.setValue(moment.level + 0.5)
         self.drawn.show()
         top = "<br>".join(f"&nbsp;&nbsp;{v:>3}: {p:6.1%}" for v, p in moment.top(5))
@@ -201,7 +212,8 @@ class AudioTraceWidget(QWidget):
             self.bits_plot.setXRange(*self._waveform.wave_plot.viewRange()[0], padding=0)
         trace = self.trace
         times, bits = trace.smoothed()
-        self.curve.setData(times, bits)
+        shown = self._in_view(times, final)
+        self.curve.setData(times[shown], bits[shown])
         if trace.count:
             self.mean_line.setValue(trace.mean_bits)
             self.mean_line.show()
@@ -212,28 +224,42 @@ class AudioTraceWidget(QWidget):
             top = float(np.ceil(max(1.0, float(np.percentile(bits, 99.5)) * 1.1)))
             if self.bits_plot.viewRange()[1] != [0.0, top]:
                 self.bits_plot.setYRange(0, top, padding=0)
-            self._draw_image()
-        # The newest sample's distribution: every other redraw while sound streams in (a
-        # third plot to repaint each time costs the GUI a few ms); at once when hovered.
+            self._draw_image(final)
+        # The newest sample's distribution: every fourth redraw while sound streams in,
+        # twice a second (its bars and readout are the Audio tab's costliest repaint, ~5 ms:
+        # every other redraw kept the heartbeat's p99 above 8 ms); at once when hovered.
         self._redraws += 1
-        if self.hover_time is not None or self._redraws % 2 == 0 or final:
+        if self.hover_time is not None or self._redraws % 4 == 0 or final:
             self._show_moment()
 
-    def _draw_image(self) -> None:
+    def _in_view(self, times: np.ndarray, final: bool) -> slice:
+        """While sound streams in, only what the time axis shows (plus a column each side)
+        is handed to the plots: the views then cost the same at the first second and the
+        tenth minute (the whole trace, up to 2,048 columns, made each redraw ~5 ms)."""
+        if final or len(times) == 0:
+            return slice(None)
+        left, right = self.bits_plot.viewRange()[0]
+        first = int(np.searchsorted(times, left)) - 1
+        return slice(max(0, first), int(np.searchsorted(times, right)) + 1)
+
+    def _draw_image(self, final: bool = True) -> None:
         trace = self.trace
-        columns = trace.columns
+        shown = self._in_view(trace.column_times, final)
+        columns, times = trace.columns[shown], trace.column_times[shown]
+        if len(columns) == 0:
+            return
         group = -(-len(columns) // MAX_IMAGE_COLUMNS)
         if group > 1:            # a plot is a few hundred pixels wide: average neighbours
             whole = len(columns) // group * group
             columns = columns[:whole].reshape(-1, group, columns.shape[1]).mean(axis=1)
         shade = np.log10(np.maximum(columns, 10 ** FLOOR))             # (columns, levels)
         self.image.setImage(shade, levels=(FLOOR, 0.0), autoLevels=False)
-        start = trace.column_times[0]
         width = len(columns) * group * trace.step / trace.rate
-        self.image.setRect(start, 0, width, trace.levels)
-        stride = max(1, -(-len(trace.column_times) // MAX_DOTS))
-        self.drawn.setData(trace.column_times[::stride] + trace.step / trace.rate / 2,
-                           trace.column_levels[::stride] + 0.5)
+        self.image.setRect(times[0], 0, width, trace.levels)
+        levels = trace.column_levels[shown]
+        stride = max(1, -(-len(times) // MAX_DOTS))
+        self.drawn.setData(times[::stride] + trace.step / trace.rate / 2,
+                           levels[::stride] + 0.5)
         self.dist_plot.setYRange(0, trace.levels, padding=0)
 
     # --- the moment under the cursor ----------------------------------------------------
