@@ -103,3 +103,19 @@ def test_torchrun_two_cpu_processes_keep_identical_weights(tmp_path):
     runs = list((tmp_path / "home" / "runs").iterdir())
     assert len(runs) == 1                                   # only rank 0 wrote a run folder
     assert json.loads((runs[0] / "run.json").read_text())["status"] == "finished"
+
+
+def test_a_presets_card_command_names_every_setting_changed():
+    import dataclasses
+
+    from app.core.training.jobs import preset_command
+    from app.core.training.presets import get_preset
+
+    preset = get_preset("mnist")
+    assert preset_command(preset, preset.settings) == "chainrule train --preset mnist"
+    longer = dataclasses.replace(preset.settings, steps=16000, checkpoint_every=100)
+    assert preset_command(preset, longer) == \
+        "chainrule train --preset mnist --steps 16000 --checkpoint-every 100"
+    # --steps below the preset's evaluation interval lowers it by itself: no flag for that.
+    short = dataclasses.replace(preset.settings, steps=50, eval_every=50, lr=5e-4)
+    assert preset_command(preset, short) == "chainrule train --preset mnist --steps 50 --lr 0.0005"

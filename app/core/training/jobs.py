@@ -77,8 +77,32 @@ def job_for_preset(preset_name: str, device="cpu", name: str | None = None,
     settings = adjust(preset.settings) if adjust else preset.settings
     return TrainJob(data, preset.make_config(data), settings, out, device, preset.half,
                     provenance={"preset": preset.name, "description": preset.description,
-                                "command": f"chainrule train --preset {preset.name}"},
+                                "command": preset_command(preset, settings)},
                     name=name or preset.name, source={"preset": preset.name})
+
+
+# The settings `chainrule train` takes as flags, in the order its --help lists them.
+SETTING_FLAGS = (("steps", "--steps"), ("batch_size", "--batch-size"), ("lr", "--lr"),
+                 ("eval_every", "--eval-every"), ("checkpoint_every", "--checkpoint-every"),
+                 ("mixed_precision", "--mixed-precision"), ("seed", "--seed"))
+
+
+def preset_command(preset, settings) -> str:
+    """The command that trains exactly this: the preset plus a flag for each setting that
+    differs from the preset's own (so a card's command reproduces a longer run too, also
+    one continued with --resume, which rebuilds the job from the run's saved settings)."""
+    words = ["chainrule", "train", "--preset", preset.name]
+    for field, flag in SETTING_FLAGS:
+        value, default = getattr(settings, field), getattr(preset.settings, field)
+        if value == default:
+            continue
+        if field == "eval_every" and value == min(default, settings.steps):
+            continue                          # what --steps alone makes of it
+        if isinstance(value, bool):
+            words += [flag] if value else []
+        elif value is not None:
+            words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    return " ".join(words)
 
 
 def job_from_run(run_dir: Path, device="cpu", steps: int | None = None) -> TrainJob:
@@ -98,5 +122,9 @@ def job_from_run(run_dir: Path, device="cpu", steps: int | None = None) -> Train
     job.settings = TrainSettings(**info["settings"])
     if steps is not None:               # extend (or shorten) a run
         job.settings = dataclasses.replace(job.settings, steps=steps)
+    if "preset" in source:              # the card's command: the run's own settings
+        from .presets import get_preset
+
+        job.provenance["command"] = preset_command(get_preset(source["preset"]), job.settings)
     job.run_dir, job.out_path = Path(run_dir), info.get("out", job.out_path)
     return job
