@@ -23,7 +23,12 @@ def test_bundled_model_is_small_and_self_describing(name):
     meta = read_metadata(path)
     assert meta["kind"] == BUNDLED[name]
     prov = meta["provenance"]
-    assert prov["command"] == f"chainrule train --preset {name}"
+    # The command that made it: its preset, and any setting it changed, as real flags.
+    words = prov["command"].split()
+    assert words[:4] == ["chainrule", "train", "--preset", name]
+    from app.cli import build_parser
+
+    assert build_parser().parse_args(words[1:]).preset == name
     for key in ("source", "package", "license"):
         assert prov["data"][key]
     assert prov["steps"] > 0 and prov["train_wall_time_s"] > 0 and prov["device"]
