@@ -229,3 +229,24 @@ def test_compiled_draw_draws_and_scores_as_the_plain_draw():
         assert torch.allclose(told[2], (logits / temperature).softmax(-1), atol=1e-6)
     with pytest.raises(ValueError):
         draw_numba.draw(logits, torch.Generator(), 1.0, top_k=5)
+
+
+@pytest.mark.parametrize("variant", PIXEL_CASES)
+def test_pixelcnn_through_blas_draws_what_the_loops_and_torch_draw(variant, monkeypatch):
+    """From BLAS_BATCH images on, each layer's products are BLAS matrix products: the same
+    distributions as the loops' and PyTorch's (to float rounding), so the same images."""
+    from app.core.fast import pixelcnn_numba
+    from app.core.sampling.image import sample_images
+
+    assert pixelcnn_numba.load_sgemm() is not None     # torch's CPU wheel exports it
+    net, codec = make_bundle("pixelcnn", **variant)
+    n = pixelcnn_numba.BLAS_BATCH + 2
+    labels = [None] * n if not net.config.num_classes else [i % 2 for i in range(n)]
+    run = lambda **k: list(sample_images(net, codec, n, labels, 0.9, seed=3, report=True, **k))
+    blas, plain = run(compiled=True), run(compiled=False)
+    monkeypatch.setattr(pixelcnn_numba, "load_sgemm", lambda: None)
+    loops = run(compiled=True)
+    for other in (plain, loops):
+        assert np.array_equal(blas[-1].levels, other[-1].levels)
+        for a, b in zip(blas[:-1], other[:-1]):
+            assert np.allclose(a.probs, b.probs, atol=1e-5)

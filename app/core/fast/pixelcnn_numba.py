@@ -3,7 +3,10 @@
 With the row cache a pixel costs only ~20k multiply-adds per layer, so eager PyTorch spends
 nearly all its time on per-op overhead rather than arithmetic (~3 ms a pixel for one image).
 This runs the arithmetic of app/core/nets/pixelcnn_cache.py for all layers in one compiled
-call per pixel, on the same memory as the PyTorch cache. The once-per-row vertical stack's
+call per pixel, on the same memory as the PyTorch cache; for a batch of images each layer's
+products are matrix products through torch's own BLAS (`sgemm_`, called from the compiled
+loop), which runs them near the machine's peak where the loops reach a third of it. The
+once-per-row vertical stack's
 convolutions stay in PyTorch (they run as fast as the forward pass's); its elementwise rest
 is one compiled call per layer (`finish_row`).
 """
@@ -128,8 +131,8 @@ def finish_row(net, cache, row: int) -> None:
     width = net.config.width
     last_row = row + 1 >= net.config.height
     layers = cache.layers
-    powers = np.empty(2 * net.config.hidden, np.float32)
-    bits = np.empty(2 * net.config.hidden, np.int32)
+    powers = np.empty(2 * max(width, net.config.hidden), np.float32)
+    bits = np.empty(2 * max(width, net.config.hidden), np.int32)
     empty3 = np.empty((0, 0, 0), np.float32)
     for i, (layer, lc) in enumerate(zip(net.layers, layers)):
         v_pre = layer.v_conv(lc.v_in[:, :, row:row + lc.pad + 1])         # (B, 2h, 1, W)
@@ -149,11 +152,101 @@ def finish_row(net, cache, row: int) -> None:
         lc.h_in.zero_()
 
 
+@_jit
+def _gemm(sgemm, a, lda, b, c, beta, work_i, work_f, no_transpose):
+    """c (m, n) = a (m, k; row stride lda) @ b (k, n) + beta * c, through BLAS sgemm_
+    (column-major: c^T = b^T a^T). a may be a strided view (rows lda floats apart)."""
+    m, n = c.shape
+    k = b.shape[0]
+    work_i[0], work_i[1], work_i[2] = n, m, k
+    work_i[3], work_i[4], work_i[5] = n, lda, c.strides[0] // 4
+    work_f[0], work_f[1] = 1.0, beta
+    sgemm(no_transpose.ctypes.data, no_transpose.ctypes.data, work_i[0:].ctypes.data,
+          work_i[1:].ctypes.data, work_i[2:].ctypes.data, work_f[0:].ctypes.data,
+          b.ctypes.data, work_i[3:].ctypes.data, a.ctypes.data, work_i[4:].ctypes.data,
+          work_f[1:].ctypes.data, c.ctypes.data, work_i[5:].ctypes.data)
+
+
+@_jit
+def _pixel_blas(sgemm, col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out,
+                w1, b1, w2, b2, uniforms, inv_temperature, greedy, logits, values):
+    """_pixel with each layer's products as matrix products over all images (BLAS): the
+    same arithmetic, summed in BLAS's order."""
+    batch = h_in0.shape[0]
+    hidden = w_out.shape[1]
+    work_i = np.empty(6, np.int32)
+    work_f = np.empty(2, np.float32)
+    no_transpose = np.full(1, 78, np.uint8)            # "N"
+    pre = np.empty((batch, 2 * hidden), np.float32)
+    z = np.empty((batch, hidden), np.float32)
+    out = np.empty((batch, hidden), np.float32)
+    powers = np.empty(2 * hidden, np.float32)
+    bits = np.empty(2 * hidden, np.int32)
+    scales = bits.view(np.float32)
+    for layer in range(w_out.shape[0]):
+        if layer == 0:
+            source, p = h_in0, pad0
+            weights = w_h0
+        else:
+            source, p = h_rest[layer - 1], pad
+            weights = w_h_rest[layer - 1]
+            source[:, col + p, :] = out               # this layer's input at the pixel
+        for b in range(batch):
+            pre[b] = row_bias[layer, b, col]
+        _gemm(sgemm, source[:, col:, :], source.shape[1] * source.shape[2], weights, pre,
+              1.0, work_i, work_f, no_transpose)
+        for b in range(batch):
+            _gates(pre[b], z[b], powers, bits, scales)
+        for b in range(batch):
+            out[b] = b_out[layer]
+            if layer > 0:
+                out[b] += source[b, col + p]
+        _gemm(sgemm, z, hidden, w_out[layer], out, 1.0, work_i, work_f, no_transpose)
+    for b in range(batch):
+        for k in range(hidden):
+            out[b, k] = max(out[b, k], 0.0)
+    head = np.empty((batch, w1.shape[1]), np.float32)
+    for b in range(batch):
+        head[b] = b1
+    _gemm(sgemm, out, hidden, w1, head, 1.0, work_i, work_f, no_transpose)
+    for b in range(batch):
+        for j in range(head.shape[1]):
+            head[b, j] = max(head[b, j], 0.0)
+        logits[b] = b2
+    _gemm(sgemm, head, head.shape[1], w2, logits, 1.0, work_i, work_f, no_transpose)
+    for b in range(batch):
+        values[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
+                                                              uniforms[b])
+
+
+def load_sgemm():
+    """torch's own BLAS sgemm_ (MKL in the CPU wheels), for the compiled loops to call; None
+    where this torch does not export it (the loops then do their own products)."""
+    import ctypes
+    import os
+
+    import torch
+
+    path = os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")
+    try:
+        sgemm = ctypes.CDLL(path).sgemm_
+    except (OSError, AttributeError):
+        return None
+    sgemm.restype = None
+    sgemm.argtypes = [ctypes.c_void_p] * 13
+    return sgemm
+
+
 def compiles(net) -> bool:
     """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only."""
     from ..nets.pixelcnn import GatedPixelCNN
 
     return isinstance(net, GatedPixelCNN)
+
+
+# From this many images on, each layer's products go through BLAS as matrix products (the
+# weights then serve all images at once); a few images are quicker in the loops above.
+BLAS_BATCH = 4
 
 
 class CompiledPixelCNN:
@@ -179,10 +272,18 @@ class CompiledPixelCNN:
         self.pad0, self.pad = layers[0].pad, layers[1].pad if len(layers) > 1 else 0
         self.logits = np.empty((batch, net.config.levels), np.float32)
         self.values = np.empty(batch, np.int64)
+        self.sgemm = load_sgemm() if batch >= BLAS_BATCH else None
 
     def draw(self, col: int, channel: int, uniforms: np.ndarray, temperature: float):
         """Draw sub-pixel (current row, col, channel) for every image -> (values, logits)."""
         w1, b1, w2, b2 = self.head[channel]
+        if self.sgemm is not None:
+            _pixel_blas(self.sgemm, col, self.h_in0, self.pad0, self.w_h0, self.h_rest,
+                        self.pad, self.w_h_rest, self.row_bias, self.w_out, self.b_out,
+                        w1, b1, w2, b2, np.ascontiguousarray(uniforms, dtype=np.float32),
+                        np.float32(1.0 / max(temperature, 1e-8)), temperature <= 0,
+                        self.logits, self.values)
+            return self.values, self.logits
         _pixel(col, self.h_in0, self.pad0, self.w_h0, self.h_rest, self.pad, self.w_h_rest,
                self.row_bias, self.w_out, self.b_out, w1, b1, w2, b2,
                np.ascontiguousarray(uniforms, dtype=np.float32),
