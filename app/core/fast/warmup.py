@@ -22,14 +22,18 @@ def warm_up() -> bool:
     from ..sampling.image import sample_images
     from . import draw_numba, gpt_numba, wavenet_numba
     from .lstm_fused import FusedLSTM
+    from .pixelcnn_numba import BLAS_BATCH
 
     if not wavenet_numba.available():
         return False
     with torch.no_grad():
         pixel = GatedPixelCNN(PixelCNNConfig(height=2, width=2, hidden=4, layers=1,
                                              output_hidden=4, levels=4)).eval()
-        for _ in itertools.islice(sample_images(pixel, ImageCodec(2, 2, 1, 4), 1, seed=0), 1):
-            pass
+        # Four images: the batch path (BLAS products) as well as the single-image loops.
+        for n in (1, BLAS_BATCH):
+            for _ in itertools.islice(sample_images(pixel, ImageCodec(2, 2, 1, 4), n, seed=0),
+                                      1):
+                pass
         wave = WaveNet(WaveNetConfig(levels=4, residual=2, dilation_channels=2, skip=2,
                                      output_hidden=2, dilations=[1])).eval()
         for _ in sample_audio(wave, MuLawCodec(8000, 4), 2, seed=0, prime=np.array([0.0, 0.1])):
