@@ -161,6 +161,7 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
                 raise _stopped_by(err, last, info, run_dir) from None
         if dist.world > 1:
             _report_weights(net, dist)
+            _leave_process_group()
     if writer_dir is not None:
         # Training time of the whole run (resumed sessions included) plus the final scoring.
         wall = last.elapsed_s + time.perf_counter() - last_at if last else \
@@ -172,6 +173,16 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
             raise err.add(f"training is done but its model is not saved; resume the run "
                           f"({run_dir}) to score and save it again") from None
         yield report
+
+
+def _leave_process_group() -> None:
+    """Close the process group once training is over (rank 0's scoring and export need no
+    other process). Left to the interpreter's exit, gloo's threads were sometimes torn
+    down mid-use: "terminate called without an active exception", the process aborted."""
+    import torch.distributed as torch_dist
+
+    if torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
 
 
 def _finish(job: TrainJob, run_dir: Path, best_path: Path, wall: float) -> FinalReport:
