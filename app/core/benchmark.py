@@ -119,6 +119,10 @@ def bench_images16(bundle, device, repeats: int = 3) -> dict:
 
 def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
                 streams: int = 4) -> dict:
+    import os
+
+    import torch
+
     from .sampling.audio import sample_audio
 
     rate = bundle.codec.sample_rate
@@ -132,10 +136,6 @@ def bench_audio(bundle, device, repeats: int = 3, seconds: float = 1.0,
     many = _median_time(lambda: drain(sample_audio(bundle.net, bundle.codec, n, seed=0,
                                                     streams=streams, device=device)), repeats)
     # The streams split over the user's threads (CompiledWaveNet); also timed on every core.
-    import os
-
-    import torch
-
     threads, cores = torch.get_num_threads(), os.cpu_count() or 1
     torch.set_num_threads(cores)
     try:

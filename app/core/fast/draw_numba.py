@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .wavenet_numba import _jit, _pick, available  # noqa: F401  (available: re-exported)
+from .vecmath import _jit, _pick, available  # noqa: F401  (available: re-exported)
 
 
 @_jit

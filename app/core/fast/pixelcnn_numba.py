@@ -12,17 +12,19 @@ is one compiled call per layer (`finish_row`).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..nets import pixelcnn_cache
-from .wavenet_numba import _gates, _jit, _pick, available  # noqa: F401  (numba in one place)
+from .vecmath import _gates, _jit, _pick, available  # noqa: F401  (available: re-exported)
 
 
 @_jit
 def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z, powers, bits,
            scales):
     """One horizontal layer at column `col` for every image; writes (B, h) into out.
-    powers, bits and scales: scratch for the gates' vectorised exp (wavenet_numba._gates)."""
+    powers, bits and scales: scratch for the gates' vectorised exp (vecmath._gates)."""
     batch, _, cin = h_in.shape
     two_h = w_h.shape[1]
     h = two_h // 2
@@ -131,8 +133,8 @@ def finish_row(net, cache, row: int) -> None:
     width = net.config.width
     last_row = row + 1 >= net.config.height
     layers = cache.layers
-    powers = np.empty(2 * max(width, net.config.hidden), np.float32)
-    bits = np.empty(2 * max(width, net.config.hidden), np.int32)
+    powers = np.empty(2 * net.config.hidden, np.float32)    # scratch for _gates
+    bits = np.empty(2 * net.config.hidden, np.int32)
     empty3 = np.empty((0, 0, 0), np.float32)
     for i, (layer, lc) in enumerate(zip(net.layers, layers)):
         v_pre = layer.v_conv(lc.v_in[:, :, row:row + lc.pad + 1])         # (B, 2h, 1, W)
@@ -219,6 +221,7 @@ def _pixel_blas(sgemm, col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, 
                                                               uniforms[b])
 
 
+@functools.cache
 def load_sgemm():
     """torch's own BLAS sgemm_ (MKL in the CPU wheels), for the compiled loops to call; None
     where this torch does not export it (the loops then do their own products)."""

@@ -17,25 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .vecmath import _jit, available, exp_inplace, numba  # noqa: F401  (re-exported)
-
-
-@_jit
-def _gates(pre, z, powers, bits, scales):
-    """z = tanh(pre[:d]) * sigmoid(pre[d:]), both from one vectorised exp (vecmath).
-
-    libm's scalar tanh and exp took almost half of each sample's time. Here
-    tanh(a) = (1 - e^-2a) / (1 + e^-2a) and sigmoid(g) = 1 / (1 + e^-g): absolute error
-    under 2.5e-7 over all inputs (tests/core/test_fast_paths.py), float32 rounding's size.
-    """
-    d = z.shape[0]
-    for k in range(d):
-        powers[k] = pre[k] * np.float32(-2.0)
-        powers[d + k] = -pre[d + k]
-    exp_inplace(powers, 2 * d, bits, scales)
-    for k in range(d):
-        e = powers[k]
-        z[k] = (np.float32(1.0) - e) / ((np.float32(1.0) + e) * (np.float32(1.0) + powers[d + k]))
+from .vecmath import _gates, _jit, _pick, available, numba  # noqa: F401  (re-exported)
 
 
 @_jit
@@ -114,25 +96,6 @@ def _step(x, state_pos, embed, w_past, w_cur, bias, w_out, b_out, queue, offsets
             lb = logits[b]
             for v in range(logits.shape[1]):
                 lb[v] += hi * w2[v]
-
-
-@_jit
-def _pick(logits, inv_temperature, u):
-    """Softmax at a temperature, then the inverse-CDF draw of app/core/sampling/draw.pick."""
-    v = logits.shape[0]
-    top = -np.inf
-    for i in range(v):
-        top = max(top, logits[i] * inv_temperature)
-    cdf = np.empty(v, np.float32)
-    total = np.float32(0.0)
-    for i in range(v):
-        total += np.float32(np.exp(logits[i] * inv_temperature - top))
-        cdf[i] = total
-    target = min(np.float32(u) * total, np.nextafter(total, np.float32(0.0)))
-    for i in range(v):
-        if cdf[i] > target:
-            return i
-    return v - 1
 
 
 @_jit
