@@ -45,6 +45,24 @@ def test_sample_audio_and_text(tmp_path, save_tiny, capsys):
     assert code == 0 and out.startswith("ab") and len(out.rstrip("\n")) >= 30
 
 
+def test_sample_audio_takes_are_one_file_each_and_do_not_depend_on_threads(
+        tmp_path, save_tiny, capsys):
+    model = str(save_tiny("wavenet"))
+    written = {}
+    for threads in ("1", "2"):
+        out = tmp_path / threads / "take.wav"
+        out.parent.mkdir()
+        code, stdout, _ = run(capsys, "sample", "audio", "--model", model, "--seconds", "0.02",
+                              "--n", "3", "--seed", "5", "--threads", threads, "--out", str(out))
+        assert code == 0 and "3 takes" in stdout
+        written[threads] = [soundfile.read(out.parent / f"take-{i}.wav")[0] for i in (1, 2, 3)]
+        assert read_wav_params(out.parent / "take-2.wav")["takes"] == 3
+        assert not out.exists()
+    for one, two in zip(written["1"], written["2"]):
+        assert len(one) == 160 and np.array_equal(one, two)
+    assert not np.array_equal(written["1"][0], written["1"][1])       # independent takes
+
+
 def test_wrong_modality_and_bad_label_exit_2(save_tiny, capsys):
     code, _, err = run(capsys, "sample", "image", "--model", str(save_tiny("wavenet")))
     assert code == 2 and "cannot sample image" in err

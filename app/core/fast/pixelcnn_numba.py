@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from ..nets import pixelcnn_cache
-from .vecmath import _gates, _jit, _pick, available  # noqa: F401  (available: re-exported)
+from .vecmath import _gates, _jit, _pick, available, exp_inplace  # noqa: F401  (available: re-exported)
 
 
 @_jit
@@ -103,54 +103,70 @@ def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out
 
 @_jit
 def _finish_layer(v_pre, link, h_static, cond_h, row_bias, cond_v, pos_v, next_v_in, next_row,
-                  q, powers, bits, scales):
+                  q, powers, bits):
     """The vertical stack's per-row work after its convolutions, in one call (it was a dozen
-    small PyTorch ops per layer and row): v_pre, link (B, 2h, W); the biases broadcast to
-    (B, W, 2h) (h_static, cond_h) and (B, 2h, W) (cond_v, pos_v). Writes the next row's
-    horizontal biases into row_bias (B, W, 2h) unless link is empty (the last row), and the
-    gated output into next_v_in[:, :, next_row, q:q+W] unless next_v_in is empty."""
+    small PyTorch ops per layer and row): v_pre, link (B, 2h, W); the biases h_static
+    (1 or B, W, 2h), cond_h, cond_v (B, 2h), pos_v (1 or B, 2h, W) (the Subscale Pixel
+    Network's differ per image). Writes the next row's horizontal biases into row_bias
+    (B, W, 2h), and the gated output into
+    next_v_in[:, :, next_row, q:q+W] unless next_v_in is empty. Every loop runs along
+    contiguous memory, and the gates' exp is one call over the whole row (powers and bits:
+    scratch of B*2h*W), so it vectorises: the same arithmetic per element as `_gates`."""
     batch, two_h, width = v_pre.shape
     h = two_h // 2
-    pre = np.empty(two_h, np.float32)
-    z = np.empty(h, np.float32)
     for b in range(batch):
-        if link.shape[0]:
+        hs = h_static[b if h_static.shape[0] > 1 else 0]
+        for w in range(width):
+            for k in range(two_h):
+                row_bias[b, w, k] = link[b, k, w] + hs[w, k] + cond_h[b, k]
+    if next_v_in.shape[0] == 0:
+        return
+    for b in range(batch):
+        pv = pos_v[b if pos_v.shape[0] > 1 else 0]
+        for k in range(two_h):
+            scale = np.float32(-2.0) if k < h else np.float32(-1.0)
+            o = (b * two_h + k) * width
+            c = cond_v[b, k]
             for w in range(width):
-                for k in range(two_h):
-                    row_bias[b, w, k] = link[b, k, w] + h_static[b, w, k] + cond_h[b, w, k]
-        if next_v_in.shape[0]:
+                powers[o + w] = (v_pre[b, k, w] + c + pv[k, w]) * scale
+    exp_inplace(powers, batch * two_h * width, bits, bits.view(np.float32))
+    for b in range(batch):
+        for k in range(h):
+            o, g = (b * two_h + k) * width, (b * two_h + h + k) * width
+            out = next_v_in[b, k, next_row]
             for w in range(width):
-                for k in range(two_h):
-                    pre[k] = v_pre[b, k, w] + cond_v[b, k, w] + pos_v[b, k, w]
-                _gates(pre, z, powers, bits, scales)
-                for k in range(h):
-                    next_v_in[b, k, next_row, q + w] = z[k]
+                e = powers[o + w]
+                out[q + w] = (np.float32(1.0) - e) / ((np.float32(1.0) + e)
+                                                      * (np.float32(1.0) + powers[g + w]))
 
 
 def finish_row(net, cache, row: int) -> None:
     """pixelcnn_cache.finish_row with its elementwise work compiled: the convolutions stay
     in PyTorch (they run at the forward pass's speed); the rest is `_finish_layer`."""
     width = net.config.width
-    last_row = row + 1 >= net.config.height
     layers = cache.layers
-    powers = np.empty(2 * net.config.hidden, np.float32)    # scratch for _gates
-    bits = np.empty(2 * net.config.hidden, np.int32)
-    empty3 = np.empty((0, 0, 0), np.float32)
+    if row + 1 >= net.config.height:       # no row below reads it (as pixelcnn_cache's)
+        for lc in layers:
+            lc.h_in.zero_()
+        return
+    powers = bits = None
     for i, (layer, lc) in enumerate(zip(net.layers, layers)):
         v_pre = layer.v_conv(lc.v_in[:, :, row:row + lc.pad + 1])         # (B, 2h, 1, W)
         batch, two_h = v_pre.shape[:2]
-        pre = v_pre[:, :, 0].numpy()
-        link = empty3 if last_row else layer.v_to_h(v_pre)[:, :, 0].numpy()
-        h_static = lc.h_static[min(row + 1, len(lc.h_static) - 1)].numpy()
+        if powers is None:
+            powers = np.empty(batch * two_h * width, np.float32)         # scratch for the gates
+            bits = np.empty(batch * two_h * width, np.int32)
+        pre = v_pre.numpy().reshape(batch, two_h, width)
+        link = layer.v_to_h(v_pre).numpy().reshape(batch, two_h, width)
+        h_static = lc.h_static[row + 1].numpy()
+        pos_v = lc.pos_v[row].numpy()
         nxt = layers[i + 1] if i + 1 < len(layers) else None
         _finish_layer(
-            pre, link, np.broadcast_to(h_static, (batch, width, two_h)),
-            np.broadcast_to(lc.cond_h.numpy(), (batch, width, two_h)), cache.row_bias[i].numpy(),
-            np.broadcast_to(lc.cond_v[:, :, :, 0].numpy(), (batch, two_h, width)),
-            np.broadcast_to(lc.pos_v[row][..., 0, :].numpy(), (batch, two_h, width)),
+            pre, link, h_static.reshape(-1, width, two_h), lc.cond_h.numpy().reshape(-1, two_h),
+            cache.row_bias[i].numpy(), lc.cond_v.numpy().reshape(-1, two_h),
+            pos_v.reshape(-1, two_h, width),
             np.empty((0, 0, 0, 0), np.float32) if nxt is None else nxt.v_in.numpy(),
-            row + (nxt.pad if nxt else 0), nxt.pad if nxt else 0, powers, bits,
-            bits.view(np.float32))
+            row + (nxt.pad if nxt else 0), nxt.pad if nxt else 0, powers, bits)
         lc.h_in.zero_()
 
 

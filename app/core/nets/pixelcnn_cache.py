@@ -131,11 +131,14 @@ def finish_row(net, cache: PixelCNNCache, row: int) -> None:
     """Run the vertical stack on `row` and prepare the next row's horizontal biases."""
     cfg = net.config
     last_row = row + 1 >= cfg.height
+    if last_row:            # no row below reads the vertical stack: 1/H of its work saved
+        for lc in cache.layers:
+            lc.h_in.zero_()
+        return
     for i, (layer, lc) in enumerate(zip(net.layers, cache.layers)):
         v_pre = layer.v_conv(lc.v_in[:, :, row:row + lc.pad + 1])         # (B, 2h, 1, W)
-        if not last_row:
-            link = layer.v_to_h(v_pre)[:, :, 0].transpose(1, 2)            # (B, W, 2h)
-            torch.add(link, lc.h_static[row + 1], out=cache.row_bias[i]).add_(lc.cond_h)
+        link = layer.v_to_h(v_pre)[:, :, 0].transpose(1, 2)                # (B, W, 2h)
+        torch.add(link, lc.h_static[row + 1], out=cache.row_bias[i]).add_(lc.cond_h)
         if i + 1 < len(cache.layers):
             a, b = (v_pre + lc.cond_v + lc.pos_v[row]).chunk(2, dim=1)
             q = cache.layers[i + 1].pad

@@ -18,6 +18,7 @@ from .base import (
 )
 
 MAX_SECONDS = 600.0
+MAX_TAKES = 64
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class AudioRequest(Request):
     seed: int = 1
     prime: np.ndarray | None = field(default=None, compare=False, repr=False)  # (n,) [-1, 1]
     prime_name: str = ""          # the file the prime came from, for the saved parameters
+    takes: int = 1                # independent waveforms generated side by side
 
     def samples(self, facts: ModelFacts) -> int:
         return max(1, int(round(self.seconds * facts.codec.sample_rate)))
@@ -39,6 +41,8 @@ class AudioRequest(Request):
             return problems
         if p := number_problem("seconds", self.seconds, 0, MAX_SECONDS, low_open=True):
             problems.append(p)
+        if p := number_problem("number of takes", self.takes, 1, MAX_TAKES, integer=True):
+            problems.append(p)
         return problems
 
     def events(self, bundle, device=None, chunk: int = 400, report: bool = False) -> Iterator:
@@ -48,17 +52,17 @@ class AudioRequest(Request):
         facts = self.check(bundle)
         return sample_audio(bundle.net, bundle.codec, self.samples(facts), self.label,
                             self.temperature, self.seed, prime=self.prime, device=device,
-                            chunk=chunk, report=report)
+                            streams=self.takes, chunk=chunk, report=report)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)
         return {**header("audio", facts), "seed": self.seed, **label_params(self.label, facts),
                 "temperature": self.temperature, "seconds": self.seconds,
-                "primed_with": self.prime_name}
+                "primed_with": self.prime_name, "takes": self.takes}
 
     @classmethod
     def from_params(cls, params: dict) -> AudioRequest:
         return cls(model=pick(params, "model", str, ""),
                    seconds=pick(params, "seconds", float, 3.0), label=label_from_params(params),
                    temperature=pick(params, "temperature", float, 1.0),
-                   seed=pick(params, "seed", int, 1))
+                   seed=pick(params, "seed", int, 1), takes=pick(params, "takes", int, 1))
