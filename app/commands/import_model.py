@@ -3,7 +3,6 @@ chainrule checkpoint, checked against the architecture the user names."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 
@@ -11,14 +10,28 @@ def add_parsers(sub, add_common) -> None:
     from ..core.registry import KINDS
 
     p = sub.add_parser(
-        "import", help="convert a PyTorch state dict into a chainrule checkpoint",
-        description="A state dict holds weights but no architecture: say which with --like "
-                    "(kind, config and codec of an existing chainrule model) or --kind and "
-                    "--config. PyTorch files are read only with torch.load(weights_only=True), "
-                    "after checking they are a PyTorch zip archive or pickle; the weights must "
-                    "match the architecture exactly and be finite.")
-    p.add_argument("file", help="a .pt/.pth/.ckpt (PyTorch) or .safetensors file holding a state "
-                                "dict, possibly inside {'state_dict': ...} or {'model': ...}")
+        "import", help="convert a nanoGPT checkpoint or a PyTorch state dict into a chainrule "
+                       "model",
+        description="A nanoGPT checkpoint (ckpt.pt) is recognised by itself: its architecture "
+                    "from its model_args, its characters from the meta.pkl beside it (or "
+                    "--vocab). Any other state dict holds weights but no architecture: say "
+                    "which with --like (kind, config and codec of an existing chainrule model) "
+                    "or --kind and --config, and rename its tensors with --map if its names "
+                    "differ. PyTorch files are read only with torch.load(weights_only=True), "
+                    "after checking they are a PyTorch zip archive or pickle; meta.pkl only by "
+                    "a reader of plain data; the weights must match the architecture exactly "
+                    "and be finite.")
+    p.add_argument("file", help="nanoGPT's ckpt.pt, or a .pt/.pth/.ckpt (PyTorch) or "
+                                ".safetensors file holding a state dict, possibly inside "
+                                "{'state_dict': ...} or {'model': ...}")
+    p.add_argument("--vocab", metavar="FILE",
+                   help="nanoGPT: the character vocabulary, a meta.pkl or a JSON list of "
+                        "characters (default: meta.pkl beside the checkpoint, or in "
+                        "data/<dataset>/ as nanoGPT writes it)")
+    p.add_argument("--map", metavar="JSON",
+                   help="rename the file's tensors first: a JSON object (file or inline) of "
+                        "regular expression -> replacement, applied in order to every name; "
+                        "null drops the tensors it matches")
     p.add_argument("--like", metavar="MODEL",
                    help="take kind, config and codec from this chainrule model (name or path)")
     p.add_argument("--kind", help=f"model kind: {', '.join(KINDS)} (not needed with --like)")
@@ -95,21 +108,66 @@ def _settings(args) -> tuple[str, dict, dict, str]:
     return kind, config, codec, " ".join(sources) or f"--kind {kind}"
 
 
+def _rules(value: str) -> dict:
+    """--map's renaming rules, each pattern checked to be a regular expression."""
+    import re
+
+    from ..core.config import ConfigError
+
+    rules = _json_option("--map", value)
+    for pattern, replacement in rules.items():
+        if replacement is not None and not isinstance(replacement, str):
+            raise ConfigError(f"--map: the replacement for {pattern!r} must be a string or "
+                              f"null, got {replacement!r}")
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ConfigError(f"--map: {pattern!r} is not a regular expression ({err})") \
+                from None
+    return rules
+
+
 def run_import(args) -> int:
     from ..core.checkpoint import CheckpointError, load_bundle
-    from ..core.importing import import_state_dict
+    from ..core.config import ConfigError
+    from ..core.importing import import_nanogpt, import_state_dict, read_foreign
+    from ..core.nanogpt import is_nanogpt
     from ..core.paths import user_models_dir
 
     src = Path(args.file)
-    kind, config, codec, source = _settings(args)
-    out = Path(args.out) if args.out else user_models_dir() / f"{src.stem}.safetensors"
+    rules = _rules(args.map) if args.map else None
+    raw, found = (None, {}) if args.like or args.kind else read_foreign(src)
+    nanogpt = raw is not None and is_nanogpt(raw)
+    if nanogpt and (args.config or args.codec or rules):
+        raise ConfigError("a nanoGPT checkpoint brings its own architecture and names: leave "
+                          "out --config, --codec and --map (use --vocab for its characters)")
+    if not nanogpt and args.vocab:
+        raise ConfigError("--vocab is for nanoGPT checkpoints; give a text model's characters "
+                          "with --codec or --like")
+    settings = None if nanogpt else _settings(args)
+    out = Path(args.out) if args.out else user_models_dir() / f"{_default_name(src)}.safetensors"
     if out.suffix != ".safetensors":
         raise CheckpointError(out, "the output must be a .safetensors file")
     if out.exists() and not args.force:
         raise CheckpointError(out, "already exists; choose another --out, or add --force")
-    import_state_dict(src, out, kind, config, codec, settings_from=source, name=args.name,
-                      provenance={"command": " ".join(["chainrule"] + sys.argv[1:])})
+    provenance = {"command": args.command_line}
+    if settings is None:
+        assert isinstance(raw, dict)
+        import_nanogpt(src, raw, found, out, vocab=args.vocab, provenance=provenance,
+                       name=args.name)
+    else:
+        kind, config, codec, source = settings
+        import_state_dict(src, out, kind, config, codec, settings_from=source, name=args.name,
+                          provenance=provenance, rules=rules)
     bundle = load_bundle(out)    # what was written loads like any other model
     print(f"wrote {out}: {bundle.kind}, {bundle.parameters:,} parameters, "
           f"imported from {src.name}")
     return 0
+
+
+def _default_name(src: Path) -> str:
+    """nanoGPT's file is always ckpt.pt: name the model after its run folder instead
+    (out-shakespeare-char/ckpt.pt -> shakespeare-char)."""
+    if src.stem == "ckpt" and src.parent.name not in ("", "."):
+        return src.parent.name.removeprefix("out-") or src.stem
+    return src.stem

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import UserError, first_few
 
 FORMAT = "chainrule/1"
 MAX_HEADER_BYTES = 100 * 1024 * 1024   # a real header is kilobytes; refuse absurd lengths
@@ -332,8 +332,9 @@ def check_layout(path, found: dict, net) -> None:
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
     if missing or unexpected:
-        what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise CheckpointError(path, f"weights do not match the config ({what})")
+        what = [f"{len(names)} {label} ({first_few(names)})"
+                for label, names in (("missing", missing), ("unexpected", unexpected)) if names]
+        raise CheckpointError(path, f"weights do not match the config: {'; '.join(what)}")
     for name, (dtype, shape) in found.items():
         if dtype not in FLOAT_DTYPES:
             raise CheckpointError(path, f"tensor '{name}' has dtype {dtype}, expected floats")

@@ -244,6 +244,12 @@ class GPTConfig(ConfigBase):
     heads: int = 4
     layers: int = 4
     dropout: float = 0.0
+    # nanoGPT's options (app/core/nanogpt.py): biases in every Linear and LayerNorm and in
+    # the output head, and an output head that reuses the input embedding's weights. Absent
+    # from files written before they existed, which load as chainrule's own GPT (biases,
+    # separate head).
+    bias: bool = True
+    tied: bool = False
 
     def validate(self) -> None:
         self._positive("vocab_size", "context", "embed", "heads", "layers")

@@ -88,3 +88,11 @@ def describe_error(err: BaseException, memory_advice: str = "use a smaller run o
     what = f"{type(err).__name__}: {_first_line(str(err))}".rstrip(": ")
     logged = f"; details in {where}" if where else ""
     return f"Internal error (a bug in chainrule, not your input): {what}{logged}"
+
+
+def first_few(names: list[str], shown: int = 3) -> str:
+    """'a, b, c, ... 25 more', each name as a terminal can show it (names read from a file
+    could hold escapes)."""
+    more = len(names) - shown
+    safe = [n[:80] if n.isprintable() else repr(n[:80]) for n in names[:shown]]
+    return ", ".join(safe) + (f", ... {more} more" if more > 0 else "")

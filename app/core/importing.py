@@ -83,6 +83,13 @@ def _first_line(err: Exception) -> str:
 def read_state_dict(path) -> tuple[dict, dict]:
     """(name -> tensor, what was found) from a foreign weights file. Never unpickles freely."""
     path = Path(path)
+    obj, found = read_foreign(path)
+    return _unwrap(path, obj, found), found
+
+
+def read_foreign(path: Path) -> tuple[object, dict]:
+    """(what the file holds, as torch.load(weights_only=True) or safetensors gives it,
+    what was found)."""
     head = _readable(path)
     fmt = sniff_foreign(path, head)
     if fmt == "zip":
@@ -109,7 +116,7 @@ def read_state_dict(path) -> tuple[dict, dict]:
             raise CheckpointError(path, f"unreadable weights: {_first_line(err)}") from None
     else:
         obj = _torch_load(path)
-    return _unwrap(path, obj, found), found
+    return obj, found
 
 
 def _unwrap(path: Path, obj, found: dict) -> dict:
@@ -146,21 +153,90 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+MAP_HINT = ("if the file names its tensors differently (another code base), rename them "
+            "with --map FILE: a JSON object of regular expression -> replacement (see the "
+            "README, 'Bring your own model')")
+
+
+def apply_map(tensors: dict, rules: dict) -> dict:
+    """Rename tensors by rules {pattern: replacement} (re.sub, in order, on every name);
+    a replacement of null drops the tensors whose names the pattern matches."""
+    out = {}
+    for name, tensor in tensors.items():
+        for pattern, replacement in rules.items():
+            if replacement is None:
+                if re.search(pattern, name):
+                    break
+            else:
+                name = re.sub(pattern, replacement, name)
+        else:
+            out[name] = tensor
+    return out
+
+
 def import_state_dict(src, out, kind: str, config: dict, codec: dict, *, settings_from=None,
-                      provenance: dict | None = None, name: str | None = None) -> Path:
+                      provenance: dict | None = None, name: str | None = None,
+                      rules: dict | None = None) -> Path:
     """Check a foreign state dict against the net of (kind, config) and save it as a chainrule
     checkpoint at out, with provenance naming the source file. Returns out.
 
-    settings_from names where kind, config and codec came from, for error messages."""
+    settings_from names where kind, config and codec came from, for error messages; rules
+    (apply_map) rename the file's tensors first."""
     src = Path(src)
     spec, parsed, parsed_codec = parse_model(settings_from or src, kind, config, codec,
                                              what="invalid settings")
     tensors, found = read_state_dict(src)
-    net = check_fits(src, spec, parsed, tensor_layout(tensors))  # a huge config costs nothing
+    if rules:
+        tensors, found["renamed_by"] = apply_map(tensors, rules), "--map"
+    return _checked_save(src, out, spec, parsed, parsed_codec, tensors, found,
+                         {"description": f"imported from {src.name}", **(provenance or {})},
+                         name)
+
+
+def _checked_save(src: Path, out, spec, config, codec, tensors: dict, found: dict,
+                  provenance: dict, name: str | None) -> Path:
+    try:
+        net = check_fits(src, spec, config, tensor_layout(tensors))  # a huge config: no cost
+    except CheckpointError as err:
+        if "missing" in err.problem or "unexpected" in err.problem:
+            raise CheckpointError(src, f"{err.problem}. {MAP_HINT}") from None
+        raise
     load_weights(src, net, tensors)
     record = {"file": str(src.resolve()), "sha256": sha256(src), "bytes": src.stat().st_size,
               "format": FORMAT_NAMES[found["format"]],
               **{k: v for k, v in found.items() if k != "format"}}
-    prov = {"description": f"imported from {src.name}", **(provenance or {}),
-            "imported_from": record}
-    return save_bundle(out, net.eval(), parsed_codec, prov, name=name)
+    return save_bundle(out, net.eval(), codec, {**provenance, "imported_from": record},
+                       name=name)
+
+
+def import_nanogpt(src, obj: dict, found: dict, out, *, vocab: str | None = None,
+                   provenance: dict | None = None, name: str | None = None) -> Path:
+    """Save a nanoGPT checkpoint (torch.load's dict, see nanogpt.is_nanogpt) as a chainrule
+    Transformer: config from its model_args, names translated, vocabulary from its
+    meta.pkl (or `vocab`)."""
+    import torch
+
+    from .config import GPTConfig
+    from .nanogpt import config_of, rename, vocab_of
+    from .registry import kind_spec
+
+    src = Path(src)
+    config = config_of(src, obj["model_args"])
+    tensors, config = rename(_unwrap(src, obj["model"], found), config)
+    chars, vocab_path = vocab_of(src, obj, vocab, config["vocab_size"])
+    spec = kind_spec(GPTConfig.kind)
+    _, parsed, parsed_codec = parse_model(src, spec.kind, config,
+                                          {"modality": "text", "vocab": chars, "unknown": ""})
+    found = {**found, "layout": "nanoGPT", "vocabulary": vocab_path}
+    for key in ("iter_num", "best_val_loss"):
+        value = obj.get(key)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[key] = value
+    dataset = obj.get("config", {}).get("dataset") if isinstance(obj.get("config"), dict) \
+        else None
+    description = f"nanoGPT model imported from {src.name}" + \
+        (f" (trained on {dataset})" if isinstance(dataset, str) and dataset.isprintable() else "")
+    return _checked_save(src, out, spec, parsed, parsed_codec, tensors, found,
+                         {"description": description, **(provenance or {})}, name)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..nets.charlm import bias_of
+
 
 class FusedGPT:
     """Preallocated KV cache plus the net's weights; step(ids) -> logits."""
@@ -31,13 +33,14 @@ class FusedGPT:
 
         with torch.no_grad():
             self.blocks = [tuple(x.detach().to(device) for x in (
-                b.ln1.weight, b.ln1.bias, t(b.qkv), b.qkv.bias, t(b.proj), b.proj.bias,
-                b.ln2.weight, b.ln2.bias, t(b.mlp[0]), b.mlp[0].bias, t(b.mlp[2]),
-                b.mlp[2].bias)) for b in net.blocks]
+                b.ln1.weight, bias_of(b.ln1), t(b.qkv), bias_of(b.qkv), t(b.proj),
+                bias_of(b.proj), b.ln2.weight, bias_of(b.ln2), t(b.mlp[0]), bias_of(b.mlp[0]),
+                t(b.mlp[2]), bias_of(b.mlp[2]))) for b in net.blocks]
             self.embed = net.embed.weight.detach().to(device)
             self.position = net.position.weight.detach().to(device)
-            self.ln = (net.ln.weight.detach().to(device), net.ln.bias.detach().to(device))
-            self.head = (net.head.weight.detach().to(device), net.head.bias.detach().to(device))
+            self.ln = (net.ln.weight.detach().to(device), bias_of(net.ln).detach().to(device))
+            self.head = (net.head.weight.detach().to(device),
+                         bias_of(net.head).detach().to(device))
         self.eps = net.blocks[0].ln1.eps
         self.embed_dim = cfg.embed
 

@@ -120,6 +120,8 @@ class CompiledGPT:
     def __init__(self, net, batch: int):
         import torch
 
+        from ..nets.charlm import bias_of
+
         cfg = net.config
         self.net, self.context = net, cfg.context
         f = lambda t: np.ascontiguousarray(t.detach().cpu().float().numpy())
@@ -127,13 +129,13 @@ class CompiledGPT:
         with torch.no_grad():
             self.weights = (
                 f(net.embed.weight), f(net.position.weight),
-                stack(lambda b: b.ln1.weight), stack(lambda b: b.ln1.bias),
-                stack(lambda b: b.qkv.weight.T), stack(lambda b: b.qkv.bias),
-                stack(lambda b: b.proj.weight.T), stack(lambda b: b.proj.bias),
-                stack(lambda b: b.ln2.weight), stack(lambda b: b.ln2.bias),
-                stack(lambda b: b.mlp[0].weight.T), stack(lambda b: b.mlp[0].bias),
-                stack(lambda b: b.mlp[2].weight.T), stack(lambda b: b.mlp[2].bias),
-                f(net.ln.weight), f(net.ln.bias), f(net.head.weight.T), f(net.head.bias))
+                stack(lambda b: b.ln1.weight), stack(lambda b: bias_of(b.ln1)),
+                stack(lambda b: b.qkv.weight.T), stack(lambda b: bias_of(b.qkv)),
+                stack(lambda b: b.proj.weight.T), stack(lambda b: bias_of(b.proj)),
+                stack(lambda b: b.ln2.weight), stack(lambda b: bias_of(b.ln2)),
+                stack(lambda b: b.mlp[0].weight.T), stack(lambda b: bias_of(b.mlp[0])),
+                stack(lambda b: b.mlp[2].weight.T), stack(lambda b: bias_of(b.mlp[2])),
+                f(net.ln.weight), f(bias_of(net.ln)), f(net.head.weight.T), f(bias_of(net.head)))
         head_dim = cfg.embed // cfg.heads
         self.keys = np.zeros((cfg.layers, batch, cfg.heads, head_dim, cfg.context), np.float32)
         self.values = np.zeros((cfg.layers, batch, cfg.heads, cfg.context, head_dim), np.float32)

@@ -74,12 +74,13 @@ class Block(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.heads = cfg.heads
-        self.ln1 = nn.LayerNorm(cfg.embed)
-        self.qkv = nn.Linear(cfg.embed, 3 * cfg.embed)
-        self.proj = nn.Linear(cfg.embed, cfg.embed)
-        self.ln2 = nn.LayerNorm(cfg.embed)
-        self.mlp = nn.Sequential(nn.Linear(cfg.embed, 4 * cfg.embed), nn.GELU(),
-                                 nn.Linear(4 * cfg.embed, cfg.embed))
+        e, bias = cfg.embed, cfg.bias
+        self.ln1 = nn.LayerNorm(e, bias=bias)
+        self.qkv = nn.Linear(e, 3 * e, bias=bias)
+        self.proj = nn.Linear(e, e, bias=bias)
+        self.ln2 = nn.LayerNorm(e, bias=bias)
+        self.mlp = nn.Sequential(nn.Linear(e, 4 * e, bias=bias), nn.GELU(),
+                                 nn.Linear(4 * e, e, bias=bias))
         self.dropout = cfg.dropout
 
     def split(self, t: torch.Tensor) -> torch.Tensor:
@@ -103,6 +104,33 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+def bias_of(layer: nn.Module) -> torch.Tensor:
+    """A Linear's, LayerNorm's or head's bias, zeros where it has none (bias=False): the
+    fast paths' kernels always add one."""
+    bias, weight = layer.bias, layer.weight
+    assert isinstance(weight, torch.Tensor)
+    if isinstance(bias, torch.Tensor):
+        return bias
+    return torch.zeros(weight.shape[0], device=weight.device)
+
+
+class TiedHead(nn.Module):
+    """The output head of a GPT whose logits reuse the input embedding (nanoGPT's weight
+    tying): `weight` is the embedding's own, so the file holds it once (as embed.weight)."""
+
+    def __init__(self, embed: nn.Embedding, bias: bool):
+        super().__init__()
+        self._embed = [embed]          # a list: not registered twice as a submodule
+        self.bias = nn.Parameter(torch.zeros(embed.num_embeddings)) if bias else None
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self._embed[0].weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+
 @dataclass
 class GPTState:
     tokens: list[torch.Tensor] = field(default_factory=list)   # ids fed so far, each (B,)
@@ -116,8 +144,9 @@ class CharGPT(nn.Module):
         self.embed = nn.Embedding(config.vocab_size, config.embed)
         self.position = nn.Embedding(config.context, config.embed)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
-        self.ln = nn.LayerNorm(config.embed)
-        self.head = nn.Linear(config.embed, config.vocab_size)
+        self.ln = nn.LayerNorm(config.embed, bias=config.bias)
+        self.head = TiedHead(self.embed, config.bias) if config.tied \
+            else nn.Linear(config.embed, config.vocab_size, bias=config.bias)
 
     def forward(self, ids: torch.Tensor, caches: list[dict] | None = None,
                 start: int = 0) -> torch.Tensor:

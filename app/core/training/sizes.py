@@ -162,6 +162,7 @@ def lstm_parameters(config: LSTMConfig) -> int:
 
 
 def gpt_parameters(config: GPTConfig) -> int:
-    e, v = config.embed, config.vocab_size
-    block = 2 * 2 * e + (e + 1) * 3 * e + (e + 1) * e + (e + 1) * 4 * e + (4 * e + 1) * e
-    return v * e + config.context * e + config.layers * block + 2 * e + (e + 1) * v
+    e, v, b = config.embed, config.vocab_size, int(config.bias)
+    block = 2 * (1 + b) * e + (e + b) * 3 * e + (e + b) * e + (e + b) * 4 * e + (4 * e + b) * e
+    head = (0 if config.tied else e * v) + b * v
+    return v * e + config.context * e + config.layers * block + (1 + b) * e + head
