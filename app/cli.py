@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # What a checkpoint records as the command that made it: these arguments, also when
+    # main() is called in-process (sys.argv then belongs to the caller).
+    args.command_line = " ".join(["chainrule", *(sys.argv[1:] if argv is None else argv)])
     if not getattr(args, "run", None):
         parser.print_help()
         return 0

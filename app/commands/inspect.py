@@ -35,6 +35,9 @@ def add_parsers(sub, add_common) -> None:
                     help="with --all-images: score only the first N images of each set")
     ev.add_argument("--only", metavar="NAMES",
                     help="with --all-images: a comma-separated subset of the models")
+    ev.add_argument("--skip-unknown", action="store_true",
+                    help="text: leave out characters the model has no token for and score "
+                         "the rest (without it they are listed and nothing is scored)")
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--json", action="store_true")
     add_common(ev)
@@ -91,11 +94,36 @@ def run_info(args) -> int:
     for key in ("steps", "device", "host", "train_wall_time_s"):
         if key in prov:
             print(f"  {key}: {prov[key]}")
+    for key, value in _origin_lines(prov):
+        print(f"  {key}: {value}")
     metrics = prov.get("metrics")
     if metrics:
         print(f"metrics:\n  held-out: {metrics['heldout']} {metrics['unit']} "
               f"({metrics.get('heldout_set', '')})")
     return 0
+
+
+def _origin_lines(prov: dict) -> list[tuple[str, str]]:
+    """Where an imported or fine-tuned model came from, as (label, value) lines; values from
+    the file are shown with escapes made visible (a terminal would obey them)."""
+    shown = lambda v: str(v) if str(v).isprintable() else repr(str(v))
+    lines = []
+    record = prov.get("imported_from")
+    if isinstance(record, dict):
+        what = record.get("layout") or record.get("format", "")
+        lines.append(("imported from", f"{shown(record.get('file', '?'))} ({shown(what)})"))
+        for key, label in (("sha256", "sha256"), ("vocabulary", "vocabulary"),
+                           ("iter_num", "trained iterations"),
+                           ("best_val_loss", "best validation loss (nats/token)"),
+                           ("renamed_by", "tensors renamed by"),
+                           ("stripped_prefix", "prefix removed")):
+            if key in record:
+                lines.append((label, shown(record[key])))
+    tuned = prov.get("fine_tuned_from")
+    if isinstance(tuned, dict):
+        lines.append(("fine-tuned from", f"{shown(tuned.get('name', '?'))} "
+                                         f"({shown(tuned.get('path', '?'))})"))
+    return lines
 
 
 def run_models(args) -> int:
@@ -154,9 +182,14 @@ def run_eval(args) -> int:
     else:
         from ..core.training.folders import prepare_folder
 
-        data, _, _ = prepare_folder(bundle.kind, Path(args.data), codec=bundle.codec)
+        data, _, _ = prepare_folder(bundle.kind, Path(args.data), codec=bundle.codec,
+                                    context=getattr(bundle.net.config, "context", None),
+                                    unknown="skip" if args.skip_unknown else "refuse")
         # Score every usable file, not only a held-out share of it.
         data_set, name = _whole(data), str(args.data)
+        if skipped := data.provenance.get("skipped_characters"):
+            print(f"left out {skipped:,} characters the model has no token for",
+                  file=sys.stderr)
     bits = evaluate(bundle.net, data_set, args.batch_size, device)
     unit = kind_spec(bundle.kind).unit
     if args.json:

@@ -80,7 +80,7 @@ def _job_from_folder(args, device):
     return job_for_folder(args.kind, Path(args.data), args.size, args.init_from, device,
                           name=args.name, out=args.out,
                           adjust=lambda settings: _override(settings, args),
-                          command=" ".join(["chainrule"] + sys.argv[1:]))
+                          command=args.command_line)
 
 
 def run(args) -> int:

@@ -195,7 +195,9 @@ def _held_out_data(bundle: Any) -> tuple[Any, str]:
                              "any more: nothing to compare with")
         from .training.folders import prepare_folder
 
-        data, _, _ = prepare_folder(bundle.kind, Path(folder), codec=bundle.codec)
+        data, _, _ = prepare_folder(bundle.kind, Path(folder), codec=bundle.codec,
+                                    context=getattr(bundle.net.config, "context", None),
+                                    unknown="skip")
         name = f"{data.final_name} of {folder}"
     if data.codec.to_dict() != bundle.codec.to_dict():
         raise DriftError(f"{bundle.name}: its held-out data is encoded differently from "

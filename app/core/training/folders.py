@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,7 +163,11 @@ def prepare_audio(root: Path, codec: MuLawCodec | None, window: int) -> Prepared
                         "held-out audio (last 10% of each file)", summary)
 
 
-def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedData:
+def prepare_text(root: Path, codec: CharCodec | None, window: int,
+                 unknown: str = "extend") -> PreparedData:
+    """Text files -> characters. Characters outside a given codec's vocabulary extend it
+    (unknown="extend": fine-tuning), are refused with a count of each ("refuse": scoring)
+    or are left out ("skip": scoring the rest)."""
     found = scan(root, TEXT_SUFFIXES)
     texts = []
     for path in found.files:
@@ -181,13 +186,26 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedDa
         raise DataFolderError(f"{root}: no usable text files ({len(found.skipped)} skipped)")
     joined = "\n".join(texts)
     added: list[str] = []
+    skipped = 0
     if codec is None:
         codec = CharCodec.from_text(joined)
-    elif not codec.unknown:
-        # Rule: characters a fine-tuned model has never seen extend its vocabulary; the net
-        # gets new embedding and output rows for them (see jobs.extend_vocabulary).
-        added = sorted(codec.unknown_chars(joined))
-        codec = CharCodec(codec.vocab + "".join(added))
+    elif not codec.unknown and (outside := codec.unknown_chars(joined)):
+        if unknown == "refuse":
+            counts = Counter(ch for ch in joined if ch in outside)
+            listed = ", ".join(f"{ch!r} x{n:,}" for ch, n in counts.most_common(8))
+            more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
+            raise DataFolderError(f"{root}: {len(counts)} character(s) the model has no "
+                                  f"token for: {listed}{more}; add --skip-unknown to score "
+                                  "the rest")
+        if unknown == "skip":
+            kept = "".join(ch for ch in joined if ch not in outside)
+            skipped = len(joined) - len(kept)
+            joined = kept
+        else:
+            # Rule: characters a fine-tuned model has never seen extend its vocabulary; the
+            # net gets new embedding and output rows for them (see jobs.extend_vocabulary).
+            added = sorted(outside)
+            codec = CharCodec(codec.vocab + "".join(added))
     train, held = _split_sequence(codec.encode(joined))
     if len(train) < window + 1 or len(held) < 2:
         raise DataFolderError(f"{root}: only {len(joined):,} characters; need at least "
@@ -195,6 +213,8 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int) -> PreparedDa
     summary = found.summary(root, len(texts), f"{len(joined):,} characters; last 10% held out")
     if added:
         summary["added_characters"] = "".join(added)
+    if skipped:
+        summary["skipped_characters"] = skipped
     return PreparedData(codec, SequenceData(train, window),
                         SequenceData(held, min(window, len(held) - 1)), None,
                         "held-out text (last 10%)", summary)
@@ -209,20 +229,26 @@ DEFAULT_SETTINGS = {kind: _defaults(spec.training) for kind, spec in KINDS.items
 
 # How a data path becomes training data, by what the model reads; a window is the length of
 # one training item (audio samples, characters).
+TEXT_WINDOW = 256
 _PREPARE = {
-    "image": lambda root, codec: prepare_images(root, codec),
-    "audio": lambda root, codec: prepare_audio(root, codec, window=4000),
-    "text": lambda root, codec: prepare_text(root, codec, window=256),
+    "image": lambda root, codec, context, unknown: prepare_images(root, codec),
+    "audio": lambda root, codec, context, unknown: prepare_audio(root, codec, window=4000),
+    "text": lambda root, codec, context, unknown: prepare_text(
+        root, codec, window=min(TEXT_WINDOW, context or TEXT_WINDOW), unknown=unknown),
 }
 
 
-def prepare_folder(kind: str, root: Path, size: str = "small", codec=None):
-    """(PreparedData, fresh config, default TrainSettings) for a kind and a data path."""
+def prepare_folder(kind: str, root: Path, size: str = "small", codec=None,
+                   context: int | None = None, unknown: str = "extend"):
+    """(PreparedData, fresh config, default TrainSettings) for a kind and a data path.
+
+    context: the longest sequence the model reads (a Transformer's), so no window exceeds
+    it; unknown: what text characters outside `codec` do (prepare_text)."""
     spec = kind_spec(kind)
     root = Path(root).expanduser()
     if codec is not None:
         _check_codec_fits(kind, size, codec)
-    data = _PREPARE[spec.modality](root, codec)
+    data = _PREPARE[spec.modality](root, codec, context, unknown)
     data.final = data.final or data.heldout
     return data, fresh_config(kind, size, data.codec), DEFAULT_SETTINGS[kind]
 

@@ -46,8 +46,9 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
     init = load_bundle(resolve_model(init_from), device) if init_from else None
     if init is not None and init.kind != kind:
         raise DataFolderError(f"{init_from} is a {init.kind} model, not {kind}")
-    data, config, settings = prepare_folder(kind, Path(data_path), size,
-                                            init.codec if init else None)
+    data, config, settings = prepare_folder(
+        kind, Path(data_path), size, init.codec if init else None,
+        context=getattr(init.net.config, "context", None) if init else None)
     provenance: dict[str, object] = {"description": f"{kind} trained on {data_path}",
                                      "command": command}
     if init is not None:
