@@ -209,6 +209,30 @@ def _kv_cache_speedup(bundle, device, repeats: int, chars: int = 16) -> dict:
             "kv_cache_speedup": round(full / step, 1)}
 
 
+def bench_imported_nanogpt(like, device) -> dict:
+    """A nanoGPT checkpoint of `like`'s size (no biases, head tied to the embedding, as
+    nanoGPT's configs train it), imported by `chainrule import` and timed as bench_text."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from .checkpoint import load_bundle
+    from .importing import import_nanogpt, read_foreign
+    from .nanogpt import example_checkpoint
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = example_checkpoint(Path(tmp) / "ckpt.pt", like.config, bias=False)
+        vocab = Path(tmp) / "vocab.json"
+        vocab.write_text(json.dumps(list(like.codec.vocab)), encoding="utf-8")
+        raw, found = read_foreign(ckpt)
+        assert isinstance(raw, dict)
+        out = import_nanogpt(ckpt, raw, found, Path(tmp) / "nanogpt.safetensors",
+                             vocab=str(vocab), name="nanogpt-layout")
+        report = bench_text(load_bundle(out, device), device)
+    report["model"] = f"nanoGPT layout, imported (bias=False, tied head; {like.name}'s size)"
+    return report
+
+
 ANYORDER_BUDGETS = (100, 50, 20)
 
 
@@ -296,6 +320,11 @@ def run_bench(device, models_dir=None, log=lambda text: None) -> dict:
         kinds_done.add(bundle.kind)
     if images16:
         report["images16"] = images16
+    gpt = next((t for t in texts if "kv_cache_speedup" in t), None)
+    if gpt is not None:
+        log("text: an imported nanoGPT-layout model")
+        texts.append(bench_imported_nanogpt(load_bundle(folder / f"{gpt['model']}.safetensors",
+                                                        device), device))
     if texts:
         # The headline is the recurrent model's (the targets are set for it): the first
         # report without a Transformer's KV-cache figures.
