@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError, first_few
+from .files import NotRegularFile, open_regular
+from .formats import IMPORT_HINT, MAX_HEADER_BYTES, TORCH_SUFFIXES, sniff_foreign
+from .limits import MAX_DEPTH
 
 FORMAT = "chainrule/1"
-MAX_HEADER_BYTES = 100 * 1024 * 1024   # a real header is kilobytes; refuse absurd lengths
 # Trained weights here stay below 5 in magnitude; a weight past this bound comes from a damaged
 # file (a flipped exponent bit) and would overflow the activations to inf or NaN.
 MAX_ABS_WEIGHT = 1e4
@@ -52,46 +55,6 @@ class Bundle:
     @property
     def parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
-
-
-TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
-IMPORT_HINT = "convert it with `chainrule import` (nothing is unpickled when loading models)"
-
-
-def sniff_foreign(path: Path, head: bytes) -> str | None:
-    """What a file that is not safetensors says it is, by its magic bytes, not its name.
-
-    "pytorch-zip" (torch.save's zip format: some top folder holding data.pkl), "zip" (any
-    other zip archive), "damaged-zip" (its directory is unreadable: truncated?), "pickle"
-    (a pickle, as legacy torch.save writes), or None.
-    """
-    if head.startswith(b"PK\x03\x04"):
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            return "damaged-zip"
-        parts = (name.split("/") for name in names)
-        return "pytorch-zip" if any(len(p) == 2 and p[1] == "data.pkl" for p in parts) \
-            else "zip"
-    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") \
-            and not _looks_like_safetensors(head):
-        return "pickle"
-    return None
-
-
-def _looks_like_safetensors(head: bytes) -> bool:
-    """A plausible header length followed by a JSON object.
-
-    A safetensors header of 0x480 bytes starts with the bytes 80 04, a pickle's protocol-4
-    mark; a real pickle's next bytes make an absurd length and are not followed by '{'.
-    """
-    if len(head) < 9:
-        return False
-    (header_len,) = struct.unpack("<Q", head[:8])
-    return header_len <= MAX_HEADER_BYTES and head[8:9] == b"{"
 
 
 def _sniff(path: Path, head: bytes, size: int) -> None:
@@ -134,8 +97,8 @@ def _json(path: Path, raw, what: str):
 
 def read_header(path: Path) -> dict:
     """The checked safetensors header: a JSON object whose tensors lie inside the file."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
         head = f.read(16)
         _sniff(path, head, size)
         (header_len,) = struct.unpack("<Q", head[:8])
@@ -196,6 +159,8 @@ def _checked_header(path) -> tuple[dict, dict]:
         raise CheckpointError(path, "is a directory, not a checkpoint file")
     try:
         header = read_header(path)
+    except NotRegularFile as err:
+        raise CheckpointError(path, str(err)) from None
     except PermissionError:
         raise CheckpointError(path, "permission denied (the file is not readable)") from None
     except OSError as err:
@@ -251,11 +216,11 @@ def _check_codec(path, spec, config, codec) -> None:
         pairs = [("vocabulary size", len(codec.vocab), config.vocab_size)]
     elif codec.modality == "audio":
         pairs = [("levels", codec.levels, config.levels)]
-        if codec.sample_rate <= 0:
-            raise CheckpointError(path, f"invalid sample rate {codec.sample_rate}")
     else:
         pairs = [(name, getattr(codec, name), getattr(config, name))
                  for name in ("height", "width", "channels", "levels")]
+    if codec.modality != "text" and codec.class_names:      # names are optional, not extra
+        pairs.append(("number of classes", len(codec.class_names), config.num_classes))
     for name, ours, theirs in pairs:
         if ours != theirs:
             raise CheckpointError(path, f"codec and config disagree: {name} {ours} vs {theirs}")
@@ -308,9 +273,10 @@ def check_fits(path, spec, config, layout: dict, build: bool = True):
     # checked first because even an empty net with a million layers takes minutes to build.
     depth = max(getattr(config, "layers", 0), getattr(config, "blocks", 0),
                 len(getattr(config, "dilations", ())))
-    if depth > len(layout):
+    real = sum(1 for _dtype, shape in layout.values() if prod(shape) > 0)   # not size zero
+    if depth > min(real, MAX_DEPTH):
         raise CheckpointError(path, f"weights do not match the config: it has {depth} layers, "
-                                    f"the file only {len(layout)} tensors")
+                                    f"the file {real} non-empty tensors (at most {MAX_DEPTH})")
     # The parameters it needs, by arithmetic, cannot exceed the values the file holds: so the
     # net built next is no bigger than the file. (Building on the meta device instead would
     # initialise meta tensors, which imports torch._dynamo: 1.5 s of the first load.)

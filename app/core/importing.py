@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import warnings
 from pathlib import Path
 
 from .checkpoint import (
@@ -22,9 +21,10 @@ from .checkpoint import (
     parse_model,
     read_header,
     save_bundle,
-    sniff_foreign,
     tensor_layout,
 )
+from .files import NotRegularFile, open_regular
+from .formats import sniff_foreign
 
 # Where training scripts commonly nest the weights inside a saved dictionary.
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net")
@@ -39,8 +39,10 @@ def _readable(path: Path) -> bytes:
     if path.is_dir():
         raise CheckpointError(path, "is a directory, not a model file")
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(16)
+    except NotRegularFile as err:
+        raise CheckpointError(path, str(err)) from None
     except PermissionError:
         raise CheckpointError(path, "permission denied (the file is not readable)") from None
     except OSError as err:
@@ -50,29 +52,13 @@ def _readable(path: Path) -> bytes:
     return head
 
 
-def _refusal(err: Exception) -> str:
-    """The one informative line of torch's multi-paragraph weights_only error."""
-    for line in str(err).splitlines():
-        if re.search(r"unsupported|not an allowed", line, re.IGNORECASE):
-            return line.split(". Please")[0].strip().rstrip(".")   # drop torch's advice
-    return "it holds objects other than tensors and plain containers"
-
-
 def _torch_load(path: Path):
-    import pickle
-
-    import torch
+    from .torch_reader import ReadFailure, load_isolated
 
     try:
-        with warnings.catch_warnings():    # torch warns about pickle protocols on stderr
-            warnings.simplefilter("ignore")
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(path, "refused by torch.load(weights_only=True), which never "
-                                    f"runs code from a file: {_refusal(err)}") from None
-    except Exception as err:       # torch raises many types for damaged archives
-        raise CheckpointError(path, f"not a readable PyTorch file: {_first_line(err)}") \
-            from None
+        return load_isolated(path)
+    except ReadFailure as err:
+        raise CheckpointError(path, str(err)) from None
 
 
 def _first_line(err: Exception) -> str:
