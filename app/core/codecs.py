@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import limits
 from .errors import UserError
 
 
@@ -72,8 +73,13 @@ class ImageCodec:
     def from_dict(cls, data: dict) -> ImageCodec:
         _strict_fields("image", data, {"modality", "height", "width", "channels", "levels",
                                        "class_names"}, {"height", "width"})
-        return cls(int(data["height"]), int(data["width"]), int(data.get("channels", 1)),
-                   int(data.get("levels", 256)), list(data.get("class_names", [])))
+        with _as_codec_error():
+            side = limits.MAX_IMAGE_SIDE
+            return cls(limits.whole("height", data["height"], 1, side),
+                       limits.whole("width", data["width"], 1, side),
+                       limits.whole("channels", data.get("channels", 1), 1, 4),
+                       limits.whole("levels", data.get("levels", 256), 2, limits.MAX_LEVELS),
+                       _class_names(data))
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,11 @@ class MuLawCodec:
     def from_dict(cls, data: dict) -> MuLawCodec:
         _strict_fields("audio", data, {"modality", "sample_rate", "levels", "class_names"},
                        {"sample_rate"})
-        return cls(int(data["sample_rate"]), int(data.get("levels", 256)),
-                   list(data.get("class_names", [])))
+        with _as_codec_error():
+            return cls(limits.whole("sample_rate", data["sample_rate"], limits.MIN_SAMPLE_RATE,
+                                    limits.MAX_SAMPLE_RATE),
+                       limits.whole("levels", data.get("levels", 256), 2, limits.MAX_LEVELS),
+                       _class_names(data))
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,30 @@ class CharCodec:
         _strict_fields("text", data, {"modality", "vocab", "unknown"}, {"vocab"})
         if not isinstance(data["vocab"], str) or not data["vocab"]:
             raise CodecError("text codec 'vocab' must be a non-empty string")
-        return cls(data["vocab"], str(data.get("unknown", "")))
+        if len(data["vocab"]) > limits.MAX_VOCAB:
+            raise CodecError(f"text codec 'vocab' has {len(data['vocab']):,} characters, at "
+                             f"most {limits.MAX_VOCAB:,}")
+        unknown = data.get("unknown", "")
+        if not isinstance(unknown, str) or len(unknown) > 1:
+            raise CodecError("text codec 'unknown' must be one character or empty")
+        return cls(data["vocab"], unknown)
+
+
+class _as_codec_error:
+    """Turns a LimitError inside the block into a CodecError (the error callers expect)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, _tb):
+        if isinstance(err, limits.LimitError):
+            raise CodecError(str(err)) from None
+        return False
+
+
+def _class_names(data: dict) -> list[str]:
+    return limits.names("class_names", data.get("class_names", []), limits.MAX_CLASSES,
+                        limits.MAX_CLASS_NAME)
 
 
 CODEC_CLASSES = {c.modality: c for c in (ImageCodec, MuLawCodec, CharCodec)}

@@ -7,11 +7,13 @@ than guessed at.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import UserError
+from .limits import MAX_CONFIG_INT, MAX_RECEPTIVE_FIELD
 
 
 class ConfigError(UserError, ValueError):
@@ -26,12 +28,16 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
             raise ConfigError(f"'{name}' must be a list, got {type(value).__name__}")
         return [_check_type(f"{name}[{i}]", v, item_type) for i, v in enumerate(value)]
     if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"'{name}' must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value):
+            raise ConfigError(f"'{name}' must be a finite number, got {_shown(value)}")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"'{name}' must be an integer, got {value!r}")
+            raise ConfigError(f"'{name}' must be an integer, got {_shown(value)}")
+        if abs(value) > MAX_CONFIG_INT:
+            raise ConfigError(f"'{name}' is {_shown(value)}, beyond any real model "
+                              f"(at most {MAX_CONFIG_INT:,})")
         return value
     if annotation is bool:
         if not isinstance(value, bool):
@@ -42,6 +48,11 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
             raise ConfigError(f"'{name}' must be a string, got {value!r}")
         return value
     return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class ConfigBase:
@@ -211,6 +222,10 @@ class WaveNetConfig(ConfigBase):
         self._positive("levels", "residual", "dilation_channels", "skip", "output_hidden")
         if not self.dilations or any(d <= 0 for d in self.dilations):
             raise ConfigError("'dilations' must be a non-empty list of positive integers")
+        if sum(self.dilations) > MAX_RECEPTIVE_FIELD:
+            # The sampler's queues hold every dilation's past: no weight bounds this.
+            raise ConfigError(f"'dilations' add up to {sum(self.dilations):,} samples of past, "
+                              f"at most {MAX_RECEPTIVE_FIELD:,}")
 
     @property
     def receptive_field(self) -> int:
