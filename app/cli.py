@@ -24,15 +24,37 @@ MEMORY_ADVICE = {
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=_thread_count, default=None,
                    help="CPU threads for torch (default: torch's own choice)")
+
+
+def _thread_count(text: str) -> int:
+    from .core.limits import MAX_THREADS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_THREADS}, got {value}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad flags end in one line (what is wrong, and where the usage is), exit code 2:
+    argparse's own error prints the whole usage first. Sub-commands inherit the class."""
+
+    def error(self, message: str):
+        from .core.errors import visible
+
+        self.exit(2, f"{self.prog}: error: {visible(message)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .commands import bench, eval_inpaint, import_model, inpaint, inspect, sample, train
     from .commands import explain as explain_cmd
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="chainrule",
         description="Autoregressive generative models: sample, train and inspect them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -60,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
-        from .core.errors import describe_error, is_user_error
+        from .core.errors import describe_error, is_user_error, visible
 
         advice = MEMORY_ADVICE.get(args.command, "use a smaller model or --device cpu")
-        print(f"chainrule: error: {describe_error(err, advice)}", file=sys.stderr)
+        print(f"chainrule: error: {visible(describe_error(err, advice))}", file=sys.stderr)
         # Exit 2 is 'your input cannot be used'; 1 is a bug, logged with its traceback.
         return EXIT_BAD_INPUT if is_user_error(err) else EXIT_BUG

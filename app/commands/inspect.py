@@ -12,6 +12,8 @@ BUILTIN_SETS = {  # --data names for the held-out sets of the bundled presets
 
 
 def add_parsers(sub, add_common) -> None:
+    from .sample import positive_int
+
     info = sub.add_parser("info", help="print a checkpoint's config, codec, provenance, metrics")
     info.add_argument("model", help="bundled name or checkpoint path")
     info.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -31,14 +33,14 @@ def add_parsers(sub, add_common) -> None:
                       help="every bundled image model on its own test set, as one table "
                            "(parameters, bits/dim, seconds to draw 16 images)")
     ev.add_argument("--data", help="with --model: a folder/file or a built-in set")
-    ev.add_argument("--limit", type=int, metavar="N",
+    ev.add_argument("--limit", type=positive_int, metavar="N",
                     help="with --all-images: score only the first N images of each set")
     ev.add_argument("--only", metavar="NAMES",
                     help="with --all-images: a comma-separated subset of the models")
     ev.add_argument("--skip-unknown", action="store_true",
                     help="text: leave out characters the model has no token for and score "
                          "the rest (without it they are listed and nothing is scored)")
-    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--batch-size", type=positive_int, default=32)
     ev.add_argument("--json", action="store_true")
     add_common(ev)
     ev.set_defaults(run=run_eval)
@@ -76,8 +78,12 @@ def run_info(args) -> int:
     info = describe(meta, path)
     info["parameters"] = load_bundle(path).parameters   # also validates the weights
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2))    # JSON escapes control characters itself
         return 0
+    vocab = info["codec"].get("vocab")
+    info = _visible_strings(info)     # names, descriptions, commands come from the file
+    if vocab is not None:
+        info["codec"]["vocab"] = vocab     # shown by repr(), which escapes it itself
     prov = info["provenance"]
     print(f"{info['name']}: {info['title']} ({info['kind']}), {info['parameters']:,} parameters, "
           f"{info['file_mb']} MB ({info['weights']} weights)\n  file: {info['path']}")
@@ -103,10 +109,22 @@ def run_info(args) -> int:
     return 0
 
 
+def _visible_strings(value):
+    """Every string inside `value` (dicts, lists) with control characters written out."""
+    from ..core.errors import visible
+
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_visible_strings(k): _visible_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible_strings(v) for v in value]
+    return value
+
+
 def _origin_lines(prov: dict) -> list[tuple[str, str]]:
-    """Where an imported or fine-tuned model came from, as (label, value) lines; values from
-    the file are shown with escapes made visible (a terminal would obey them)."""
-    shown = lambda v: str(v) if str(v).isprintable() else repr(str(v))
+    """Where an imported or fine-tuned model came from, as (label, value) lines."""
+    shown = str      # the strings were made visible by the caller
     lines = []
     record = prov.get("imported_from")
     if isinstance(record, dict):
@@ -145,6 +163,7 @@ def run_models(args) -> int:
         return 0
     if not rows:
         print(f"no models found in {bundled_models_dir()} or {user_models_dir()}")
+    rows = _visible_strings(rows)       # names are file names; details come from files
     for r in rows:
         detail = f"unusable: {r['error']}" if "error" in r else \
             f"{r['kind']:<12} held-out {r['heldout']} {r['unit']}" if r["heldout"] is not None \

@@ -94,5 +94,15 @@ def first_few(names: list[str], shown: int = 3) -> str:
     """'a, b, c, ... 25 more', each name as a terminal can show it (names read from a file
     could hold escapes)."""
     more = len(names) - shown
-    safe = [n[:80] if n.isprintable() else repr(n[:80]) for n in names[:shown]]
+    safe = [visible(n[:80]) for n in names[:shown]]
     return ", ".join(safe) + (f", ... {more} more" if more > 0 else "")
+
+
+def visible(text: str) -> str:
+    """`text` with every character a terminal would act on (escapes, carriage returns, line
+    breaks, bidirectional overrides) written out as \\x1b, \\n, \\u202e ...: what a file or
+    folder name says is shown, never obeyed."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
