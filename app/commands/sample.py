@@ -7,6 +7,7 @@ the sampler for the model's kind, and gives the parameters saved in the result f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -20,9 +21,15 @@ GRID_PAD = 2    # pixels around and between the images of a saved grid
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    """A count flag: a whole number from 1 to a billion (past that no count is real)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text[:40]!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    if value > 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"must be at most 1,000,000,000, got {value:,}")
     return value
 
 
@@ -76,7 +83,7 @@ def add_parsers(sub, add_common) -> None:
                                   (txt, run_text, "shakespeare")):
         q.add_argument("--model", default=default_model, help="bundled name or checkpoint path")
         q.add_argument("--temperature", type=float, default=1.0,
-                       help="more than 0: below 1 safer, above 1 wilder")
+                       help="0.01 to 10: below 1 safer, above 1 wilder")
         q.add_argument("--seed", type=int, default=None, help="fixed seed for repeatable output")
         add_common(q)
         # Sampling is thousands of tiny sequential steps: one thread is as fast, and it
@@ -139,6 +146,7 @@ def run_image(args) -> int:
                            temperature=args.temperature, seed=_seed(args),
                            order=args.order or "", naive=args.naive,
                            calls=args.calls or 0)
+    problems += _scale_problems(args.scale, args.n, bundle.codec)
     check(request, facts, problems)
     started = time.perf_counter()
     result = None
@@ -155,8 +163,21 @@ def run_image(args) -> int:
     return 0
 
 
+def _scale_problems(scale: int, n: int, codec) -> list[str]:
+    """The saved grid's side, scaled, is bounded (its pixels are held in memory twice)."""
+    from ..core.limits import MAX_PNG_SIDE
+
+    columns = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    side = max(rows * (codec.height + GRID_PAD), columns * (codec.width + GRID_PAD)) + GRID_PAD
+    if side * scale <= MAX_PNG_SIDE:
+        return []
+    return [f"--scale {scale} would make a PNG {side * scale:,} pixels a side; at most "
+            f"{MAX_PNG_SIDE:,} (--scale {max(1, MAX_PNG_SIDE // side)} or less here)"]
+
+
 def run_audio(args) -> int:
-    from ..core.outputs import check_output, save_wav
+    from ..core.outputs import check_output, open_wav
     from ..core.requests import AudioRequest, ModelFacts
 
     check_output(args.out)
@@ -188,20 +209,26 @@ def run_audio(args) -> int:
 
         torch.set_num_threads(min(request.takes, os.cpu_count() or 1))
     n = request.samples(facts)
-    chunks, started = [], time.perf_counter()
-    with tqdm(total=n * request.takes, unit="sample", unit_scale=True, file=sys.stderr,
-              mininterval=0.5) as bar:
-        for event in request.events(bundle, device):
-            chunks.append(event.samples)
-            bar.update(event.samples.size)
+    made, started, stopped = 0, time.perf_counter(), False
+    with contextlib.ExitStack() as files, tqdm(total=n * request.takes, unit="sample",
+                                               unit_scale=True, file=sys.stderr,
+                                               mininterval=0.5) as bar:
+        wavs = [files.enter_context(open_wav(out, rate, request.to_params(facts)))
+                for out in outs]
+        try:
+            for event in request.events(bundle, device):
+                for wav, samples in zip(wavs, event.samples):     # written as they come
+                    wav.write(np.clip(samples, -1.0, 1.0))
+                made += event.samples.shape[1]
+                bar.update(event.samples.size)
+        except KeyboardInterrupt:
+            stopped = True           # the files close below with everything made so far
     elapsed = time.perf_counter() - started
-    takes = np.concatenate(chunks, axis=1)
-    for out, samples in zip(outs, takes):
-        save_wav(out, samples, rate, request.to_params(facts))
     wrote = outs[0] if len(outs) == 1 else f"{len(outs)} takes ({outs[0]} .. {outs[-1]})"
-    print(f"wrote {wrote}: {n / rate:.2f} s at {rate} Hz in {elapsed:.1f} s "
-          f"({n * request.takes / elapsed:,.0f} samples/s, seed {request.seed})")
-    return 0
+    print(f"{'stopped: kept' if stopped else 'wrote'} {wrote}: {made / rate:.2f} s at "
+          f"{rate} Hz in {elapsed:.1f} s ({made * request.takes / max(elapsed, 1e-9):,.0f} "
+          f"samples/s, seed {request.seed})")
+    return 130 if stopped else 0
 
 
 def _take_paths(out: str, takes: int) -> list[str]:

@@ -86,6 +86,19 @@ def save_wav(path, samples: np.ndarray, sample_rate: int, params: dict) -> Path:
     return path
 
 
+def open_wav(path, sample_rate: int, params: dict):
+    """A 16-bit PCM WAV open for writing as samples arrive (write float (n,) in [-1, 1]),
+    params in its comment: a long generation keeps what was made when it is stopped, and
+    holds no more than one chunk in memory. Closing it finishes the header."""
+    import soundfile
+
+    f = soundfile.SoundFile(Path(path), "w", samplerate=sample_rate, channels=1,
+                            subtype="PCM_16", format="WAV")
+    f.comment = json.dumps(params)
+    f.software = "chainrule"
+    return f
+
+
 def read_wav_params(path) -> dict:
     import soundfile
 

@@ -14,6 +14,9 @@ from ..registry import KindSpec, kind_spec
 PARAMS_VERSION = 2
 MAX_SEED = 2**31 - 1
 MAX_TEMPERATURE = 10.0
+# Below this every draw is the likeliest value anyway, and 1/temperature would leave
+# float32's range (1e-40 made every logit infinite).
+MIN_TEMPERATURE = 0.01
 
 
 class RequestError(UserError):
@@ -86,7 +89,7 @@ def common_problems(request, facts: ModelFacts, modality: str) -> list[str]:
     if facts.spec.modality != modality:
         return [f"{facts.name} is {facts.spec.article}, not a model of {modality}"]
     problems = [p for p in (
-        number_problem("temperature", request.temperature, 0, MAX_TEMPERATURE, low_open=True),
+        number_problem("temperature", request.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE),
         number_problem("seed", request.seed, 0, MAX_SEED, integer=True),
         label_problem(getattr(request, "label", None), facts)) if p]
     return problems

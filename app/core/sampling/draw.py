@@ -16,6 +16,7 @@ def shape_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
         probs = sorted_logits.softmax(-1)
         # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
         drop_sorted = probs.cumsum(-1) - probs >= top_p
+        drop_sorted[..., 0] = False     # also when top_p is below float32's range (it is 0)
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
