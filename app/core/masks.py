@@ -76,27 +76,28 @@ def read_mask_png(path, height: int, width: int) -> np.ndarray:
     """A mask image of any size and mode -> (height, width) bool, light = hidden.
 
     A mask of another size is scaled to the model's with nearest-neighbour, so a mask painted
-    over a large picture still lines up with the picture once that is scaled down too.
+    over a large picture still lines up with the picture once that is scaled down too. It is
+    scaled before its colours are read, so a large mask is never copied whole into RGBA
+    (nearest-neighbour only picks pixels: the order changes none). A mask too large to decode
+    safely is refused from its header, as media.read_image refuses a picture.
     """
-    from PIL import Image, UnidentifiedImageError
+    from .media import MediaError, image_errors, open_image, to_8bit
 
     try:
-        with Image.open(path) as im:
+        with image_errors(), open_image(path) as im:
             im.load()
-            grey = im.convert("RGBA")
+            picture = to_8bit(im)
+            if picture.mode in ("P", "PA"):     # a palette's transparency: read it whole
+                picture = picture.convert("RGBA")
+            if picture.size != (width, height):
+                picture = _fit(picture, height, width)
+            picture = picture.convert("RGBA")
             # Transparent pixels count as "not painted", whatever their colour.
-            alpha = np.asarray(grey.getchannel("A"), np.uint8)
-            luma = np.asarray(grey.convert("L"), np.uint8)
-    except UnidentifiedImageError:
-        raise MaskError(f"{path}: not a readable image") from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        raise MaskError(f"{path}: {err.strerror}") from None
-    except (OSError, SyntaxError, ValueError) as err:
-        raise MaskError(f"{path}: corrupt image ({str(err).splitlines()[0][:80]})") from None
-    hidden = Image.fromarray(((luma > 127) & (alpha > 127)).astype(np.uint8) * 255)
-    if hidden.size != (width, height):
-        hidden = _fit(hidden, height, width)
-    mask = np.asarray(hidden, np.uint8) > 127
+            alpha = np.asarray(picture.getchannel("A"), np.uint8)
+            luma = np.asarray(picture.convert("L"), np.uint8)
+    except MediaError as err:
+        raise MaskError(f"{path}: {err}") from None
+    mask = (luma > 127) & (alpha > 127)
     if not mask.any():
         raise MaskError(f"{path}: the mask hides no pixel (paint the region to fill in white)")
     return mask
@@ -106,8 +107,6 @@ def _fit(image, height: int, width: int):
     """Scale so the shorter side fits and centre-crop: the same framing as media.read_image."""
     from PIL import Image
 
-    scale = max(height / image.height, width / image.width)
-    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    image = image.resize(size, Image.Resampling.NEAREST)
-    left, top = (image.width - width) // 2, (image.height - height) // 2
-    return image.crop((left, top, left + width, top + height))
+    from .media import fit_image
+
+    return fit_image(image, height, width, Image.Resampling.NEAREST)

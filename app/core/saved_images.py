@@ -23,17 +23,19 @@ def saved_params(path) -> dict:
 
 
 def saved_images(path, params: dict, size: tuple[int, int] | None = None) -> np.ndarray:
-    """The images of a saved Generate result, (n, h, w, 3); one image if it is no grid.
+    """The images of a saved Generate result, (n, h, w, 3); one image if it is no grid
+    (MediaError for a file that is no picture, or too large a one).
 
     Files without "grid_pad" (older ones, the command line's) could hold either padding
     chainrule writes: with the model's (h, w) as `size` the one giving that size is taken.
     """
-    from PIL import Image
-
+    from .media import image_errors, open_image, to_8bit
     from .sampling.image import grid_cells
 
-    with Image.open(path) as im:
-        pixels = np.asarray(im.convert("RGB"))
+    # Any picture can claim to be a saved result: its size is checked before decoding, and
+    # every failure is a MediaError (media.image_errors).
+    with image_errors(), open_image(path) as im:
+        pixels = np.asarray(to_8bit(im).convert("RGB"))
     scale = params.get("scale", 1)
     scale = scale if isinstance(scale, int) and 1 <= scale <= 64 else 1
     pixels = pixels[::scale, ::scale]

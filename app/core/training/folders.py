@@ -115,11 +115,13 @@ def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
         codec = ImageCodec(28, 28, 1, 256, class_names)
     images, labels = [], []
     for path in found.files:
+        notes: list[str] = []
         try:
-            images.append(read_image(path, codec.height, codec.width, codec.channels))
+            images.append(read_image(path, codec.height, codec.width, codec.channels, notes))
         except MediaError as err:
             found.skipped.append((str(path), str(err)))
             continue
+        found.notes += [(str(path), note) for note in notes]      # 16-bit scaled to 8
         if labelled:
             labels.append(path.relative_to(top).parts[0])
     if len(images) < 2:
