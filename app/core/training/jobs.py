@@ -9,6 +9,7 @@ from ..paths import resolve_model, user_models_dir
 from ..registry import kind_spec
 from .folders import DataFolderError, prepare_folder
 from .runner import TrainJob
+from .runs import MAX_NAME, plain_name
 
 
 def extend_vocabulary(net, old_size: int, new_size: int):
@@ -57,8 +58,11 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
         if kind_spec(kind).modality == "text" and data.codec.size != init.codec.size:
             init.net = extend_vocabulary(init.net, init.codec.size, data.codec.size)
         config = init.net.config
-    name = name or (f"{Path(data_path).resolve().name}-{init.name}" if init else
-                    f"{Path(data_path).resolve().name}-{kind}")
+    if name is None:
+        # From the folder's name, which may hold anything a file system allows (bytes that
+        # are not UTF-8, line breaks): made printable, it can name a file and a checkpoint.
+        folder = plain_name(Path(data_path).resolve().name, MAX_NAME // 2)
+        name = plain_name(f"{folder}-{init.name if init else kind}")
     out = out or str(user_models_dir() / f"{name}.safetensors")
     settings = adjust(settings) if adjust else settings
     return TrainJob(data, config, settings, out, device, half=bool(init and init.half),
@@ -106,26 +110,44 @@ def preset_command(preset, settings) -> str:
     return " ".join(words)
 
 
-def job_from_run(run_dir: Path, device="cpu", steps: int | None = None) -> TrainJob:
-    """The job a run folder describes, set to continue from its saved state."""
-    from .runs import read_run
-    from .trainer import TrainSettings
+def job_from_run(run_dir: Path, device="cpu", steps: int | None = None,
+                 lr: float | None = None, out: str | None = None) -> TrainJob:
+    """The job a run folder describes, set to continue from its saved state. `steps`
+    extends (or shortens) it; `lr` changes its learning rate from here on (e.g. after it
+    diverged); `out` saves its model elsewhere."""
+    from .runs import BEST_FILE, STATE_FILE, History, read_run
+    from .state import saved_step
+    from .trainer import TrainingError, settings_from_dict
 
-    info = read_run(Path(run_dir))
-    source = info.get("source", {})
-    if "preset" in source:
-        job = job_for_preset(source["preset"], device, name=info.get("name"))
+    info = read_run(Path(run_dir), complete=True)     # every field used here is as expected
+    source = info["source"]
+    # A resumed run keeps its name, made printable if an older version let it be otherwise.
+    name = plain_name(info["name"])
+    if source.get("preset"):
+        job = job_for_preset(source["preset"], device, name=name)
     else:
-        if not source.get("data"):
-            raise DataFolderError(f"{run_dir}: the run does not say where its data was")
         job = job_for_folder(info["kind"], Path(source["data"]), source.get("size", "small"),
-                             source.get("from"), device, name=info.get("name"))
-    job.settings = TrainSettings(**info["settings"])
-    if steps is not None:               # extend (or shorten) a run
+                             source.get("from"), device, name=name)
+    job.settings = settings_from_dict(info["settings"])[0] or job.settings
+    if steps is not None:
         job.settings = dataclasses.replace(job.settings, steps=steps)
-    if "preset" in source:              # the card's command: the run's own settings
+    if lr is not None:
+        job.settings = dataclasses.replace(job.settings, lr=lr)
+    done = saved_step(Path(run_dir) / STATE_FILE)
+    if job.settings.steps < done and not (Path(run_dir) / BEST_FILE).exists():
+        # Nothing would be trained or scored: refused before run.json records the steps.
+        raise TrainingError(f"{run_dir}: the run is at step {done} and has no held-out "
+                            f"model yet; --steps must be more than {done}")
+    history = History(Path(run_dir))
+    history.read()
+    if history.damaged:
+        lines = ", ".join(map(str, history.damaged[:5])) + \
+            (", ..." if len(history.damaged) > 5 else "")
+        job.notes.append(f"{history.path}: skipped {len(history.damaged)} damaged line(s) "
+                         f"(line {lines}); the rest of the curve is kept")
+    if source.get("preset"):            # the card's command: the run's own settings
         from .presets import get_preset
 
         job.provenance["command"] = preset_command(get_preset(source["preset"]), job.settings)
-    job.run_dir, job.out_path = Path(run_dir), info.get("out", job.out_path)
+    job.run_dir, job.out_path = Path(run_dir), out or info["out"]
     return job

@@ -21,8 +21,16 @@ from ..config import ConfigBase
 from ..registry import kind_spec
 from ..saving import SaveError, check_writable, make_folder, write_atomic
 from .presets import PreparedData
-from .runs import BEST_FILE, new_run_dir, read_run, write_run
-from .trainer import RunOptions, TrainMetrics, TrainSettings, evaluate, train
+from .runs import BEST_FILE, name_problem, new_run_dir, out_problem, read_run, write_run
+from .trainer import (
+    DivergedError,
+    RunOptions,
+    TrainingError,
+    TrainMetrics,
+    TrainSettings,
+    evaluate,
+    train,
+)
 
 
 @dataclass
@@ -40,6 +48,8 @@ class TrainJob:
     run_dir: Path | None = None     # an existing run to resume, or None for a new one
     score_final: bool = True        # evaluate on the full final set when done
     net: object = None              # the net being trained, once run_job has built it
+    run_folder: Path | None = None  # the run folder it writes, once run_job has made it
+    notes: list[str] = dataclasses.field(default_factory=list)   # e.g. damaged history lines
 
 
 @dataclass
@@ -98,9 +108,25 @@ def run_info(job: TrainJob, net, status: str, step: int = 0, best=None) -> dict:
             "data": job.data.provenance, "half": job.half}
 
 
+def job_problems(job: TrainJob) -> list[str]:
+    """Everything that would stop the job after training began, found before it begins:
+    settings out of range, a model name or an output that cannot be written."""
+    problems = job.settings.problems()
+    # A resumed run keeps the name it was started with (checked then).
+    if job.run_dir is None and (problem := name_problem(job.name)):
+        problems.append(problem)
+    if problem := out_problem(job.out_path):
+        if job.run_dir is not None:
+            problem += "; resume with --out FILE.safetensors to save it elsewhere"
+        problems.append(problem)
+    return problems
+
+
 def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     """Yield TrainMetrics every step, then one FinalReport (rank 0) after scoring."""
-
+    problems = job_problems(job)
+    if problems:
+        raise TrainingError("; ".join(problems))
     dist, device = start_distributed(job.device)
     net = job.net = build_net(job)
     settings = job.settings
@@ -109,7 +135,7 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     resume = job.run_dir is not None
     if dist.writer:
         check_writable(Path(job.out_path).parent)    # now, not after hours of training
-    run_dir = Path(job.run_dir) if job.run_dir is not None else \
+    run_dir = job.run_folder = Path(job.run_dir) if job.run_dir is not None else \
         (new_run_dir(job.name) if dist.writer else None)
     # The run folder this process writes to: rank 0's, None on the other ranks.
     writer_dir = run_dir if dist.writer else None
@@ -117,7 +143,9 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
         _remove_temporary_files(writer_dir)
     info = read_run(run_dir) if run_dir is not None and resume else \
         run_info(job, net, "running")
-    info.update(steps=settings.steps, settings=dataclasses.asdict(job.settings))
+    info.update(steps=settings.steps, settings=dataclasses.asdict(job.settings),
+                out=str(job.out_path))
+    info.pop("stopped_because", None)
     if writer_dir is not None:
         write_run(writer_dir, dict(info, status="running"))
     options = RunOptions(run_dir, resume, dist.writer, dist.rank, _ddp_wrapper(dist, device))
@@ -139,6 +167,14 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
     except GeneratorExit:
         status = "stopped"
         raise
+    except KeyboardInterrupt:
+        # Ctrl-C mid-step: nothing of that step was saved; the run resumes from its last
+        # resumable state (the CLI's first Ctrl-C stops between steps instead, saving one).
+        status, info["stopped_because"] = "stopped", "interrupted"
+        raise
+    except DivergedError as err:
+        status, info["stopped_because"] = "diverged", str(err)
+        raise _diverged(err, job, run_dir, best_path.exists()) from None
     except SaveError as err:
         raise _stopped_by(err, last, info, run_dir) from None
     finally:
@@ -162,6 +198,11 @@ def run_job(job: TrainJob) -> Iterator[TrainMetrics | FinalReport]:
         if dist.world > 1:
             _report_weights(net, dist)
             _leave_process_group()
+    if writer_dir is not None and not best_path.exists():
+        # A resume asked for fewer steps than the run has done, before any held-out
+        # evaluation (job_from_run refuses that up front; this is for jobs built otherwise).
+        raise TrainingError(f"{run_dir}: there is no model to save yet (no held-out "
+                            f"evaluation so far); resume it with more --steps")
     if writer_dir is not None:
         # Training time of the whole run (resumed sessions included) plus the final scoring.
         wall = last.elapsed_s + time.perf_counter() - last_at if last else \
@@ -214,6 +255,16 @@ def _stopped_by(err: SaveError, last, info: dict, run_dir) -> SaveError:
     step = last.step if last else info.get("step", 0)
     return err.add(f"training stopped after step {step}; the files saved before are intact "
                    f"and the run can be resumed ({run_dir})")
+
+
+def _diverged(err: DivergedError, job: TrainJob, run_dir, has_best: bool) -> DivergedError:
+    """The divergence, with what is kept and what to do: one line for the CLI and the window."""
+    kept = f"its resumable state of step {err.saved_step}" if err.saved_step else \
+        "no resumable state yet (a resume starts at step 0)"
+    kept += " and its best model" if has_best else ", no best model yet"
+    more = (f"; the run keeps {kept} ({run_dir}); resume it with a lower learning rate "
+            f"(--lr {job.settings.lr / 10:g}) or start again" if run_dir is not None else "")
+    return DivergedError(err.step, err.what + more, err.saved_step)
 
 
 def _remove_temporary_files(run_dir: Path) -> None:

@@ -40,6 +40,16 @@ def save_state(path: Path, net, optimizer, step: int, rng: np.random.Generator,
     write_atomic(Path(path), save(tensors, metadata=metadata))
 
 
+def nonfinite_weights(net) -> str | None:
+    """The name of the first weight (or buffer) holding NaN or infinity, or None."""
+    import torch
+
+    for name, tensor in net.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
+
+
 def saved_step(path) -> int:
     """The step a state file was saved at, from its header alone; 0 if there is none."""
     try:
@@ -70,6 +80,11 @@ def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, di
         step, groups = int(meta["step"]), json.loads(meta["param_groups"])
         numpy_rng, extra = json.loads(meta["numpy_rng"]), json.loads(meta.get("extra", "{}"))
         torch_rng = tensors["torch_rng"]
+        if not (isinstance(groups, list) and all(isinstance(g, dict) for g in groups)
+                and isinstance(extra, dict) and isinstance(numpy_rng, dict) and step >= 0
+                and all(isinstance(extra.get(k, 0.0), (int, float))
+                        for k in ("best", "elapsed_s"))):
+            raise ValueError("a field has the wrong type")
     except (KeyError, ValueError) as err:
         raise StateError(f"{path}: damaged training state ({type(err).__name__}: {err})") \
             from None
@@ -79,16 +94,24 @@ def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, di
     except RuntimeError as err:
         raise StateError(f"{path}: weights do not fit this model ({str(err).splitlines()[0]})") \
             from None
+    if bad := nonfinite_weights(net):
+        # Written by a version that saved a diverged run: resuming would only go on with NaN.
+        raise StateError(f"{path}: weight '{bad}' is not a finite number (the run diverged "
+                         f"before this state was saved); start the run again")
     slots: dict[int, dict] = {}
-    for key, value in tensors.items():
-        if key.startswith("opt."):
-            _, index, name = key.split(".", 2)
-            slots.setdefault(int(index), {})[name] = value
     current = optimizer.state_dict()
-    for group, saved in zip(current["param_groups"], groups):
-        group.update({k: v for k, v in saved.items() if k != "params"})
-    optimizer.load_state_dict({"state": slots, "param_groups": current["param_groups"]})
-    torch.set_rng_state(torch_rng)
     rng = np.random.default_rng()
-    rng.bit_generator.state = numpy_rng
+    try:
+        for key, value in tensors.items():
+            if key.startswith("opt."):
+                _, index, name = key.split(".", 2)
+                slots.setdefault(int(index), {})[name] = value
+        for group, saved in zip(current["param_groups"], groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        optimizer.load_state_dict({"state": slots, "param_groups": current["param_groups"]})
+        torch.set_rng_state(torch_rng)
+        rng.bit_generator.state = numpy_rng
+    except (KeyError, ValueError, TypeError, RuntimeError) as err:
+        raise StateError(f"{path}: damaged training state ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''})") from None
     return step, rng, extra

@@ -8,6 +8,7 @@ resumable state every `checkpoint_every` steps.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Generator
@@ -16,7 +17,45 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
+
 LN2 = math.log(2.0)
+MAX_STEPS = 10_000_000
+MAX_SEED = 2**31 - 1         # as for sampling (requests/base.py)
+
+# What each setting may be: (lowest, highest, whole number, lowest excluded). The CLI's flags,
+# a run folder's run.json and every job are checked against these before any data is read,
+# so a zero or a NaN never reaches a division or the optimizer hours into a run.
+SETTING_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "steps": (1, MAX_STEPS, True, False),
+    "batch_size": (1, 65_536, True, False),
+    "lr": (0, 1, False, True),               # as the Train tab allows; beyond 1 AdamW diverges
+    "warmup": (0, MAX_STEPS, True, False),
+    "min_lr_ratio": (0, 1, False, False),
+    "weight_decay": (0, 10, False, False),
+    "grad_clip": (0, 1e6, False, False),      # 0: no clipping
+    "eval_every": (1, MAX_STEPS, True, False),
+    "eval_limit": (1, 10**9, True, False),
+    "label_dropout": (0, 1, False, False),
+    "seed": (0, MAX_SEED, True, False),
+    "checkpoint_every": (1, MAX_STEPS, True, False),
+}
+OPTIONAL_SETTINGS = ("eval_limit", "checkpoint_every")     # None means "the default"
+
+
+class TrainingError(UserError, ValueError):
+    """A run that cannot start or go on: a setting out of range, a name or an output that
+    cannot be written, a damaged run folder, a loss that diverged."""
+
+
+class DivergedError(TrainingError):
+    """The loss, the gradients or the weights stopped being finite numbers. Raised before
+    the optimizer applies the bad step and before anything is saved from it, so the last
+    resumable state and the best model on disk are from before the divergence."""
+
+    def __init__(self, step: int, what: str, saved_step: int):
+        self.step, self.what, self.saved_step = step, what, saved_step
+        super().__init__(f"training diverged at step {step}: {what}")
 
 
 @dataclass
@@ -41,6 +80,41 @@ class TrainSettings:
         progress = (step - self.warmup) / max(1, self.steps - self.warmup)
         floor = self.lr * self.min_lr_ratio
         return floor + (self.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+    def problems(self) -> list[str]:
+        return [p for name in SETTING_RANGES
+                if (p := setting_problem(name, getattr(self, name)))]
+
+
+def setting_problem(name: str, value, label: str | None = None) -> str | None:
+    """'steps must be a whole number at least 1 and at most 10,000,000 (got 0)', or None;
+    `label` names it as the user gave it (a flag such as --steps, or a key of run.json)."""
+    from ..requests.base import number_problem
+
+    label = label or name
+    if name == "mixed_precision":
+        return None if isinstance(value, bool) else f"{label} must be true or false " \
+                                                    f"(got {value!r})"
+    if value is None and name in OPTIONAL_SETTINGS:
+        return None
+    low, high, whole, low_open = SETTING_RANGES[name]
+    # A whole number read from a file must be an int: 5.0 is a number, but range() and
+    # the batch sampler refuse it hours later. Checked as NaN, it is refused in the same words.
+    refused = whole and isinstance(value, float)
+    problem = number_problem(label, math.nan if refused else value, low, high,
+                             low_open=low_open, integer=whole)
+    return problem.replace("(got nan)", f"(got {value!r})") if problem and refused else problem
+
+
+def settings_from_dict(data, label: str = "settings") -> tuple[TrainSettings | None, list[str]]:
+    """TrainSettings from a dict read from a file: (settings, []) or (None, problems)."""
+    if not isinstance(data, dict):
+        return None, [f"{label} must be an object (got {type(data).__name__})"]
+    known = {f.name for f in dataclasses.fields(TrainSettings)}
+    problems = [f"{label} has an unknown key {key!r}" for key in data if key not in known]
+    problems += [p for key, value in data.items() if key in known
+                 if (p := setting_problem(key, value, f"{label}.{key}"))]
+    return (None, problems) if problems else (TrainSettings(**data), [])
 
 
 @dataclass
@@ -113,7 +187,7 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
 
     from ..checkpoint import save_bundle
     from .runs import STATE_FILE, History
-    from .state import load_state, save_state
+    from .state import load_state, nonfinite_weights, save_state
 
     options = options or RunOptions()
     device = torch.device(device)
@@ -137,11 +211,21 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     if options.resume and history:
         history.truncate(done)      # lines past the state (or torn by a kill) go
     autocast = settings.mixed_precision and device.type == "cuda"
+    saved_at = done                            # the step of the resumable state on disk
+
+    def check_weights(step: int) -> None:
+        # Before every save: a state or a best model with NaN in it must never replace a
+        # good one (the losses can stay finite while an unused weight is not).
+        if bad := nonfinite_weights(net):
+            raise DivergedError(step, f"weight '{bad}' is not a finite number", saved_at)
 
     def checkpoint() -> None:
+        nonlocal saved_at
         assert state_path is not None          # only a run with a folder (a history) saves
+        check_weights(done)
         save_state(state_path, net, opt, done, rng,
                    {"best": best, "elapsed_s": time.perf_counter() - start})
+        saved_at = done
 
     recent: list[float] = []                   # seconds of the last 50 steps
     start, rows = time.perf_counter() - earlier_s, []
@@ -158,20 +242,29 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
                 loss = model(batch).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if settings.grad_clip:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), settings.grad_clip)
+            # The norm is measured even without clipping (clipping at infinity changes no
+            # gradient): under DDP it is the same on every process, so all stop together.
+            norm = torch.nn.utils.clip_grad_norm_(net.parameters(),
+                                                  settings.grad_clip or math.inf)
+            loss_value = loss.item()
+            if what := _not_finite(loss_value, float(norm), options.wrap is None):
+                raise DivergedError(step, what, saved_at)    # before the step is applied
             opt.step()
             done = step
             recent = (recent + [time.perf_counter() - tick])[-50:]
             per_step = sum(recent) / len(recent)
-            metrics = TrainMetrics(step, settings.steps, loss.item() / LN2, lr, 1.0 / per_step,
+            metrics = TrainMetrics(step, settings.steps, loss_value / LN2, lr, 1.0 / per_step,
                                    per_step * (settings.steps - step),
                                    time.perf_counter() - start)
             if options.writer and (step % settings.eval_every == 0 or step == settings.steps):
                 metrics.heldout_bits = evaluate(net, heldout_data, settings.batch_size, device,
                                                 settings.eval_limit)
+                if not math.isfinite(metrics.heldout_bits):
+                    raise DivergedError(step, f"the held-out loss is {metrics.heldout_bits}",
+                                        saved_at)
                 if metrics.heldout_bits < best:
                     best = metrics.heldout_bits
+                    check_weights(step)
                     record = dict(provenance, steps=step, device=str(device),
                                   wall_time_s=round(metrics.elapsed_s, 1),
                                   heldout_bits=round(best, 4))
@@ -194,6 +287,16 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
             history.append(rows)
             checkpoint()
         raise
+
+
+def _not_finite(loss: float, norm: float, local_loss_counts: bool) -> str | None:
+    """What is not a finite number, or None. Under DDP each process has its own loss, so
+    only the (shared) gradient norm decides there: a process must never stop alone."""
+    if local_loss_counts and not math.isfinite(loss):
+        return f"the training loss is {loss} (a learning rate too high?)"
+    if not math.isfinite(norm):
+        return f"the gradient norm is {norm} (a learning rate too high?)"
+    return None
 
 
 def model_size(net) -> int:
