@@ -55,7 +55,7 @@ def test_a_temperature_that_is_not_positive_and_finite_writes_nothing(value, tmp
     code, stdout, err = run(capsys, "sample", "image", "--model", save_tiny("pixelcnn"),
                             "--n", "1", "--temperature", value, "--out", out)
     line = one_error_line(err)
-    assert code == 2 and "temperature must be more than 0" in line and value in line
+    assert code == 2 and "temperature must be at least 0.01" in line and value in line
     assert not out.exists() and "wrote" not in stdout
 
 
@@ -217,4 +217,4 @@ def test_inpaint_methods_old_and_new_spellings(tmp_path, save_tiny, picture, cap
                        "--temperature", "0", "--out", tmp_path / "no.png")
     line = one_error_line(err)
     assert code == 2 and "any-order method needs an any-order model" in line
-    assert "temperature must be more than 0" in line and not (tmp_path / "no.png").exists()
+    assert "temperature must be at least 0.01" in line and not (tmp_path / "no.png").exists()

@@ -174,7 +174,7 @@ def test_bad_sources_exit_2_with_one_line(tmp_path, like, capsys, case):
 @pytest.mark.parametrize("argv,words", [
     (["--config", '{"colour": "blue"}'], "unknown key(s) in pixelcnn config: colour"),
     (["--config", '{"hidden": 16}'], "do not match the config"),
-    (["--config", '{"layers": 1000000}'], "it has 1000000 layers, the file only 37 tensors"),
+    (["--config", '{"layers": 1000000}'], "it has 1000000 layers, the file 37 non-empty tensors"),
     (["--codec", '{"modality": "image", "height": 7, "width": 5, "levels": 16}'],
      "codec and config disagree: height 7 vs 6"),
     (["--config", "missing.json"], "neither a JSON object nor a file"),

@@ -124,13 +124,13 @@ def test_a_saved_value_of_the_wrong_type_is_a_clear_error():
 
 # --- checks -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [0, -1, math.nan, math.inf])
+@pytest.mark.parametrize("value", [0, -1, 1e-40, math.nan, math.inf])
 @pytest.mark.parametrize("request_, facts", [
     (ImageRequest(), PIXELCNN), (AudioRequest(), WAVENET), (TextRequest(), CHARLM),
     (InpaintRequest(image=picture()[0], mask=picture()[1]), PIXELCNN)])
 def test_a_temperature_must_be_positive_and_finite(value, request_, facts):
     problems = problems_of(dataclasses.replace(request_, temperature=value), facts)
-    assert problems == [f"temperature must be more than 0 and at most 10 (got {value!r})"]
+    assert problems == [f"temperature must be at least 0.01 and at most 10 (got {value!r})"]
 
 
 @pytest.mark.parametrize("changes, line", [
