@@ -8,18 +8,40 @@ a bug is one line too (exit 1), its traceback written to the log file the line n
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
 
 # What to make smaller when a command runs out of device memory, by command.
+# What to reduce when memory runs out, naming only flags the command has.
 MEMORY_ADVICE = {
-    "sample": "make less at once (--n, --seconds or --length) or use --device cpu",
-    "inpaint": "fill fewer variations at once (--n) or use --device cpu",
-    "eval-inpaint": "score fewer images (--images) or use --device cpu",
-    "train": "lower --batch-size, choose --size small, or use --device cpu",
+    ("sample", "image"): "draw fewer images at once (--n)",
+    ("sample", "audio"): "make shorter audio (--seconds) or fewer takes (--n)",
+    ("sample", "text"): "write fewer completions (--n) or shorter ones (--length)",
+    ("inpaint", None): "fill fewer variations at once (--n)",
+    ("eval-inpaint", None): "score fewer images (--images)",
+    ("train", None): "lower --batch-size or choose --size small",
+    ("eval", None): "lower --batch-size",
 }
+
+
+def _memory_advice(args) -> str:
+    """What to reduce, and the CPU only when the run was not already on it."""
+    advice = MEMORY_ADVICE.get((args.command, getattr(args, "modality", None)),
+                               "use a smaller model")
+    device = getattr(args, "device", "cpu")
+    on_cpu = device == "cpu" or (device == "auto" and not _accelerator_in_use())
+    return advice if on_cpu else f"{advice}, or use --device cpu"
+
+
+def _accelerator_in_use() -> bool:
+    torch = sys.modules.get("torch")       # never imported just to say this
+    if torch is None:
+        return False
+    mps = getattr(torch.backends, "mps", None)
+    return bool(torch.cuda.is_initialized() or (mps is not None and mps.is_available()))
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -81,10 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`chainrule info m | head`): stop quietly, as a Unix tool
+        # killed by SIGPIPE does, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as err:
         from .core.errors import describe_error, is_user_error, visible
 
-        advice = MEMORY_ADVICE.get(args.command, "use a smaller model or --device cpu")
-        print(f"chainrule: error: {visible(describe_error(err, advice))}", file=sys.stderr)
+        print(f"chainrule: error: {visible(describe_error(err, _memory_advice(args)))}",
+              file=sys.stderr)
         # Exit 2 is 'your input cannot be used'; 1 is a bug, logged with its traceback.
         return EXIT_BAD_INPUT if is_user_error(err) else EXIT_BUG

@@ -209,6 +209,7 @@ def run_eval(args) -> int:
         if skipped := data.provenance.get("skipped_characters"):
             print(f"left out {skipped:,} characters the model has no token for",
                   file=sys.stderr)
+        _print_skipped(data.provenance)
     bits = evaluate(bundle.net, data_set, args.batch_size, device)
     unit = kind_spec(bundle.kind).unit
     if args.json:
@@ -217,6 +218,20 @@ def run_eval(args) -> int:
     else:
         print(f"{bundle.name} on {name}: {bits:.4f} {unit}")
     return 0
+
+
+def _print_skipped(provenance: dict) -> None:
+    """Files of the data folder that were not scored, each with why (as train lists them)."""
+    from ..core.errors import visible
+
+    lines = provenance.get("skipped", [])
+    if not lines:
+        return
+    print(f"skipped {provenance.get('files_skipped', len(lines))} file(s):", file=sys.stderr)
+    for line in lines[:10]:
+        print(f"  {visible(line)}", file=sys.stderr)
+    if len(lines) > 10:
+        print(f"  ... and {len(lines) - 10} more", file=sys.stderr)
 
 
 def run_eval_table(args) -> int:

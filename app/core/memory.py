@@ -48,9 +48,23 @@ def release_memory() -> None:
 
 
 def out_of_memory_text(err: BaseException, advice: str) -> str:
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    device = "GPU" if "cuda" in first.lower() or "mps" in first.lower() else "device"
-    return f"the {device} ran out of memory ({first[:120]}): {advice}"
+    """'the GPU ran out of memory (it asked for 20.00 GiB): <advice>'. The allocators'
+    own sentences run to paragraphs; only the size asked for is kept, whole (a cut
+    'tried to allocate 32000000' read as 32 MB for 32 GB)."""
+    import re
+
+    text = str(err)
+    lowered = text.lower()
+    device = "GPU" if "cuda" in lowered or "mps" in lowered else "computer"
+    asked = re.search(r"allocate (\d+(?:\.\d+)?\s*[KMGT]i?B)", text, re.IGNORECASE)
+    raw = re.search(r"allocate (\d+) bytes", text)
+    if raw:
+        size = f"{int(raw.group(1)) / 2**30:,.1f} GiB" if int(raw.group(1)) >= 2**30 else \
+            f"{int(raw.group(1)) / 2**20:,.1f} MiB"
+    else:
+        size = asked.group(1) if asked else ""
+    return f"the {device} ran out of memory" + (f" (it asked for {size})" if size else "") + \
+        f": {advice}"
 
 
 def guard_out_of_memory(events: Iterator | Callable[[], Iterator], advice: str) -> Iterator:

@@ -44,7 +44,7 @@ def test_the_guard_drops_the_failed_run_before_it_reports():
     with pytest.raises(DeviceOutOfMemory) as caught:
         next(events)
     text = str(caught.value)
-    assert text.startswith("the GPU ran out of memory (CUDA out of memory.")
+    assert text.startswith("the GPU ran out of memory (it asked for 8.00 GiB)")
     assert text.endswith(": lower the batch size (now 64)") and "\n" not in text
     # No chained traceback keeps the failed run's frames (and their tensors) alive.
     assert caught.value.__context__ is None and caught.value.__cause__ is None
@@ -121,3 +121,21 @@ def test_the_cli_reports_it_in_one_line_with_what_to_reduce(small_gpu, save_tiny
     assert code == 2
     assert err.startswith("chainrule: error: the GPU ran out of memory")
     assert "--n" in err
+
+
+def test_the_size_asked_for_is_shown_whole_and_the_cpu_is_not_suggested_on_the_cpu():
+    from argparse import Namespace
+
+    from app.cli import _memory_advice
+    from app.core.memory import out_of_memory_text
+
+    err = RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't "
+                       "allocate memory: you tried to allocate 32000000000 bytes. Error code 12")
+    assert out_of_memory_text(err, "x") == \
+        "the computer ran out of memory (it asked for 29.8 GiB): x"
+    cpu = _memory_advice(Namespace(command="sample", modality="image", device="cpu"))
+    assert cpu == "draw fewer images at once (--n)"
+    gpu = _memory_advice(Namespace(command="train", device="cuda"))
+    assert gpu == "lower --batch-size or choose --size small, or use --device cpu"
+    audio = _memory_advice(Namespace(command="sample", modality="audio", device="cpu"))
+    assert "--seconds" in audio and "--length" not in audio

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..codecs import CharCodec, ImageCodec, MuLawCodec
 from ..config import ConfigError
-from ..errors import UserError
+from ..errors import UserError, visible
+from ..limits import MAX_CLASS_NAME
 from ..media import (
     AUDIO_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -46,6 +47,13 @@ class Scan:
     files: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
     notes: list[tuple[str, str]] = field(default_factory=list)     # (path, what was guessed)
+
+    def skipped_text(self) -> str:
+        """'3 skipped: a.png: corrupt image (...); b.png: empty file; ...' for a one-line
+        refusal: how many, and why the first ones."""
+        first = "; ".join(f"{Path(p).name}: {why}" for p, why in self.skipped[:2])
+        more = "; ..." if len(self.skipped) > 2 else ""
+        return f"{len(self.skipped)} skipped" + (f": {first}{more}" if first else "")
 
     def summary(self, root: Path, used: int, extra: str = "") -> dict:
         summary = {"source": str(root), "files_used": used, "files_skipped": len(self.skipped),
@@ -110,7 +118,9 @@ def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
     top = root if root.is_dir() else root.parent
     folders = sorted({p.relative_to(top).parts[0] for p in found.files if p.parent != top})
     labelled = bool(folders) and all(p.parent != top for p in found.files)
-    class_names = folders if labelled else []
+    # A class name is shown in menus and stored as metadata: written out where a folder
+    # name holds control characters or bytes that are not UTF-8 (limits.names).
+    class_names = [visible(name)[:MAX_CLASS_NAME] for name in folders] if labelled else []
     if codec is None:
         codec = ImageCodec(28, 28, 1, 256, class_names)
     images, labels = [], []
@@ -123,10 +133,9 @@ def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
             continue
         found.notes += [(str(path), note) for note in notes]      # 16-bit scaled to 8
         if labelled:
-            labels.append(path.relative_to(top).parts[0])
+            labels.append(visible(path.relative_to(top).parts[0])[:MAX_CLASS_NAME])
     if len(images) < 2:
-        raise DataFolderError(f"{root}: fewer than 2 usable images "
-                              f"({len(found.skipped)} files skipped)")
+        raise DataFolderError(f"{root}: fewer than 2 usable images ({found.skipped_text()})")
     names = codec.class_names
     use_labels = labelled and set(labels) <= set(names)
     data = ImageData(codec.encode(np.stack(images)).astype(np.uint8),
@@ -153,7 +162,7 @@ def prepare_audio(root: Path, codec: MuLawCodec | None, window: int) -> Prepared
         train_parts.append(a)
         held_parts.append(b)
     if not train_parts:
-        raise DataFolderError(f"{root}: no usable audio files ({len(found.skipped)} skipped)")
+        raise DataFolderError(f"{root}: no usable audio files ({found.skipped_text()})")
     train, held = np.concatenate(train_parts), np.concatenate(held_parts)
     if len(train) < window + 1 or len(held) < 2:
         raise DataFolderError(f"{root}: only {seconds:.1f} s of audio; need at least "
@@ -185,7 +194,7 @@ def prepare_text(root: Path, codec: CharCodec | None, window: int,
         if note:
             found.notes.append((str(path), note))
     if not texts:
-        raise DataFolderError(f"{root}: no usable text files ({len(found.skipped)} skipped)")
+        raise DataFolderError(f"{root}: no usable text files ({found.skipped_text()})")
     joined = "\n".join(texts)
     added: list[str] = []
     skipped = 0

@@ -162,7 +162,10 @@ class InpaintMode(ImageMode):
         path, _ = QFileDialog.getOpenFileName(self.tab, "Open an image to inpaint",
                                               str(Path.home()), IMAGE_FILTER)
         if path:
-            self.tab.open_result(path)
+            try:
+                self.tab.open_result(path)
+            except Exception as err:   # noqa: BLE001 - any unreadable file: say so, go on
+                self.tab.message.show_message(f"{path}: cannot open ({err})")
 
     def paste(self) -> None:
         data = QGuiApplication.clipboard().mimeData()
