@@ -61,6 +61,9 @@ def add_parsers(sub, add_common) -> None:
     aud.add_argument("--seconds", type=float, default=3.0)
     aud.add_argument("--label", default="any", help="class index or name, or 'any'")
     aud.add_argument("--prime", help="WAV file whose audio the sample continues")
+    aud.add_argument("--keep-silence", action="store_true",
+                     help="keep the silence a waveform often starts with (by default up to "
+                          "3 s of it is dropped, so the audio starts with sound)")
     aud.add_argument("--n", type=positive_int, default=1,
                      help="independent takes generated side by side, on every core unless "
                           "--threads says otherwise (written as NAME-1.wav, NAME-2.wav, ...)")
@@ -197,7 +200,8 @@ def run_audio(args) -> int:
         problems += why
     request = AudioRequest(model=bundle.name, seconds=args.seconds, label=label,
                            temperature=args.temperature, seed=_seed(args), prime=prime,
-                           prime_name=args.prime or "", takes=args.n)
+                           prime_name=args.prime or "", takes=args.n,
+                           skip_silence=not args.keep_silence)
     check(request, facts, problems)
     outs = _take_paths(args.out, request.takes)
     for out in outs[1:]:
@@ -209,7 +213,7 @@ def run_audio(args) -> int:
 
         torch.set_num_threads(min(request.takes, os.cpu_count() or 1))
     n = request.samples(facts)
-    made, started, stopped = 0, time.perf_counter(), False
+    made, skipped, started, stopped = 0, 0, time.perf_counter(), False
     with contextlib.ExitStack() as files, tqdm(total=n * request.takes, unit="sample",
                                                unit_scale=True, file=sys.stderr,
                                                mininterval=0.5) as bar:
@@ -220,6 +224,7 @@ def run_audio(args) -> int:
                 for wav, samples in zip(wavs, event.samples):     # written as they come
                     wav.write(np.clip(samples, -1.0, 1.0))
                 made += event.samples.shape[1]
+                skipped = event.skipped
                 bar.update(event.samples.size)
         except KeyboardInterrupt:
             stopped = True           # the files close below with everything made so far
@@ -228,6 +233,9 @@ def run_audio(args) -> int:
     print(f"{'stopped: kept' if stopped else 'wrote'} {wrote}: {made / rate:.2f} s at "
           f"{rate} Hz in {elapsed:.1f} s ({made * request.takes / max(elapsed, 1e-9):,.0f} "
           f"samples/s, seed {request.seed})")
+    if skipped:
+        print(f"  the first {skipped / rate:.2f} s drawn were silence and are left out "
+              "(--keep-silence keeps them)")
     return 130 if stopped else 0
 
 

@@ -31,6 +31,8 @@ class AudioRequest(Request):
     prime: np.ndarray | None = field(default=None, compare=False, repr=False)  # (n,) [-1, 1]
     prime_name: str = ""          # the file the prime came from, for the saved parameters
     takes: int = 1                # independent waveforms generated side by side
+    # Drop up to sampling.audio.SKIP_SILENCE_S of leading silence (unprimed audio only).
+    skip_silence: bool = True
 
     def samples(self, facts: ModelFacts) -> int:
         return max(1, int(round(self.seconds * facts.codec.sample_rate)))
@@ -47,22 +49,25 @@ class AudioRequest(Request):
 
     def events(self, bundle, device=None, chunk: int = 400, report: bool = False) -> Iterator:
         """The sampler's events; `report`: each chunk carries its samples' distributions."""
-        from ..sampling.audio import sample_audio
+        from ..sampling.audio import SKIP_SILENCE_S, sample_audio
 
         facts = self.check(bundle)
         return sample_audio(bundle.net, bundle.codec, self.samples(facts), self.label,
                             self.temperature, self.seed, prime=self.prime, device=device,
-                            streams=self.takes, chunk=chunk, report=report)
+                            streams=self.takes, chunk=chunk, report=report,
+                            skip_silence=SKIP_SILENCE_S if self.skip_silence else 0.0)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)
         return {**header("audio", facts), "seed": self.seed, **label_params(self.label, facts),
                 "temperature": self.temperature, "seconds": self.seconds,
-                "primed_with": self.prime_name, "takes": self.takes}
+                "primed_with": self.prime_name, "takes": self.takes,
+                "skip_leading_silence": self.skip_silence and self.prime is None}
 
     @classmethod
     def from_params(cls, params: dict) -> AudioRequest:
         return cls(model=pick(params, "model", str, ""),
                    seconds=pick(params, "seconds", float, 3.0), label=label_from_params(params),
                    temperature=pick(params, "temperature", float, 1.0),
-                   seed=pick(params, "seed", int, 1), takes=pick(params, "takes", int, 1))
+                   seed=pick(params, "seed", int, 1), takes=pick(params, "takes", int, 1),
+                   skip_silence=pick(params, "skip_leading_silence", bool, True))

@@ -9,12 +9,21 @@ from ..fast import wavenet_numba
 from .draw import distribution, draw
 from .events import AudioChunk
 
+# A waveform started from silence often stays silent for a while (up to 1.5 s in eight
+# draws from the bundled `speech`) before the model "speaks". Up to this much of it is
+# dropped, so a first click gives sound; the events say how much (AudioChunk.skipped).
+SKIP_SILENCE_S = 3.0
+SILENCE_DB = -35.0        # a 10 ms frame quieter than this (RMS, dBFS) counts as silence:
+                          # the model's "silence" is a faint hiss, not zeros
+FRAME_S = 0.01
+LEAD_IN_S = 0.02          # kept before the first sound, so its attack is not cut
+
 
 def sample_audio(net, codec, num_samples: int, label: int | None = None,
                  temperature: float = 1.0, seed: int | None = None,
                  prime: np.ndarray | None = None, streams: int = 1, chunk: int = 400,
-                 device=None, compiled: bool = True,
-                 report: bool = False) -> Iterator[AudioChunk]:
+                 device=None, compiled: bool = True, report: bool = False,
+                 skip_silence: float = 0.0) -> Iterator[AudioChunk]:
     """Yield AudioChunk events of up to `chunk` new samples per stream.
 
     The waveform starts from silence, or continues `prime` (float samples at the model's
@@ -22,7 +31,9 @@ def sample_audio(net, codec, num_samples: int, label: int | None = None,
     compiled Fast-WaveNet loop is used when numba is installed (`compiled=False` forces the
     PyTorch step); both give the same distribution. With `report` each chunk also carries
     its levels, the distribution each sample was drawn from and its log-probability
-    (AudioChunk.levels, .probs, .logprob); the samples are the same either way.
+    (AudioChunk.levels, .probs, .logprob); the samples are the same either way. Without a
+    prime, up to `skip_silence` seconds of leading silence (of every stream) are generated
+    but not emitted: the output starts at the first sound.
     """
     import torch
 
@@ -39,12 +50,51 @@ def sample_audio(net, codec, num_samples: int, label: int | None = None,
         else:
             steps = _torch_steps(net, labels, streams, history, gen, temperature, chunk, device,
                                  report)
+        if skip_silence > 0 and (prime is None or len(prime) == 0):
+            steps = LeadingSilence(steps, codec, int(skip_silence * codec.sample_rate))
         produced = 0
         while produced < num_samples:
             levels, logits = steps(min(chunk, num_samples - produced))  # (B, n), (B, n, V)
-            event = AudioChunk(produced, codec.decode(levels))
+            event = AudioChunk(produced, codec.decode(levels),
+                               skipped=getattr(steps, "skipped", 0))
             yield event if logits is None else _reported(event, levels, logits, temperature)
             produced += levels.shape[1]
+
+
+class LeadingSilence:
+    """steps(n) -> (levels, logits), with the waveforms' common leading silence dropped:
+    while up to `allowance` samples may still go, chunks before the first frame louder than
+    SILENCE_DB (in any stream) are drawn and discarded, and the chunk holding it starts
+    LEAD_IN_S before it. `skipped` counts what was dropped. A chunk may come back shorter
+    than n; after the first sound (or the allowance) it is `steps` unchanged."""
+
+    def __init__(self, steps, codec, allowance: int):
+        self.steps, self.codec, self.allowance = steps, codec, allowance
+        self.lead = int(LEAD_IN_S * codec.sample_rate)
+        self.frame = max(1, int(FRAME_S * codec.sample_rate))
+        self.skipped = 0
+
+    def _first_sound(self, levels: np.ndarray) -> int:
+        """Index of the first frame louder than SILENCE_DB in any stream (or the length)."""
+        audio = self.codec.decode(levels)
+        n = audio.shape[1] // self.frame * self.frame
+        frames = audio[:, :n].reshape(audio.shape[0], -1, self.frame)
+        rms = np.sqrt((frames.astype(np.float64) ** 2).mean(-1))
+        loud = np.flatnonzero((rms > 10 ** (SILENCE_DB / 20)).any(0))
+        return int(loud[0]) * self.frame if len(loud) else levels.shape[1]
+
+    def __call__(self, n: int):
+        while self.allowance > 0:
+            levels, logits = self.steps(n)
+            first = self._first_sound(levels)
+            silent = first == levels.shape[1]
+            drop = min(first if silent else max(first - self.lead, 0), self.allowance)
+            self.skipped += drop
+            self.allowance -= drop
+            if drop < levels.shape[1]:          # sound (or the allowance's end) in this chunk
+                self.allowance = 0
+                return levels[:, drop:], (None if logits is None else logits[:, drop:])
+        return self.steps(n)
 
 
 def _reported(event: AudioChunk, levels: np.ndarray, logits, temperature: float) -> AudioChunk:

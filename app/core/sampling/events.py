@@ -38,6 +38,7 @@ class AudioChunk:
     levels: np.ndarray | None = None    # (B, n) int64: the drawn levels
     probs: np.ndarray | None = None     # (B, n, levels) float32
     logprob: np.ndarray | None = None   # (B, n) float32
+    skipped: int = 0        # samples of leading silence drawn but not emitted (sample_audio)
 
 
 @dataclass

@@ -151,7 +151,7 @@ class AudioTab(GenerateTab):
                                 report=self.explain.isChecked())
 
     def _begin(self, rate: int, total: int, verb: str) -> None:
-        self._rate, self._total, self._made = rate, total, 0
+        self._rate, self._total, self._made, self._skipped = rate, total, 0, 0
         self._scoring, self._started = verb == "scored", time.perf_counter()
         self.waveform.reset(rate)
         self.trace_view.reset(rate)
@@ -193,6 +193,7 @@ class AudioTab(GenerateTab):
             return
         block = np.concatenate(chunks)
         self._made += len(block)
+        self._skipped = max(e.skipped for e in events if isinstance(e, AudioChunk))
         self.waveform.append(block)
         self.trace_view.apply(events)   # (without report=True the chunks carry nothing)
         if self._scoring:
@@ -232,8 +233,11 @@ class AudioTab(GenerateTab):
         mean = f"; {trace.mean_bits:.2f} bits/sample" if trace.count else ""
         if how == "finished":
             realtime = self._made / max(elapsed, 1e-6) / self._rate
+            # Said, so the wait before the first sound is not a mystery (sampling.audio).
+            quiet = f"; the first {self._skipped / self._rate:.2f} s drawn were silence, " \
+                "left out" if self._skipped else ""
             self.stats.setText(f"Done: {self._made / self._rate:.2f} s of audio in "
-                               f"{elapsed:.1f} s ({realtime:.2f}\u00d7 real time){mean}")
+                               f"{elapsed:.1f} s ({realtime:.2f}\u00d7 real time){mean}{quiet}")
         elif how == "cancelled":
             self.stats.setText(f"Stopped after {self._made / self._rate:.2f} s of audio")
 
