@@ -58,6 +58,10 @@ def add_parsers(sub, add_common) -> None:
                    help="resumable state every N steps (1 to 10,000,000)")
     p.add_argument("--mixed-precision", action="store_true", help="bfloat16 autocast (CUDA)")
     p.add_argument("--seed", type=int, help="0 to 2,147,483,647")
+    p.add_argument("--ema", type=float, metavar="DECAY",
+                   help="score and save an exponential moving average of the weights with "
+                        "this decay, e.g. 0.999 (0 to 0.99999; default 0: the weights "
+                        "themselves)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--log-every", type=int, metavar="N",
                    help="print one line per N steps instead of a progress bar (for logs; "
@@ -90,7 +94,7 @@ def _override(settings, args):
     changes = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size),
                                  ("lr", args.lr), ("eval_every", args.eval_every),
                                  ("checkpoint_every", args.checkpoint_every),
-                                 ("seed", args.seed)) if v is not None}
+                                 ("seed", args.seed), ("ema", args.ema)) if v is not None}
     if args.mixed_precision:
         changes["mixed_precision"] = True
     settings = dataclasses.replace(settings, **changes)

@@ -89,7 +89,8 @@ def job_for_preset(preset_name: str, device="cpu", name: str | None = None,
 # The settings `chainrule train` takes as flags, in the order its --help lists them.
 SETTING_FLAGS = (("steps", "--steps"), ("batch_size", "--batch-size"), ("lr", "--lr"),
                  ("eval_every", "--eval-every"), ("checkpoint_every", "--checkpoint-every"),
-                 ("mixed_precision", "--mixed-precision"), ("seed", "--seed"))
+                 ("mixed_precision", "--mixed-precision"), ("seed", "--seed"),
+                 ("ema", "--ema"))
 
 
 def preset_command(preset, settings) -> str:

@@ -21,7 +21,8 @@ class StateError(UserError, ValueError):
 
 
 def save_state(path: Path, net, optimizer, step: int, rng: np.random.Generator,
-               extra: dict | None = None) -> None:
+               extra: dict | None = None, more: dict | None = None) -> None:
+    """`more`: further named tensors to keep (a weight average's, 'ema.*')."""
     import torch
     from safetensors.torch import save
 
@@ -33,6 +34,7 @@ def save_state(path: Path, net, optimizer, step: int, rng: np.random.Generator,
         for key, value in slot.items():
             tensors[f"opt.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
     tensors["torch_rng"] = torch.get_rng_state()
+    tensors.update(more or {})
     groups = [{k: v for k, v in g.items() if k != "params"} for g in opt["param_groups"]]
     metadata = {"format": STATE_FORMAT, "step": str(step),
                 "numpy_rng": json.dumps(rng.bit_generator.state),
@@ -61,8 +63,11 @@ def saved_step(path) -> int:
         return 0
 
 
-def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, dict]:
-    """Restore weights and optimizer in place; returns (step, data RNG, extra)."""
+def load_state(path: Path, net, optimizer, restore_more=None
+               ) -> tuple[int, np.random.Generator, dict]:
+    """Restore weights and optimizer in place; returns (step, data RNG, extra).
+    `restore_more`, if given, is called with all the state's tensors (a weight average
+    takes its own from them)."""
     import torch
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
@@ -111,6 +116,8 @@ def load_state(path: Path, net, optimizer) -> tuple[int, np.random.Generator, di
         optimizer.load_state_dict({"state": slots, "param_groups": current["param_groups"]})
         torch.set_rng_state(torch_rng)
         rng.bit_generator.state = numpy_rng
+        if restore_more is not None:
+            restore_more(tensors)
     except (KeyError, ValueError, TypeError, RuntimeError) as err:
         raise StateError(f"{path}: damaged training state ({type(err).__name__}: "
                          f"{str(err).splitlines()[0] if str(err) else ''})") from None

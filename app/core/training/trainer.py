@@ -8,6 +8,7 @@ resumable state every `checkpoint_every` steps.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -39,6 +40,7 @@ SETTING_RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "label_dropout": (0, 1, False, False),
     "seed": (0, MAX_SEED, True, False),
     "checkpoint_every": (1, MAX_STEPS, True, False),
+    "ema": (0, 0.99999, False, False),       # 0: no average
 }
 OPTIONAL_SETTINGS = ("eval_limit", "checkpoint_every")     # None means "the default"
 
@@ -73,6 +75,7 @@ class TrainSettings:
     seed: int = 0
     checkpoint_every: int | None = None   # resumable state (run folders); default eval_every
     mixed_precision: bool = False   # bfloat16 autocast on CUDA
+    ema: float = 0.0                # decay of a weight average scored and saved (ema.py); 0: off
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup:
@@ -186,6 +189,7 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     import torch
 
     from ..checkpoint import save_bundle
+    from .ema import WeightAverage
     from .runs import STATE_FILE, History
     from .state import load_state, nonfinite_weights, save_state
 
@@ -201,9 +205,11 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
     every = settings.checkpoint_every or settings.eval_every
     null_label = getattr(net.config, "num_classes", 0) or None
     best, done, earlier_s = math.inf, 0, 0.0
+    average = WeightAverage(net, settings.ema) if settings.ema else None
     # A run killed before its first checkpoint has no state yet: it resumes from step 0.
     if options.resume and state_path is not None and state_path.exists():
-        done, rng, extra = load_state(state_path, net, opt)
+        done, rng, extra = load_state(state_path, net, opt,
+                                      average.load if average is not None else None)
         best = extra.get("best", math.inf)
         # The clock goes on from where the run stopped: its history and its wall time are
         # those of the whole run, not of the last session.
@@ -224,7 +230,8 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
         assert state_path is not None          # only a run with a folder (a history) saves
         check_weights(done)
         save_state(state_path, net, opt, done, rng,
-                   {"best": best, "elapsed_s": time.perf_counter() - start})
+                   {"best": best, "elapsed_s": time.perf_counter() - start},
+                   average.tensors() if average is not None else None)
         saved_at = done
 
     recent: list[float] = []                   # seconds of the last 50 steps
@@ -250,6 +257,8 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
             if what := _not_finite(loss_value, float(norm), options.wrap is None):
                 raise DivergedError(step, what, saved_at)    # before the step is applied
             opt.step()
+            if average is not None:
+                average.update(step)
             done = step
             recent = (recent + [time.perf_counter() - tick])[-50:]
             per_step = sum(recent) / len(recent)
@@ -257,19 +266,20 @@ def train(net, train_data, heldout_data, settings: TrainSettings, out_path, code
                                    per_step * (settings.steps - step),
                                    time.perf_counter() - start)
             if options.writer and (step % settings.eval_every == 0 or step == settings.steps):
-                metrics.heldout_bits = evaluate(net, heldout_data, settings.batch_size, device,
-                                                settings.eval_limit)
+                with average.applied() if average is not None else contextlib.nullcontext():
+                    metrics.heldout_bits = evaluate(net, heldout_data, settings.batch_size,
+                                                    device, settings.eval_limit)
+                    if metrics.heldout_bits < best and math.isfinite(metrics.heldout_bits):
+                        check_weights(step)
+                        record = dict(provenance, steps=step, device=str(device),
+                                      wall_time_s=round(metrics.elapsed_s, 1),
+                                      heldout_bits=round(metrics.heldout_bits, 4))
+                        metrics.saved = str(save_bundle(out_path, net, codec, record,
+                                                        name=name, half=half))
                 if not math.isfinite(metrics.heldout_bits):
                     raise DivergedError(step, f"the held-out loss is {metrics.heldout_bits}",
                                         saved_at)
-                if metrics.heldout_bits < best:
-                    best = metrics.heldout_bits
-                    check_weights(step)
-                    record = dict(provenance, steps=step, device=str(device),
-                                  wall_time_s=round(metrics.elapsed_s, 1),
-                                  heldout_bits=round(best, 4))
-                    metrics.saved = str(save_bundle(out_path, net, codec, record, name=name,
-                                                    half=half))
+                best = min(best, metrics.heldout_bits)
                 metrics.best_bits = best
             rows.append({"step": step, "loss": round(metrics.loss_bits, 5), "lr": lr,
                          "time": round(metrics.elapsed_s, 2),
