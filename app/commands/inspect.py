@@ -123,24 +123,23 @@ def _visible_strings(value):
 
 
 def _origin_lines(prov: dict) -> list[tuple[str, str]]:
-    """Where an imported or fine-tuned model came from, as (label, value) lines."""
-    shown = str      # the strings were made visible by the caller
+    """Where an imported or fine-tuned model came from, as (label, value) lines (its
+    strings were made visible by the caller)."""
     lines = []
     record = prov.get("imported_from")
     if isinstance(record, dict):
         what = record.get("layout") or record.get("format", "")
-        lines.append(("imported from", f"{shown(record.get('file', '?'))} ({shown(what)})"))
+        lines.append(("imported from", f"{record.get('file', '?')} ({what})"))
         for key, label in (("sha256", "sha256"), ("vocabulary", "vocabulary"),
                            ("iter_num", "trained iterations"),
                            ("best_val_loss", "best validation loss (nats/token)"),
                            ("renamed_by", "tensors renamed by"),
                            ("stripped_prefix", "prefix removed")):
             if key in record:
-                lines.append((label, shown(record[key])))
+                lines.append((label, str(record[key])))
     tuned = prov.get("fine_tuned_from")
     if isinstance(tuned, dict):
-        lines.append(("fine-tuned from", f"{shown(tuned.get('name', '?'))} "
-                                         f"({shown(tuned.get('path', '?'))})"))
+        lines.append(("fine-tuned from", f"{tuned.get('name', '?')} ({tuned.get('path', '?')})"))
     return lines
 
 

@@ -169,10 +169,9 @@ def run_image(args) -> int:
 def _scale_problems(scale: int, n: int, codec) -> list[str]:
     """The saved grid's side, scaled, is bounded (its pixels are held in memory twice)."""
     from ..core.limits import MAX_PNG_SIDE
+    from ..core.sampling.image import grid_size
 
-    columns = int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / columns))
-    side = max(rows * (codec.height + GRID_PAD), columns * (codec.width + GRID_PAD)) + GRID_PAD
+    side = max(grid_size(n, codec.height, codec.width, GRID_PAD))
     if side * scale <= MAX_PNG_SIDE:
         return []
     return [f"--scale {scale} would make a PNG {side * scale:,} pixels a side; at most "

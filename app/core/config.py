@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import UserError
-from .limits import MAX_CONFIG_INT, MAX_RECEPTIVE_FIELD
+from .limits import MAX_CONFIG_INT, MAX_RECEPTIVE_FIELD, shown
 
 
 class ConfigError(UserError, ValueError):
@@ -30,13 +30,13 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value):
-            raise ConfigError(f"'{name}' must be a finite number, got {_shown(value)}")
+            raise ConfigError(f"'{name}' must be a finite number, got {shown(value)}")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"'{name}' must be an integer, got {_shown(value)}")
+            raise ConfigError(f"'{name}' must be an integer, got {shown(value)}")
         if abs(value) > MAX_CONFIG_INT:
-            raise ConfigError(f"'{name}' is {_shown(value)}, beyond any real model "
+            raise ConfigError(f"'{name}' is {shown(value)}, beyond any real model "
                               f"(at most {MAX_CONFIG_INT:,})")
         return value
     if annotation is bool:
@@ -48,11 +48,6 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
             raise ConfigError(f"'{name}' must be a string, got {value!r}")
         return value
     return value
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class ConfigBase:

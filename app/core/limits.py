@@ -35,11 +35,11 @@ class LimitError(ValueError):
 def whole(name: str, value, low: int, high: int) -> int:
     """`value` as an int if it is a whole number (not a bool, not 6.9) in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LimitError(f"'{name}' must be a whole number, got {_shown(value)}")
+        raise LimitError(f"'{name}' must be a whole number, got {shown(value)}")
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise LimitError(f"'{name}' must be a whole number, got {_shown(value)}")
+        raise LimitError(f"'{name}' must be a whole number, got {shown(value)}")
     if not low <= value <= high:
-        raise LimitError(f"'{name}' must be from {low:,} to {high:,}, got {_shown(value)}")
+        raise LimitError(f"'{name}' must be from {low:,} to {high:,}, got {shown(value)}")
     return int(value)
 
 
@@ -52,15 +52,16 @@ def names(name: str, value, most: int, longest: int) -> list[str]:
         raise LimitError(f"'{name}' has {len(value):,} entries, at most {most:,}")
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise LimitError(f"'{name}' entry {i} must be a string, got {_shown(item)}")
+            raise LimitError(f"'{name}' entry {i} must be a string, got {shown(item)}")
         if not item or len(item) > longest or not item.isprintable():
             raise LimitError(f"'{name}' entry {i} must be 1 to {longest} printable characters, "
-                             f"got {_shown(item)}")
+                             f"got {shown(item)}")
     if len(set(value)) != len(value):
         raise LimitError(f"'{name}' lists a name twice")
     return list(value)
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
+    """A value as a one-line message quotes it: repr, cut at 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

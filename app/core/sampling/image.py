@@ -145,13 +145,20 @@ def generate_images(*args, **kwargs) -> ImageResult:
     return final_event(sample_images(*args, **kwargs))
 
 
+def grid_size(n: int, h: int, w: int, pad: int = 2, columns: int | None = None
+              ) -> tuple[int, int]:
+    """(height, width) of the image_grid picture of n images of h x w."""
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    return rows * (h + pad) + pad, columns * (w + pad) + pad
+
+
 def image_grid(pixels: np.ndarray, columns: int | None = None, pad: int = 2,
                background: int = 255) -> np.ndarray:
     """(B, H, W, C) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, C) grid image."""
     b, h, w, c = pixels.shape
     columns = columns or int(np.ceil(np.sqrt(b)))
-    rows = int(np.ceil(b / columns))
-    grid = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), background, np.uint8)
+    grid = np.full((*grid_size(b, h, w, pad, columns), c), background, np.uint8)
     for i in range(b):
         r, k = divmod(i, columns)
         grid[pad + r * (h + pad):pad + r * (h + pad) + h,
