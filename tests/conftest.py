@@ -25,6 +25,7 @@ def _isolated_home(tmp_path, monkeypatch):
 def tiny_config(kind: str, **overrides):
     from app.core.config import (
         AnyOrderConfig,
+        DepthUpscaleConfig,
         GPTConfig,
         LSTMConfig,
         PixelCNNConfig,
@@ -45,6 +46,10 @@ def tiny_config(kind: str, **overrides):
         "subscale": lambda: SubscaleConfig(height=6, width=4, levels=16, scale=2,
                                            context_hidden=8, context_blocks=2, decoder_hidden=8,
                                            decoder_layers=2, output_hidden=16, num_classes=3),
+        "depth-upscale": lambda: DepthUpscaleConfig(height=6, width=5, channels=3, levels=16,
+                                                    coarse_bits=2, hidden=6, layers=2,
+                                                    output_hidden=8, condition_hidden=6,
+                                                    condition_blocks=2, num_classes=3),
         "wavenet": lambda: WaveNetConfig(levels=32, residual=8, dilation_channels=8, skip=12,
                                          output_hidden=16, dilations=[1, 2, 4, 1, 2, 4]),
         "charlm-lstm": lambda: LSTMConfig(vocab_size=12, embed=8, hidden=16, layers=2),
@@ -58,7 +63,7 @@ def tiny_config(kind: str, **overrides):
 def tiny_codec(kind: str, config):
     from app.core.codecs import CharCodec, ImageCodec, MuLawCodec
 
-    if kind in ("pixelcnn", "pixelrnn", "anyorder", "subscale"):
+    if kind in ("pixelcnn", "pixelrnn", "anyorder", "subscale", "depth-upscale"):
         return ImageCodec(config.height, config.width, config.channels, config.levels,
                           [f"class{i}" for i in range(config.num_classes)])
     if kind == "wavenet":

@@ -201,6 +201,51 @@ class SubscaleConfig(ConfigBase):
 
 
 @dataclass(frozen=True)
+class DepthUpscaleConfig(ConfigBase):
+    """Depth upscaling (Menick & Kalchbrenner 2018): a Gated PixelCNN draws the `coarse_bits`
+    most significant bits of every sub-pixel, then a second one draws the remaining bits,
+    raster order again, seeing the whole coarse image through an unmasked encoder."""
+
+    kind: ClassVar[str] = "depth-upscale"
+    height: int = 32
+    width: int = 32
+    channels: int = 3
+    levels: int = 256          # a power of two: the bits split into coarse + fine
+    coarse_bits: int = 3
+    hidden: int = 48           # feature maps per stack, in each stage
+    layers: int = 6            # gated layers after the first, in each stage
+    output_hidden: int = 128   # 1x1 layer before each stage's softmax
+    condition_hidden: int = 48 # the encoder of the coarse image (stage two)
+    condition_blocks: int = 3
+    num_classes: int = 0
+    position_bias: bool = True
+
+    @property
+    def fine_bits(self) -> int:
+        return self.levels.bit_length() - 1 - self.coarse_bits
+
+    def stage_config(self, stage: int) -> PixelCNNConfig:
+        """The Gated PixelCNN of stage 0 (coarse bits) or 1 (fine bits)."""
+        return PixelCNNConfig(height=self.height, width=self.width, channels=self.channels,
+                              levels=2 ** (self.fine_bits if stage else self.coarse_bits),
+                              hidden=self.hidden, layers=self.layers,
+                              output_hidden=self.output_hidden, num_classes=self.num_classes,
+                              position_bias=self.position_bias)
+
+    def validate(self) -> None:
+        self._positive("height", "width", "channels", "hidden", "layers", "output_hidden",
+                       "condition_hidden", "condition_blocks")
+        _check_image(self.levels, self.channels, self.num_classes)
+        if self.levels & (self.levels - 1):
+            raise ConfigError(f"'levels' ({self.levels}) must be a power of two: the bits "
+                              "are split between the two stages")
+        if not 1 <= self.coarse_bits < self.levels.bit_length() - 1:
+            raise ConfigError(f"'coarse_bits' must leave at least one bit to each stage: "
+                              f"1 to {self.levels.bit_length() - 2} for {self.levels} levels")
+        self.stage_config(0).validate()
+
+
+@dataclass(frozen=True)
 class WaveNetConfig(ConfigBase):
     """WaveNet (van den Oord et al. 2016): gated dilated causal convolutions, mu-law softmax."""
 
@@ -269,7 +314,7 @@ class GPTConfig(ConfigBase):
 
 CONFIG_CLASSES: dict[str, type[ConfigBase]] = {
     c.kind: c for c in (PixelCNNConfig, PixelRNNConfig, AnyOrderConfig, SubscaleConfig,
-                        WaveNetConfig,
+                        DepthUpscaleConfig, WaveNetConfig,
                         LSTMConfig, GPTConfig)
 }
 

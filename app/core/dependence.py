@@ -4,8 +4,10 @@ log p(x_i | x_<i) (the actual value's) with respect to every input pixel.
 Only pixels before x_i in the drawing order can have any (the model is causal in its
 order); within those, the gradient shows how far the model actually looks: a PixelCNN's
 receptive field with its blind spots, an any-order model reaching across the image. Nets
-that see the image through `scale_input` (PixelCNN, PixelRNN) or an input layer over the
-whole image (any-order) are covered; the Subscale Pixel Network sees slices and is not.
+that see the image through `scale_input` (PixelCNN, PixelRNN, both stages of depth
+upscaling) or an input layer over the whole image (any-order) are covered; the Subscale
+Pixel Network sees slices and is not. A depth-upscaling net's fine bits see the whole coarse
+image, so there a pixel's value depends on pixels after it too (through their coarse bits).
 """
 from __future__ import annotations
 
@@ -55,21 +57,28 @@ def dependence(bundle, levels: np.ndarray, label, row: int, col: int, channel: i
 
 
 def _raster_grad(net, x, y, row: int, col: int, channel: int, value: int) -> np.ndarray:
-    leaf = {}
-    scale = net.scale_input
+    leaves = []
 
-    def scaled(values):
-        # The net's own scaling, as a leaf the gradient stops at (levels are integers).
-        leaf["x"] = scale(values).detach().requires_grad_(True)
-        return leaf["x"]
+    def as_leaf(scale):
+        def scaled(values):
+            # The module's own scaling, as a leaf the gradient stops at (levels are integers).
+            leaves.append(scale(values).detach().requires_grad_(True))
+            return leaves[-1]
+        return scaled
 
-    net.scale_input = scaled            # an instance attribute shadows the method
+    # Every part that reads the image scales it first: one part for most nets; a depth-
+    # upscaling net's two stages and its encoder of the coarse image each do.
+    readers = [m for m in net.modules() if callable(getattr(m, "scale_input", None))]
+    for module in readers:
+        module.scale_input = as_leaf(module.scale_input)  # an instance attribute shadows it
     try:
-        logits = net(x, y)
+        logp = net.level_log_probs(x, y)
     finally:
-        del net.scale_input
-    logits.log_softmax(1)[0, value, channel, row, col].backward()
-    return leaf["x"].grad[0].abs().sum(0).double().cpu().numpy()
+        for module in readers:
+            del module.scale_input
+    logp[0, value, channel, row, col].backward()
+    grads = [leaf.grad[0].abs().sum(0) for leaf in leaves if leaf.grad is not None]
+    return sum(grads).double().cpu().numpy()
 
 
 def _anyorder_grad(net, x, y, row: int, col: int, channel: int, value: int,

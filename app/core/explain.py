@@ -163,7 +163,7 @@ def _image_logp(net, codec, data, labels, order, device, seed: int):
             raise ExplainError(f"{spec.article} scores in {spec.fixed_order} order only")
         steps = _with_channels(net.chain_order(height, width).numpy(), channels)
         name = spec.fixed_order
-        logits = net(x, y)                          # (n, L, C, H, W): every conditional
+        return net.level_log_probs(x, y).movedim(1, -1), x, name, steps  # every conditional
     return logits.log_softmax(1).movedim(1, -1), x, name, steps
 
 

@@ -84,6 +84,8 @@ class KindSpec:
     exact_likelihood: bool = True   # False: its figure is a bound (any-order training)
     parallel: bool = False          # draws several sub-pixels per network call on request
     why_no_inpaint: str = ""        # said when it has no inpaint method
+    stages: int = 1        # passes over the image (depth upscaling: coarse bits, then the rest);
+                           #   a later pass sees all of the earlier ones, ahead of it too
 
     def build(self, config: ConfigBase):
         return load_function(self.net_path)(config)
@@ -127,6 +129,13 @@ KINDS: dict[str, KindSpec] = {
                "subscale", TrainDefaults(batch_size=8, lr=1e-3),
                why_no_inpaint="it draws whole slices in a fixed order, so it cannot fill "
                               "a hole"),
+        # Two PixelCNNs, one after the other: coarse bits, then the rest over them.
+        _image("depth-upscale", "Depth-upscaling PixelCNN", "a depth-upscaling PixelCNN",
+               ".nets.depth_upscale:DepthUpscaleNet", ("raster",), (),
+               ".sampling.depth:sample_depth", ".sampling.depth:quick_images", "depth",
+               _IMAGE_TRAINING,
+               why_no_inpaint="it draws every pixel's coarse bits before any fine bits, so a "
+                              "raster fill of a hole does not apply", stages=2),
         KindSpec("wavenet", "WaveNet", "a WaveNet", "audio", "bits/sample",
                  CONFIG_CLASSES["wavenet"], MuLawCodec, ".nets.wavenet:WaveNet",
                  ".training.sizes:wavenet_config", ".training.sizes:wavenet_parameters",

@@ -182,7 +182,9 @@ def test_every_distribution_sums_to_one_and_tops_are_the_likeliest(kind):
                  keep_probs=False).probs is None
 
 
-@pytest.mark.parametrize("kind", FIXED_ORDER)
+# A model drawing in passes shows each sub-pixel's last pass, which sees every earlier pass
+# whole: its stages' own causality is tested in test_depth_upscale.py.
+@pytest.mark.parametrize("kind", [k for k in FIXED_ORDER if KINDS[k].stages == 1])
 def test_each_element_sees_only_the_elements_before_it_in_steps(kind):
     b = bundle_of(kind)
     image = images_for(b.codec, 1)

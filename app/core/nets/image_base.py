@@ -59,6 +59,13 @@ class ImageNetMixin:
         logits = self(x, batch.get("y"))
         return F.cross_entropy(logits, x, reduction="none").flatten(1).mean(1)
 
+    def level_log_probs(self: ImageNet, x: torch.Tensor, y: torch.Tensor | None = None
+                        ) -> torch.Tensor:
+        """log p of every value of every sub-pixel given what comes before it in the chain,
+        (B, levels, C, H, W): what the views of the inside show. A net whose forward is not
+        one softmax per sub-pixel (depth upscaling) says how it builds this."""
+        return self(x, y).log_softmax(1)
+
     def chain_order(self: ImageNet, height: int, width: int) -> torch.Tensor:
         """(row, col) of each pixel, (H*W, 2), in the order the chain rule of `forward` runs:
         raster order here (within a pixel, channels R -> G -> B). A net whose forward

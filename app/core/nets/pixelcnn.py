@@ -85,8 +85,9 @@ class GatedLayer(nn.Module):
         c = self.cols[:, cols] if isinstance(cols, slice) else self.cols[:, cols:cols + 1]
         return (r[:, :, None] + c[:, None, :]).chunk(2, dim=0)
 
-    def forward(self, v, h, y):
-        # v, h: (B, Cin, H, W); y: (B,) labels or None
+    def forward(self, v, h, y, extra: torch.Tensor | None = None):
+        # v, h: (B, Cin, H, W); y: (B,) labels or None; extra: (B, 4h, H, W) gate biases
+        # from something every pixel may see (a depth-upscaling net's coarse image) or None
         p = self.pad
         v_pre = self.v_conv(F.pad(v, (p, p, p, 0)))                  # (B, 2h, H, W)
         h_pre = self.h_conv(F.pad(h, (p, 0, 0, 0)))                  # (B, 2h, H, W)
@@ -97,6 +98,9 @@ class GatedLayer(nn.Module):
         if self.rows is not None:
             pv, ph = self.position(slice(None), slice(None))
             v_pre, h_pre = v_pre + pv, h_pre + ph
+        if extra is not None:
+            ev, eh = extra.chunk(2, dim=1)
+            v_pre, h_pre = v_pre + ev, h_pre + eh
         h_new = self.h_out(gate(h_pre))
         return gate(v_pre), h_new if self.first else h + h_new
 
@@ -119,13 +123,17 @@ class GatedPixelCNN(ImageNetMixin, nn.Module):
                                  g_logits, True)
 
     # ----- full forward -------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (B, C, H, W) integer levels -> logits (B, levels, C, H, W) for each sub-pixel."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                extra: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, C, H, W) integer levels -> logits (B, levels, C, H, W) for each sub-pixel.
+        extra: (B, layers*4h, H, W) gate biases every position may see, or None."""
         if y is None:
             y = self.null_label(x.shape[0], x.device)
         v = h = self.scale_input(x)
-        for layer in self.layers:
-            v, h = layer(v, h, y)
+        biases = [None] * len(self.layers) if extra is None \
+            else extra.chunk(len(self.layers), dim=1)
+        for layer, bias in zip(self.layers, biases):
+            v, h = layer(v, h, y, bias)
         return self.head(h)
 
     # ----- row-cached incremental sampling (app/core/nets/pixelcnn_cache.py) ----------------

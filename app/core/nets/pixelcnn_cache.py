@@ -145,3 +145,16 @@ def finish_row(net, cache: PixelCNNCache, row: int) -> None:
             cache.layers[i + 1].v_in[:, :, row + q, q:q + cfg.width] = \
                 (torch.tanh(a) * torch.sigmoid(b))[:, :, 0]
         lc.h_in.zero_()
+
+
+def add_gate_biases(net, cache: PixelCNNCache, extra: torch.Tensor) -> None:
+    """Add per-image gate biases every position may see (B, L*4h, H, W), the `extra` of
+    GatedPixelCNN.forward, to a cache made by `begin`: the static biases become per image,
+    (H, B, 2h, 1, W) vertical and (H, B, W, 2h) horizontal, as the compiled row step takes."""
+    for i, (layer, lc, b) in enumerate(zip(net.layers, cache.layers,
+                                           extra.detach().chunk(len(net.layers), dim=1))):
+        bv, bh = b.chunk(2, dim=1)                                         # (B, 2h, H, W)
+        lc.pos_v = (lc.pos_v[:, None] + bv.permute(2, 0, 1, 3)[:, :, :, None, :]).contiguous()
+        lc.h_static = (lc.h_static[:, None] + bh.permute(2, 0, 3, 1)).contiguous()
+        # Row 0's horizontal biases were summed by `begin`: again, with these.
+        cache.row_bias[i] = lc.h_static[0] + lc.cond_h + layer.v_to_h.bias.detach()

@@ -15,13 +15,13 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .events import ImageResult, PixelStep
+from .events import ImageResult, PixelStep, Stage
 
 
 @dataclass
 class SideEvent:
     side: int                           # index of the sampler that made the event
-    event: PixelStep | ImageResult
+    event: PixelStep | Stage | ImageResult
     busy_s: float                       # time that side has computed so far
 
 

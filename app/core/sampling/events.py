@@ -24,6 +24,17 @@ class PixelStep:
 
 
 @dataclass
+class Stage:
+    """A multi-stage image model begins a stage: the viewer names it. The PixelSteps that
+    follow belong to it; their `step` and `total` count over all stages."""
+
+    index: int              # 0-based
+    count: int              # stages in all
+    title: str              # "coarse: 3-bit colour"
+    total: int              # sub-pixels per image over all stages
+
+
+@dataclass
 class ImageResult:
     levels: np.ndarray      # (B, C, H, W) integer levels
     pixels: np.ndarray      # (B, H, W, C) uint8

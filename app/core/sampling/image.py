@@ -102,20 +102,23 @@ def reported_step(step: PixelStep, logits, values, temperature: float) -> PixelS
     return step
 
 
-def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: float):
+def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: float,
+             extra=None):
     """(draw_at(row, col, ch) -> (values (B,), logits (B, levels)), record(row, col, ch,
     values)) for one path. The logits are what the path computed to draw (the compiled
-    path's are a numpy buffer it reuses: read them before the next draw).
+    path's are a numpy buffer it reuses: read them before the next draw). `extra`: a Gated
+    PixelCNN's per-image gate biases (GatedPixelCNN.forward), or None.
 
     Every path draws with the same uniforms from `gen`, so they make the same choices.
     """
     import torch
 
     from ..fast import pixelcnn_numba
+    from ..nets.pixelcnn_cache import add_gate_biases
 
     if naive:
         def draw_naive(row, col, ch):
-            logits = net(x, y)[:, :, ch, row, col]
+            logits = (net(x, y) if extra is None else net(x, y, extra))[:, :, ch, row, col]
             return draw(logits, gen, temperature)[0], logits
 
         return draw_naive, (lambda *a: None)
@@ -124,6 +127,8 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
     if compiled and device.type == "cpu" and pixelcnn_numba.compiles(net) \
             and pixelcnn_numba.available():
         fast = pixelcnn_numba.CompiledPixelCNN(net, x.shape[0], y)
+        if extra is not None:
+            add_gate_biases(net, fast.cache, extra)
 
         def draw_compiled(row, col, ch):
             uniforms = torch.rand(x.shape[0], generator=gen).numpy()
@@ -132,6 +137,8 @@ def _stepper(net, x, y, naive: bool, compiled: bool, device, gen, temperature: f
 
         return draw_compiled, fast.set_value
     cache = net.begin(x.shape[0], y, device)
+    if extra is not None:
+        add_gate_biases(net, cache, extra)
 
     def draw_cached(row, col, ch):
         logits = net.step_logits(cache, row, col, ch)

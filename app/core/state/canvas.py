@@ -5,25 +5,29 @@ import time
 
 import numpy as np
 
-from ..sampling.events import ImageResult, PixelStep
+from ..sampling.events import ImageResult, PixelStep, Stage
 
 
 class CanvasState:
     """(n, C, H, W) levels and their decoded pixels, which pixels are drawn, and how far.
 
     `start` gives the levels to begin from (inpainting starts from the picture) and which
-    pixels count as drawn already; `total` counts the sub-pixels still to draw.
+    pixels count as drawn already; `total` counts the sub-pixels still to draw, once per
+    pass of a model that draws in `stages` passes (depth upscaling). During a later pass
+    `drawn` marks what that pass has redrawn, and `stage` names the pass.
     """
 
     def __init__(self, codec, n: int, start: np.ndarray | None = None,
-                 known: np.ndarray | None = None):
+                 known: np.ndarray | None = None, stages: int = 1):
         c = self.codec = codec
         shape = (n, c.channels, c.height, c.width)
         self.levels = np.zeros(shape, np.int64) if start is None else \
             np.broadcast_to(start, shape).copy()
         self.pixels = c.decode(self.levels)                 # (n, H, W, C), kept in step
         self.drawn = np.zeros((c.height, c.width), bool) if known is None else known.copy()
-        self.total = int((~self.drawn).sum()) * c.channels
+        self.total = int((~self.drawn).sum()) * c.channels * stages
+        self.stage = ""                   # the current pass's title ("" for one-pass models)
+        self.stage_index, self.stages = 0, stages
         self.done = 0
         self.cursor: tuple[int, int] | None = None
         self.result: ImageResult | None = None
@@ -42,15 +46,21 @@ class CanvasState:
                     self.drawn[event.row, event.col] = True
                 self.done = event.step + 1
                 self.cursor = (event.row, event.col)
+            elif isinstance(event, Stage):
+                self.stage = f"stage {event.index + 1} of {event.count}: {event.title}"
+                self.stage_index, self.stages, self.total = event.index, event.count, event.total
+                if event.index:
+                    self.drawn[:] = False
             elif isinstance(event, ImageResult):
                 self.result = event
                 self.levels, self.pixels = event.levels, event.pixels
                 self.drawn[:] = True
+                self.stage_index = self.stages - 1
                 self.done, self.cursor = self.total, None
 
     @property
     def finished(self) -> bool:
-        return bool(self.drawn.all())
+        return bool(self.drawn.all()) and self.stage_index == self.stages - 1
 
     def end(self) -> None:
         """The run is over (finished, stopped or failed): the clock stops here."""

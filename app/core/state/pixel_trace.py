@@ -47,6 +47,14 @@ class PixelTrace:
         steps = [e for e in events if isinstance(e, PixelStep) and e.logprob is not None]
         if not steps:
             return
+        if image is None:
+            self.steps.extend((e.row, e.col, e.channel) for e in steps)
+        # A model drawing in passes (depth upscaling) reports a sub-pixel once per pass, the
+        # later report covering the earlier: keep each sub-pixel's last (an indexed write
+        # with repeated indices keeps no particular one).
+        last = {(e.row, e.col, e.channel): e for e in steps}
+        if len(last) < len(steps):
+            steps = list(last.values())
         # One indexed write per batch, not one per step: a batch can hold hundreds of steps
         # and this runs in the GUI thread.
         rows = np.array([e.row for e in steps])
@@ -63,8 +71,6 @@ class PixelTrace:
         if self.probs is not None and all(e.probs is not None for e in steps):
             probs = np.stack([np.asarray(e.probs)[first] for e in steps], axis=1)      # (B, k, L)
             self.probs[where, chans, rows, cols] = probs[0] if image is not None else probs
-        if image is None:
-            self.steps.extend(zip(rows.tolist(), cols.tolist(), chans.tolist()))
 
     def folded(self, events):
         """Pass `events` on, folding each into this trace on the way. The worker thread

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..config import (
     AnyOrderConfig,
     ConfigError,
+    DepthUpscaleConfig,
     GPTConfig,
     LSTMConfig,
     PixelCNNConfig,
@@ -74,6 +75,19 @@ def subscale_config(pick: int, codec) -> SubscaleConfig:
                           num_classes=len(codec.class_names))
 
 
+def depth_config(pick: int, codec) -> DepthUpscaleConfig:
+    hidden, layers = [(24, 4), (48, 6), (72, 8)][pick]
+    bits = codec.levels.bit_length() - 1
+    if codec.levels != 2 ** bits or bits < 2:
+        raise ConfigError(f"depth upscaling splits each value's bits in two: it needs 4, 8, "
+                          f"16 ... 256 levels, not {codec.levels}")
+    return DepthUpscaleConfig(height=codec.height, width=codec.width, channels=codec.channels,
+                              levels=codec.levels, coarse_bits=min(3, bits - 1),
+                              hidden=hidden - hidden % codec.channels, layers=layers,
+                              output_hidden=4 * hidden, condition_hidden=hidden,
+                              condition_blocks=3, num_classes=len(codec.class_names))
+
+
 def wavenet_config(pick: int, codec) -> WaveNetConfig:
     res, stacks = [(16, 1), (32, 2), (48, 3)][pick]
     return WaveNetConfig(levels=codec.levels, residual=res, dilation_channels=res,
@@ -114,6 +128,17 @@ def pixelcnn_parameters(config: PixelCNNConfig) -> int:
         total += 4 * h * (config.height + config.width) if config.position_bias else 0
     oh = config.output_hidden
     return total + (h + 1) * oh + (oh + 1) * c * config.levels
+
+
+def depth_parameters(config: DepthUpscaleConfig) -> int:
+    # Two PixelCNNs, and the encoder: input conv, gated blocks, projection to every
+    # stage-two layer's gates.
+    ch, classes = config.condition_hidden, config.num_classes
+    block = (ch * 9 + 1) * 2 * ch + (ch + 1) * ch + ((classes + 1) * 2 * ch if classes else 0)
+    encoder = ((config.channels * 9 + 1) * ch + config.condition_blocks * block
+               + (ch + 1) * (config.layers + 1) * 4 * config.hidden)
+    return (pixelcnn_parameters(config.stage_config(0))
+            + pixelcnn_parameters(config.stage_config(1)) + encoder)
 
 
 def pixelrnn_parameters(config: PixelRNNConfig) -> int:

@@ -25,7 +25,8 @@ def time_left(state: CanvasState) -> float:
 def side_line(state: CanvasState) -> str:
     rate = state.done / state.busy_s if state.busy_s > 0 else 0.0
     left = f" \u00b7 {format_eta(time_left(state))} left" if state.done < state.total else ""
-    return (f"{state.done:,} / {state.total:,} pixels \u00b7 {state.busy_s:.1f} s of compute"
+    stage = f"{state.stage} \u00b7 " if state.stage and state.done < state.total else ""
+    return (f"{stage}{state.done:,} / {state.total:,} pixels \u00b7 {state.busy_s:.1f} s of compute"
             f" \u00b7 {rate:,.0f} pixels/s{left}")
 
 
@@ -92,7 +93,9 @@ class ComparePanelWidget(QWidget):
 
     def start(self, left, right, n: int) -> None:
         self.infos = [left, right]
-        self.sides = [CanvasState(codec_from_dict(info.codec), n) for info in (left, right)]
+        self.sides = [CanvasState(codec_from_dict(info.codec), n,
+                                  stages=KINDS[info.kind].stages if info.kind in KINDS else 1)
+                      for info in (left, right)]
         for side in (0, 1):
             self.lines[side].setText(" ")
             self._show(side)
@@ -110,7 +113,7 @@ class ComparePanelWidget(QWidget):
 
     def _show(self, side: int) -> None:
         state = self.sides[side]
-        finished = state.drawn.all()
+        finished = state.finished
         self.canvases[side].set_images(state.pixels, None if finished else state.cursor,
                                        None if finished else state.drawn)
 

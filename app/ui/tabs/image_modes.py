@@ -119,7 +119,7 @@ class GenerateMode(ImageMode):
         if not self.tab.check_request(request, info):
             return None
         facts = self.tab.facts(info)
-        self.state = CanvasState(facts.codec, request.n)
+        self.state = CanvasState(facts.codec, request.n, stages=self.tab.spec_of(info).stages)
         self.params = {**request.to_params(info), "scale": SAVE_SCALE, "grid_pad": GRID_PAD}
         self.set_progress(0, self.state.total, "%v / %m pixels")
         report = self.views.start_generate(facts.codec, request.n, request, info.path)
@@ -142,8 +142,9 @@ class GenerateMode(ImageMode):
         # A progress bar repaint costs milliseconds: move it in steps of 1%, not per batch.
         if state.done - self.progress[0] >= state.total / 100 or state.done == state.total:
             self.set_progress(state.done)
-        self.set_stats(f"{state.rate():,.0f} pixels/s \u00b7 {len(state.levels)} images \u00b7 "
-                       f"ETA {format_eta(state.eta_s())}")
+        stage = f"{state.stage.capitalize()} \u00b7 " if state.stage else ""
+        self.set_stats(f"{stage}{state.rate():,.0f} pixels/s \u00b7 {len(state.levels)} images "
+                       f"\u00b7 ETA {format_eta(state.eta_s())}")
 
     def show(self) -> None:
         state = self.state

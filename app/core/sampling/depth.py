@@ -1,0 +1,98 @@
+"""Sampling a depth-upscaling model (nets/depth_upscale.py): the coarse bits of every
+sub-pixel in raster order, then the fine bits in raster order over them.
+
+Each stage is a Gated PixelCNN and runs on the same paths as one (sampling/image.py: the
+row cache, compiled on the CPU, or the naive full pass); stage two's cache carries the gate
+biases the encoder computed once from the finished coarse image. PixelSteps carry full
+levels, so a viewer needs nothing special: during stage one a sub-pixel shows the middle of
+its coarse bin, and stage two replaces it with the exact value.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from .draw import distribution
+from .events import ImageResult, PixelStep, Stage
+from .image import _stepper, resolve_labels
+
+
+def stage_titles(config) -> tuple[str, str]:
+    colour = "colour" if config.channels == 3 else "grey"
+    bits = config.levels.bit_length() - 1
+    return (f"coarse: {config.coarse_bits}-bit {colour}",
+            f"refine: the other {config.fine_bits} bits ({bits}-bit {colour})")
+
+
+def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | None, *,
+                 order: str = "raster", device=None, naive: bool = False,
+                 compiled: bool = True, report: bool = False
+                 ) -> Iterator[PixelStep | Stage | ImageResult]:
+    """Yield Stage, PixelSteps (coarse), Stage, PixelSteps (fine), then the ImageResult.
+
+    With `report`, each step's distribution is over the sub-pixel's full levels, as the
+    views expect: stage one's spreads each coarse value's probability evenly over its bin
+    (the fine bits are not drawn yet); stage two's puts the fine distribution inside the
+    drawn bin (nets.depth_upscale.full_level_log_probs). The log-probability is of everything
+    drawn at the sub-pixel so far: the coarse bits in stage one, coarse and fine bits in
+    stage two, so stage two's steps add up to log p(image)."""
+    import torch
+
+    from ..devices import make_generator
+    from ..nets.depth_upscale import full_level_log_probs
+
+    device = torch.device(device or next(net.parameters()).device)
+    cfg = net.config
+    gen = make_generator(seed, device)
+    y = resolve_labels(net, n, labels, device)
+    shape = (n, cfg.channels, cfg.height, cfg.width)
+    per_stage = cfg.channels * cfg.height * cfg.width
+    coarse = torch.zeros(shape, dtype=torch.long, device=device)
+    fine = torch.zeros(shape, dtype=torch.long, device=device)
+    coarse_logp = None          # (n, C, H, W, 2^coarse_bits), stage one's, with report
+    step = 0
+    with torch.no_grad():
+        for index, (stage_net, bits, title) in enumerate(zip(
+                (net.coarse, net.fine), (coarse, fine), stage_titles(cfg))):
+            yield Stage(index, 2, title, 2 * per_stage)
+            extra = net.fine_biases(coarse, y) if index else None
+            draw_at, record = _stepper(stage_net, bits, y, naive, compiled, device, gen,
+                                       temperature, extra)
+            for row in range(cfg.height):
+                for col in range(cfg.width):
+                    for ch in range(cfg.channels):
+                        values, logits = draw_at(row, col, ch)
+                        bits[:, ch, row, col] = values
+                        record(row, col, ch, values)
+                        shown = net.join(coarse[:, ch, row, col], values) if index \
+                            else net.coarse_levels(values)
+                        event = PixelStep(step, 2 * per_stage, row, col, ch,
+                                          shown.cpu().numpy())
+                        if report:
+                            probs, logp = distribution(torch.as_tensor(logits),
+                                                       values.to(device), temperature)
+                            if coarse_logp is None:
+                                coarse_logp = torch.zeros(*shape, probs.shape[1],
+                                                          device=device)
+                            if index:
+                                full = full_level_log_probs(
+                                    coarse_logp[:, ch, row, col], probs.log(),
+                                    coarse[:, ch, row, col])
+                                logp = full.gather(1, shown[:, None])[:, 0]
+                            else:
+                                coarse_logp[:, ch, row, col] = probs.log()
+                                full = probs.log().repeat_interleave(1 << cfg.fine_bits, 1) \
+                                    - cfg.fine_bits * math.log(2)
+                            event.probs = full.exp().float().cpu().numpy()
+                            event.logprob = logp.float().cpu().numpy()
+                        yield event
+                        step += 1
+    levels = net.join(coarse, fine).cpu().numpy()
+    yield ImageResult(levels, codec.decode(levels))
+
+
+def quick_images(net, codec, n: int, labels, seed: int | None):
+    """A finished batch for training previews (the fast path, no events kept)."""
+    from .events import final_event
+
+    return final_event(sample_depth(net, codec, n, labels, 1.0, seed))
