@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -45,6 +46,11 @@ def add_parsers(sub, add_common) -> None:
                    help="fine-tune this checkpoint (bundled name or path)")
     p.add_argument("--size", choices=SIZES, default="small",
                    help="architecture size for a fresh --kind model")
+    p.add_argument("--image-size", metavar="N or HxW",
+                   help="images a fresh --kind image model draws, e.g. 32 or 48x64 (4 to 256 "
+                        "a side; default 28); each file is scaled and centre-cropped to it")
+    p.add_argument("--colour", "--color", action="store_true",
+                   help="a fresh --kind image model draws RGB colour (default: grey)")
     p.add_argument("--name", help="name of the new model: a plain file name of at most 100 "
                                   "characters (default: from the data folder)")
     p.add_argument("--out", help="checkpoint to write, a .safetensors file (default: your "
@@ -87,7 +93,34 @@ def flag_problems(args) -> list[str]:
         problems.append(p)
     if args.out is not None and (p := out_problem(args.out, "--out")):
         problems.append(p)
+    if (args.image_size is not None or args.colour) and not args.kind:
+        problems.append("--image-size and --colour choose the images of a fresh --kind "
+                        "model; a preset or a resumed run keeps its own")
+    elif args.image_size is not None and isinstance(p := image_choice(args), str):
+        problems.append(p)
     return problems
+
+
+def image_choice(args) -> tuple[int, int, int] | str | None:
+    """(height, width, channels) from --image-size and --colour, None when neither is given,
+    or the problem with --image-size (one line)."""
+    from ..core.errors import visible
+    from ..core.training.folders import DEFAULT_IMAGE, image_shape_problem
+
+    if args.image_size is None and not args.colour:
+        return None
+    channels = 3 if args.colour else 1
+    if args.image_size is None:
+        return (32, 32, 3) if args.colour else DEFAULT_IMAGE
+    text = args.image_size.strip().lower()
+    match = re.fullmatch(r"(\d{1,4})(?:\s*[x\u00d7]\s*(\d{1,4}))?", text)
+    if match is None:
+        return (f"--image-size: expected N or HEIGHTxWIDTH such as 32 or 48x64, got "
+                f"{visible(args.image_size)[:40]!r}")
+    height = int(match.group(1))
+    width = int(match.group(2) or height)
+    problem = image_shape_problem(height, width)
+    return f"--image-size: {problem}" if problem else (height, width, channels)
 
 
 def _override(settings, args):
@@ -116,10 +149,12 @@ def _job_from_folder(args, device):
 
     if not args.data:
         raise DataFolderError("--kind needs --data PATH (a folder or file of your own data)")
+    image = image_choice(args)
     return job_for_folder(args.kind, Path(args.data), args.size, args.init_from, device,
                           name=args.name, out=args.out,
                           adjust=lambda settings: _override(settings, args),
-                          command=args.command_line)
+                          command=args.command_line,
+                          image=image if isinstance(image, tuple) else None)
 
 
 def run(args) -> int:
@@ -147,6 +182,8 @@ def run(args) -> int:
         print(_text(note), file=sys.stderr)
     print(f"data: {_text(job.data.provenance.get('source', ''))} "
           f"({job.data.provenance.get('split', '')})", file=sys.stderr)
+    if job.data.provenance.get("converted"):
+        print(f"images: {job.data.provenance['converted']}", file=sys.stderr)
     skipped = job.data.provenance.get("skipped", [])
     if skipped:
         print(f"skipped {job.data.provenance['files_skipped']} file(s):", file=sys.stderr)

@@ -113,7 +113,23 @@ def _split_sequence(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[:cut], values[cut:]
 
 
-def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
+# What a fresh image model draws unless asked otherwise: MNIST's format.
+DEFAULT_IMAGE = (28, 28, 1)
+IMAGE_SIDES = (4, 256)      # a side outside these is too small to hold a picture, or a
+                            # model that would not train on a CPU (65,536 pixels x 3)
+
+
+def image_shape_problem(height: int, width: int) -> str | None:
+    low, high = IMAGE_SIDES
+    if not (low <= height <= high and low <= width <= high):
+        return (f"an image side must be {low} to {high} pixels; got {height} x {width}")
+    return None
+
+
+def prepare_images(root: Path, codec: ImageCodec | None,
+                   shape: tuple[int, int, int] | None = None) -> PreparedData:
+    """Every image under `root`, converted to the codec's format (a fresh model's: `shape`,
+    (height, width, channels), or 28 x 28 grey)."""
     found = scan(root, IMAGE_SUFFIXES)
     top = root if root.is_dir() else root.parent
     folders = sorted({p.relative_to(top).parts[0] for p in found.files if p.parent != top})
@@ -122,7 +138,8 @@ def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
     # name holds control characters or bytes that are not UTF-8 (limits.names).
     class_names = [visible(name)[:MAX_CLASS_NAME] for name in folders] if labelled else []
     if codec is None:
-        codec = ImageCodec(28, 28, 1, 256, class_names)
+        height, width, channels = shape or DEFAULT_IMAGE
+        codec = ImageCodec(height, width, channels, 256, class_names)
     images, labels = [], []
     for path in found.files:
         notes: list[str] = []
@@ -144,6 +161,10 @@ def prepare_images(root: Path, codec: ImageCodec | None) -> PreparedData:
     train, held = data.split(heldout, seed=0)
     summary = found.summary(root, len(images), f"{len(train)} train / {len(held)} held out")
     summary["classes"] = names if use_labels else []
+    summary["converted"] = (f"{codec.height} x {codec.width} "
+                            f"{'colour (RGB)' if codec.channels == 3 else 'grey'}, "
+                            f"{codec.levels} levels: each image scaled so its shorter side "
+                            "fits, centre-cropped, transparency onto white")
     return PreparedData(codec, train, held, held, "held-out images", summary)
 
 
@@ -242,26 +263,48 @@ DEFAULT_SETTINGS = {kind: _defaults(spec.training) for kind, spec in KINDS.items
 # one training item (audio samples, characters).
 TEXT_WINDOW = 256
 _PREPARE = {
-    "image": lambda root, codec, context, unknown: prepare_images(root, codec),
-    "audio": lambda root, codec, context, unknown: prepare_audio(root, codec, window=4000),
-    "text": lambda root, codec, context, unknown: prepare_text(
+    "image": lambda root, codec, context, unknown, image: prepare_images(root, codec, image),
+    "audio": lambda root, codec, context, unknown, image: prepare_audio(root, codec,
+                                                                        window=4000),
+    "text": lambda root, codec, context, unknown, image: prepare_text(
         root, codec, window=min(TEXT_WINDOW, context or TEXT_WINDOW), unknown=unknown),
 }
 
 
 def prepare_folder(kind: str, root: Path, size: str = "small", codec=None,
-                   context: int | None = None, unknown: str = "extend"):
+                   context: int | None = None, unknown: str = "extend",
+                   image: tuple[int, int, int] | None = None):
     """(PreparedData, fresh config, default TrainSettings) for a kind and a data path.
 
     context: the longest sequence the model reads (a Transformer's), so no window exceeds
-    it; unknown: what text characters outside `codec` do (prepare_text)."""
+    it; unknown: what text characters outside `codec` do (prepare_text); image: (height,
+    width, channels) a fresh image model draws (its own codec's when fine-tuning)."""
     spec = kind_spec(kind)
     root = Path(root).expanduser()
+    if image is not None:
+        _check_image_choice(spec, codec, image)
     if codec is not None:
         _check_codec_fits(kind, size, codec)
-    data = _PREPARE[spec.modality](root, codec, context, unknown)
+    elif image is not None:     # fresh: the folder's subfolders will give the classes
+        _check_codec_fits(kind, size, ImageCodec(*image, 256, []))
+    data = _PREPARE[spec.modality](root, codec, context, unknown, image)
     data.final = data.final or data.heldout
     return data, fresh_config(kind, size, data.codec), DEFAULT_SETTINGS[kind]
+
+
+def _check_image_choice(spec, codec, image: tuple[int, int, int]) -> None:
+    """An image format asked for: only image kinds take one, and a model being fine-tuned
+    keeps its own."""
+    if spec.modality != "image":
+        raise DataFolderError(f"{spec.article} reads {spec.modality}, not images: an image "
+                              "size or colour does not apply")
+    if (problem := image_shape_problem(image[0], image[1])) is not None:
+        raise DataFolderError(problem)
+    if codec is not None and (codec.height, codec.width, codec.channels) != tuple(image):
+        raise DataFolderError(
+            f"the model draws {codec.height} x {codec.width} "
+            f"{'colour' if codec.channels == 3 else 'grey'} images; fine-tuning keeps that "
+            "(leave out the image size and colour)")
 
 
 def _check_codec_fits(kind: str, size: str, codec) -> None:

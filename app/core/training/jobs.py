@@ -40,8 +40,10 @@ def extend_vocabulary(net, old_size: int, new_size: int):
 
 def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=None,
                    device="cpu", name: str | None = None, out: str | None = None,
-                   adjust=None, command: str = "") -> TrainJob:
-    """A TrainJob for `kind` on the files at `data_path`, fresh or fine-tuning `init_from`."""
+                   adjust=None, command: str = "",
+                   image: tuple[int, int, int] | None = None) -> TrainJob:
+    """A TrainJob for `kind` on the files at `data_path`, fresh or fine-tuning `init_from`.
+    image: (height, width, channels) a fresh image model draws (default 28 x 28 grey)."""
     from ..checkpoint import load_bundle
 
     init = load_bundle(resolve_model(init_from), device) if init_from else None
@@ -49,7 +51,7 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
         raise DataFolderError(f"{init_from} is a {init.kind} model, not {kind}")
     data, config, settings = prepare_folder(
         kind, Path(data_path), size, init.codec if init else None,
-        context=getattr(init.net.config, "context", None) if init else None)
+        context=getattr(init.net.config, "context", None) if init else None, image=image)
     provenance: dict[str, object] = {"description": f"{kind} trained on {data_path}",
                                      "command": command}
     if init is not None:
@@ -68,7 +70,8 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
     return TrainJob(data, config, settings, out, device, half=bool(init and init.half),
                     init_from=init, provenance=provenance, name=name,
                     source={"data": str(Path(data_path).resolve()), "size": size,
-                            "from": str(init.path) if init else None, "kind": kind})
+                            "from": str(init.path) if init else None, "kind": kind,
+                            **({"image": list(image)} if image else {})})
 
 
 def job_for_preset(preset_name: str, device="cpu", name: str | None = None,
@@ -127,8 +130,10 @@ def job_from_run(run_dir: Path, device="cpu", steps: int | None = None,
     if source.get("preset"):
         job = job_for_preset(source["preset"], device, name=name)
     else:
+        image = source.get("image")
         job = job_for_folder(info["kind"], Path(source["data"]), source.get("size", "small"),
-                             source.get("from"), device, name=name)
+                             source.get("from"), device, name=name,
+                             image=tuple(image) if image else None)
     job.settings = settings_from_dict(info["settings"])[0] or job.settings
     if steps is not None:
         job.settings = dataclasses.replace(job.settings, steps=steps)

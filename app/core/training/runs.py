@@ -64,7 +64,8 @@ RUN_FIELDS: dict[str, tuple] = {
     "source": OBJECT, "data": OBJECT, "half": (bool, "true or false"),
     "best": ((int, float, type(None)), "a number or null")}
 SOURCE_FIELDS: dict[str, tuple] = {"preset": TEXT, "data": TEXT, "size": TEXT, "kind": TEXT,
-                                   "from": ((str, type(None)), "text or null")}
+                                   "from": ((str, type(None)), "text or null"),
+                                   "image": (list, "[height, width, channels]")}
 REQUIRED = ("name", "kind", "out", "settings", "source")
 
 
@@ -105,7 +106,12 @@ def run_problems(info, complete: bool = False) -> list[str]:
     source = info.get("source", {})
     if complete and not source.get("preset") and not source.get("data"):
         problems.append("'source' names neither a preset nor a data folder")
-    return problems + _type_problems(source, SOURCE_FIELDS, "source.")
+    problems += _type_problems(source, SOURCE_FIELDS, "source.")
+    image = source.get("image")
+    if isinstance(image, list) and not (
+            len(image) == 3 and all(type(v) is int for v in image) and image[2] in (1, 3)):
+        problems.append(f"'source.image' must be [height, width, 1 or 3] (got {_shown(image)})")
+    return problems
 
 
 def _type_problems(values: dict, fields: dict[str, tuple], prefix: str) -> list[str]:

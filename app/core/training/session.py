@@ -188,11 +188,13 @@ class TrainSession:
 
 
 # --- the worker side: plain values in, events out --------------------------------------
-def prepare_events(kind: str, data: str, size: str, start: str | None, device: str):
-    """Read the data: yields the prepared TrainJob (a fresh model, or fine-tuning `start`)."""
+def prepare_events(kind: str, data: str, size: str, start: str | None, device: str,
+                   image: tuple[int, int, int] | None = None):
+    """Read the data: yields the prepared TrainJob (a fresh model, or fine-tuning `start`);
+    `image`: the (height, width, channels) a fresh image model draws."""
     from .jobs import job_for_folder
 
-    yield job_for_folder(kind, Path(data), size, start, device)
+    yield job_for_folder(kind, Path(data), size, start, device, image=image)
 
 
 def resume_events(run_dir, device: str):

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.codecs import CharCodec, ImageCodec, MuLawCodec
+from ...core.config import ConfigError
 from ...core.paths import list_models
 from ...core.registry import KINDS, kind_spec
 from ...core.training.sizes import SIZES, count_parameters, fresh_config
@@ -32,6 +33,13 @@ from .train_runs import PastRunsWidget
 TYPICAL_CODECS = {"image": ImageCodec(28, 28, 1, 256), "audio": MuLawCodec(8000),
                   "text": CharCodec("".join(chr(i) for i in range(32, 127)))}
 FINE_TUNE_LR = 1 / 3        # fine-tuning starts at a third of a fresh model's learning rate
+# What a fresh image model may draw (height, width, channels); a kind is offered the ones
+# its architecture takes (a PixelRNN or an SPN here draws grey only).
+IMAGE_FORMATS = ((28, 28, 1), (32, 32, 1), (32, 32, 3), (64, 64, 1), (64, 64, 3))
+
+
+def image_format_title(shape: tuple[int, int, int]) -> str:
+    return f"{shape[0]} \u00d7 {shape[1]} {'colour' if shape[2] == 3 else 'grey'}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,7 @@ class TrainChoice:
     device: str
     mixed: bool
     name: str
+    image: tuple[int, int, int] | None = None    # a fresh image model's format
 
 
 class TrainFormWidget(QWidget):
@@ -67,6 +76,9 @@ class TrainFormWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("controls")
         self.start, self.size, self.device = QComboBox(), QComboBox(), QComboBox()
+        self.image_format = QComboBox()
+        self.image_format.setToolTip("What a new image model draws: every image is scaled so "
+                                     "its shorter side fits, then centre-cropped")
         self.start.setToolTip("Fine-tune a model you have, or start a new one")
         self.open_button = QPushButton("Open checkpoint\u2026")
         self.data_path = QLineEdit()
@@ -94,7 +106,7 @@ class TrainFormWidget(QWidget):
         self.name.setPlaceholderText("name of the new model")
         self.epochs = QLabel()
         self.epochs.setObjectName("muted")
-        for combo in (self.start, self.size, self.device):
+        for combo in (self.start, self.size, self.device, self.image_format):
             # Long entries must not widen the column: they elide and show in full when open.
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
@@ -108,6 +120,7 @@ class TrainFormWidget(QWidget):
         self._lay_out()
         self.start.currentIndexChanged.connect(self._start_changed)
         self.size.currentIndexChanged.connect(lambda _: self.choice_changed.emit())
+        self.image_format.currentIndexChanged.connect(lambda _: self.choice_changed.emit())
         self.device.currentIndexChanged.connect(self._device_changed)
 
     def _lay_out(self) -> None:
@@ -119,8 +132,10 @@ class TrainFormWidget(QWidget):
             buttons.addWidget(button, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(14, 14, 14, 14)
-        column.addWidget(group("Start from", [("Model", self.start), ("Size", self.size),
-                                              ("", self.open_button)]))
+        start = group("Start from", [("Model", self.start), ("Size", self.size),
+                                     ("Images", self.image_format), ("", self.open_button)])
+        self.start_form = start.layout()
+        column.addWidget(start)
         column.addWidget(group("Data", [("", self.data_path), ("", data_row),
                                         ("", self.summary), ("", self.data_preview)]))
         column.addWidget(group("Settings", [
@@ -188,11 +203,31 @@ class TrainFormWidget(QWidget):
             self.size.addItem("as the model is", None)
         self.size.setEnabled(self.size.count() > 1)
         self.size.blockSignals(False)
+        self._fill_image_formats(choice)
         if choice is not None:
             training = kind_spec(choice.kind).training
             self.batch.setValue(training.batch_size)
             self.lr.setValue(training.lr if choice.path is None else training.lr * FINE_TUNE_LR)
         self.choice_changed.emit()
+
+    def _fill_image_formats(self, choice) -> None:
+        """The formats a fresh image model of this kind can draw; the row is hidden for
+        other kinds and for fine-tuning (a model keeps its own)."""
+        keep = self.image_format.currentData()
+        self.image_format.blockSignals(True)
+        self.image_format.clear()
+        fresh_image = choice is not None and choice.path is None and \
+            kind_spec(choice.kind).modality == "image"
+        if fresh_image:
+            for shape in IMAGE_FORMATS:
+                try:
+                    fresh_config(choice.kind, SIZES[0], ImageCodec(*shape, 256))
+                except ConfigError:
+                    continue
+                self.image_format.addItem(image_format_title(shape), shape)
+            self.image_format.setCurrentIndex(max(0, self.image_format.findData(keep)))
+        self.start_form.setRowVisible(self.image_format, fresh_image)
+        self.image_format.blockSignals(False)
 
     # --- values -------------------------------------------------------------------------
     def choice(self) -> TrainChoice:
@@ -202,7 +237,7 @@ class TrainFormWidget(QWidget):
                            self.steps.value(), self.batch.value(), self.lr.value(),
                            self.checkpoint.value(), self.preview_every.value(),
                            self.device.currentData() or "cpu", self.mixed.isChecked(),
-                           self.name.text().strip())
+                           self.name.text().strip(), self.image_format.currentData())
 
     def show_epochs(self, job) -> None:
         """Steps as passes over the data: what "epochs" would say."""
@@ -234,7 +269,7 @@ class TrainFormWidget(QWidget):
         self.pause_button.setEnabled(training)
         self.stop_button.setEnabled(training)
         for widget in (self.start, self.open_button, self.data_path, self.folder_button,
-                       self.files_button):
+                       self.files_button, self.image_format):
             widget.setEnabled(not running)
         self.size.setEnabled(not running and self.size.count() > 1)
         self.past.set_running(running)

@@ -151,7 +151,8 @@ class TrainTab(QWidget):
         self.message.hide()
         self._set_state(running=True)
         self.runner.start(partial(prepare_events, choice.kind, choice.data, choice.size,
-                                  choice.start, choice.device), self._prepared, self._failed)
+                                  choice.start, choice.device, choice.image),
+                          self._prepared, self._failed)
 
     def _prepared(self, events: list) -> None:
         self.job = events[-1]
