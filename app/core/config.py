@@ -192,8 +192,9 @@ class SubscaleConfig(ConfigBase):
         self._positive("height", "width", "channels", "scale", "context_hidden",
                        "context_blocks", "decoder_hidden", "decoder_layers", "output_hidden")
         _check_image(self.levels, self.channels, self.num_classes)
-        if self.channels != 1:
-            raise ConfigError("a Subscale Pixel Network here is grey only: 'channels' must be 1")
+        if self.decoder_hidden % self.channels:
+            raise ConfigError("'decoder_hidden' must be divisible by 'channels' for channel "
+                              "masking")
         for side in ("height", "width"):
             if getattr(self, side) % self.scale:
                 raise ConfigError(f"'{side}' ({getattr(self, side)}) must be divisible by "

@@ -149,6 +149,17 @@ def test_image_flags_apply_to_a_fresh_kind_only(capsys):
     assert "fresh --kind model" in capsys.readouterr().err
 
 
+def test_a_small_first_stage_shows_each_pixel_as_a_block():
+    codec = ImageCodec(4, 4, 1, 256, [])
+    state = CanvasState(codec, 1)
+    state.apply([Stage(0, 2, "small: 2 x 2", 16, block=2),
+                 PixelStep(0, 16, 0, 2, 0, np.array([200]))])
+    assert (state.pixels[0, :2, 2:, 0] == 200).all() and state.drawn[:2, 2:].all()
+    assert state.levels[0, 0, 0, 3] == 0 and state.drawn.sum() == 4
+    state.apply([Stage(1, 2, "full size", 16), PixelStep(1, 16, 1, 3, 0, np.array([7]))])
+    assert state.pixels[0, 1, 3, 0] == 7 and state.pixels[0, 0, 3, 0] == 200
+
+
 def test_a_canvas_follows_a_model_drawing_in_two_passes():
     codec = ImageCodec(2, 2, 3, 256, [])
     state = CanvasState(codec, 1, stages=2)
@@ -159,12 +170,15 @@ def test_a_canvas_follows_a_model_drawing_in_two_passes():
                  in enumerate(steps)])
     assert state.drawn.all() and not state.finished          # one pass of two
     assert state.stage == "stage 1 of 2: coarse: 3-bit colour"
+    assert state.take_changed().all() and not state.take_changed().any()
     state.apply([Stage(1, 2, "refine", 24)])
-    assert not state.drawn.any() and state.stage.startswith("stage 2 of 2")
+    assert state.drawn.all() and state.stage.startswith("stage 2 of 2")   # still shown
     state.apply([PixelStep(12 + i, 24, r, c, ch, np.array([20])) for i, (r, c, ch)
                  in enumerate(steps[:3])])
-    assert state.drawn[0, 0] and not state.drawn[0, 1] and state.done == 15
+    assert state.done == 15 and state.cursor == (0, 0)
     assert state.pixels[0, 0, 0, 0] == 20 and state.pixels[0, 0, 1, 0] == 16
+    changed = state.take_changed()       # what the canvas repaints: the redrawn pixel
+    assert changed[0, 0] and changed.sum() == 1
     levels = np.full((1, 3, 2, 2), 20)
     state.apply([ImageResult(levels, codec.decode(levels))])
     assert state.finished and state.done == state.total

@@ -10,8 +10,14 @@ import torch
 from app.core.checkpoint import load_bundle, save_bundle
 from app.core.codecs import ImageCodec
 from app.core.config import ConfigError, SubscaleConfig, config_from_dict
-from app.core.nets.subscale import SubscaleNet, from_slices, to_slices
-from app.core.sampling.events import ImageResult, PixelStep
+from app.core.nets.subscale import (
+    SubscaleNet,
+    from_slices,
+    image_slices,
+    slices_image,
+    to_slices,
+)
+from app.core.sampling.events import ImageResult, PixelStep, Stage
 from app.core.sampling.image import sample_images
 from app.core.sampling.orders import fill_order, subscale_order
 from app.core.sampling.subscale import pixel_logits
@@ -20,16 +26,19 @@ from app.core.training.sizes import count_parameters, fresh_config
 from app.core.training.trainer import TrainSettings, train
 
 
-def tiny(scale=2, size=8, classes=3, **overrides):
-    config = SubscaleConfig(height=size, width=size, levels=16, scale=scale, context_hidden=8,
-                            context_blocks=2, decoder_hidden=8, decoder_layers=2,
-                            output_hidden=16, num_classes=classes)
+def tiny(scale=2, size=8, classes=3, channels=1, **overrides):
+    config = SubscaleConfig(height=size, width=size, channels=channels, levels=16, scale=scale,
+                            context_hidden=8, context_blocks=2, decoder_hidden=6 * channels,
+                            decoder_layers=2, output_hidden=16, num_classes=classes)
     config = dataclasses.replace(config, **overrides)
     torch.manual_seed(0)
     net = SubscaleNet(config).eval()
-    codec = ImageCodec(config.height, config.width, 1, config.levels,
+    codec = ImageCodec(config.height, config.width, channels, config.levels,
                        [f"c{i}" for i in range(classes)])
     return net, codec
+
+
+SHAPES = [(2, 1), (4, 1), (2, 3)]           # (scale, channels): grey at both scales, colour
 
 
 def subscale_positions(size, scale):
@@ -39,28 +48,37 @@ def subscale_positions(size, scale):
 
 
 def test_slices_are_the_interleaved_grids():
+    colour = torch.arange(2 * 3 * 64).view(2, 3, 8, 8)
+    assert image_slices(colour, 2)[1, 3, 2, 1, 0] == colour[1, 2, 1 + 2 * 1, 1 + 2 * 0]
     x = torch.arange(64).view(1, 8, 8)
     slices = to_slices(x, 4)                                           # (1, 16, 2, 2)
     assert slices[0, 1 * 4 + 3, 1, 0] == x[0, 1 + 4, 3]
     assert torch.equal(from_slices(slices, 4), x)
 
 
-@pytest.mark.parametrize("scale", [2, 4])
-def test_each_pixel_depends_only_on_pixels_before_it_in_subscale_order(scale):
-    net, codec = tiny(scale)
+@pytest.mark.parametrize("scale, channels", SHAPES)
+def test_each_pixel_depends_only_on_pixels_before_it_in_subscale_order(scale, channels):
+    net, codec = tiny(scale, channels=channels)
     order = subscale_positions(8, scale)
-    x = torch.randint(0, 16, (1, 1, 8, 8), generator=torch.Generator().manual_seed(1))
+    # Sub-pixels in the chain's order: pixels in subscale order, R -> G -> B in each.
+    chain = [(r, c, ch) for r, c in order for ch in range(channels)]
+    x = torch.randint(0, 16, (1, channels, 8, 8), generator=torch.Generator().manual_seed(1))
     y = torch.tensor([1])
-    for t in (0, 1, 5, len(order) // 2, len(order) - 1):
-        row, col = order[t]
+    for t in (0, 1, 5, len(chain) // 2, len(chain) - 1):
+        row, col, channel = chain[t]
         scaled = x.float().requires_grad_()
         # The net takes integer levels; feed it a differentiable stand-in for them.
-        logits = _logits_from_float(net, scaled, y)[0, :, 0, row, col]
+        logits = _logits_from_float(net, scaled, y)[0, :, channel, row, col]
         (grad,) = torch.autograd.grad(logits.square().sum(), scaled)
-        later = [rc for rc in order[t:]]
-        assert all(grad[0, 0, r, c] == 0 for r, c in later), t
+        assert all(grad[0, ch, r, c] == 0 for r, c, ch in chain[t:]), t
         if t:
-            assert grad[0, 0].abs().sum() > 0
+            assert grad[0].abs().sum() > 0
+    if channels == 3:       # B sees R and G of its own pixel
+        row, col = order[len(order) // 2]
+        scaled = x.float().requires_grad_()
+        logits = _logits_from_float(net, scaled, y)[0, :, 2, row, col]
+        (grad,) = torch.autograd.grad(logits.square().sum(), scaled)
+        assert grad[0, 0, row, col] != 0 and grad[0, 1, row, col] != 0
 
 
 def _logits_from_float(net, x, y):
@@ -73,42 +91,75 @@ def _logits_from_float(net, x, y):
         net.scale_input = original
 
 
-@pytest.mark.parametrize("scale", [2, 4])
-def test_sampler_logits_equal_the_training_forward(scale):
-    net, codec = tiny(scale)
-    x = torch.randint(0, 16, (2, 1, 8, 8), generator=torch.Generator().manual_seed(2))
+@pytest.mark.parametrize("scale, channels", SHAPES)
+def test_sampler_logits_equal_the_training_forward(scale, channels):
+    net, codec = tiny(scale, channels=channels)
+    x = torch.randint(0, 16, (2, channels, 8, 8), generator=torch.Generator().manual_seed(2))
     y = torch.tensor([0, 3])                                            # a class, "no label"
     with torch.no_grad():
-        full = net(x, y)                                                # (2, L, 1, 8, 8)
-        slices = to_slices(x[:, 0], scale)
+        full = net(x, y)                                                # (2, L, C, 8, 8)
+        slices = image_slices(x, scale)                                 # (2, K, C, h, w)
+        assert torch.equal(slices_image(slices, scale), x)
         for k in range(scale * scale):
             bias = net.decode_bias(net.context(slices, k, y), y)
             a, b = divmod(k, scale)
             for r in range(8 // scale):
                 for c in range(8 // scale):
-                    got = pixel_logits(net, slices, k, bias, r, c)
-                    want = full[:, :, 0, a + scale * r, b + scale * c]
-                    assert torch.allclose(got, want, atol=1e-5), (k, r, c)
+                    for ch in range(channels):
+                        got = pixel_logits(net, slices, k, bias, r, c, ch)
+                        want = full[:, :, ch, a + scale * r, b + scale * c]
+                        assert torch.allclose(got, want, atol=1e-5), (k, r, c, ch)
 
 
-@pytest.mark.parametrize("scale", [2, 4])
-def test_row_cached_decoder_draws_what_the_plain_decoder_draws(scale, monkeypatch):
+@pytest.mark.parametrize("scale, channels", SHAPES)
+def test_row_cached_decoder_draws_what_the_plain_decoder_draws(scale, channels, monkeypatch):
     """The compiled row cache, the PyTorch row cache and one plain decoder pass per pixel:
     the same distributions at every step (so the same draws) and the same images."""
     from app.core.fast import pixelcnn_numba
     from app.core.sampling.subscale import sample_subscale
 
-    net, codec = tiny(scale)
+    net, codec = tiny(scale, channels=channels)
     run = lambda compiled: list(sample_subscale(net, codec, 3, [0, None, 2], 0.9, seed=4,
                                                 report=True, compiled=compiled))
     compiled, plain = run(True), run(False)
     monkeypatch.setattr(pixelcnn_numba, "available", lambda: False)
     cached = run(True)
+    steps = lambda events: [e for e in events if isinstance(e, PixelStep)]
+    assert len(steps(plain)) == channels * 64
     for fast in (compiled, cached):
         assert np.array_equal(fast[-1].levels, plain[-1].levels)
-        for a, b in zip(fast[:-1], plain[:-1]):
-            assert (a.row, a.col) == (b.row, b.col) and np.array_equal(a.values, b.values)
+        for a, b in zip(steps(fast), steps(plain)):
+            assert (a.row, a.col, a.channel) == (b.row, b.col, b.channel)
+            assert np.array_equal(a.values, b.values)
             assert np.allclose(a.probs, b.probs, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale, channels", SHAPES)
+def test_the_small_image_is_a_stage_of_its_own_and_can_be_given(scale, channels):
+    from app.core.sampling.subscale import sample_subscale
+
+    net, codec = tiny(scale, channels=channels)
+    events = list(sample_subscale(net, codec, 2, [1, 2], 1.0, seed=3, report=True))
+    stages = [e for e in events if isinstance(e, Stage)]
+    assert [(s.index, s.block) for s in stages] == [(0, scale), (1, 1)]
+    per_slice = channels * (8 // scale) ** 2
+    assert events.index(stages[1]) == 1 + per_slice
+    # Upscale a given small image: the first slice is it, and only the rest is drawn.
+    small = np.random.default_rng(0).integers(0, 16, (2, channels, 8 // scale, 8 // scale))
+    events = list(sample_subscale(net, codec, 2, [1, 2], 1.0, seed=3, report=True,
+                                  small=small))
+    result, steps = events[-1], [e for e in events if isinstance(e, PixelStep)]
+    assert np.array_equal(result.levels[:, :, ::scale, ::scale], small)
+    assert len(steps) == channels * 64 - per_slice and steps[0].step == per_slice
+    assert [s.index for s in events if isinstance(s, Stage)] == [1]
+    # Each step's log-probability is the training forward pass's for that sub-pixel.
+    with torch.no_grad():
+        logp = net(torch.as_tensor(result.levels), torch.tensor([1, 2])).log_softmax(1)
+    for e in steps[::7]:
+        want = logp[np.arange(2), e.values, e.channel, e.row, e.col].numpy()
+        np.testing.assert_allclose(e.logprob, want, atol=1e-4)
+    with pytest.raises(ValueError, match="small image must be"):
+        list(sample_subscale(net, codec, 2, None, 1.0, small=small[:, :, :1]))
 
 
 @pytest.mark.parametrize("half", [False, True])
@@ -129,8 +180,9 @@ def test_save_load_round_trip_gives_identical_logits(tmp_path, half):
 def test_seeded_sampling_repeats_and_starts_on_the_coarse_grid(scale):
     net, codec = tiny(scale)
     runs = [list(sample_images(net, codec, 2, [0, None], 0.9, seed=5)) for _ in range(2)]
-    steps, result = runs[0][:-1], runs[0][-1]
-    assert isinstance(result, ImageResult) and all(isinstance(s, PixelStep) for s in steps)
+    steps, result = [e for e in runs[0] if isinstance(e, PixelStep)], runs[0][-1]
+    assert isinstance(result, ImageResult)
+    assert len(steps) + 3 == len(runs[0])            # two Stage events and the result
     assert result.levels.shape == (2, 1, 8, 8) and result.pixels.shape == (2, 8, 8, 1)
     assert np.array_equal(result.levels, runs[1][-1].levels)
     assert [(s.row, s.col) for s in steps] == subscale_positions(8, scale)
@@ -153,8 +205,9 @@ def test_config_is_strict():
     assert config_from_dict("subscale", good) == SubscaleConfig(height=8, width=8, scale=4)
     with pytest.raises(ConfigError, match="divisible by 'scale'"):
         config_from_dict("subscale", dict(good, width=10))
-    with pytest.raises(ConfigError, match="grey only"):
+    with pytest.raises(ConfigError, match="divisible by 'channels'"):
         config_from_dict("subscale", dict(good, channels=3))
+    assert config_from_dict("subscale", dict(good, channels=3, decoder_hidden=63)).channels == 3
     with pytest.raises(ConfigError, match="unknown key"):
         config_from_dict("subscale", dict(good, kernel=3))
     with pytest.raises(ConfigError, match="'scale' must be positive"):
@@ -269,6 +322,10 @@ def test_training_previews_take_one_pass_per_slice_row_and_repeat(monkeypatch):
     assert first.images.shape == (4, 8, 8, 1)
     assert np.array_equal(first.images, again.images)
     assert len(calls) == 2 * 4 * 4                   # twice: 4 slices x 4 rows each
+    net, codec = tiny(2, classes=3, channels=3)
+    calls.clear()
+    assert make_preview(net, codec, "image", step=10, seed=3).images.shape == (4, 8, 8, 3)
+    assert len(calls) == 4 * 4 * 3                   # and in colour once per channel
 
 
 def test_cli_trains_a_fresh_spn_on_a_folder(tmp_path, capsys):

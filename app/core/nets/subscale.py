@@ -1,18 +1,21 @@
 """Subscale Pixel Network (Menick & Kalchbrenner 2018, "Generating High Fidelity Images with
-Subscale Pixel Networks and Multidimensional Upscaling"), small and grey-only.
+Subscale Pixel Networks and Multidimensional Upscaling"), small, grey or colour.
 
 The image is cut into S x S interleaved slices: pixel (i, j) belongs to slice (i mod S,
 j mod S), and slice k = a*S + b holds the pixels (a + S*r, b + S*c). Slices are generated in
 raster order of (a, b), and each slice pixel by pixel in raster order of (r, c). So the first
-slice is a coarse, spread-out sketch of the whole image that later slices fill in.
+slice is a coarse, spread-out sketch of the whole image that later slices fill in: with
+S = 2 it is the image at half size, and the other slices are the network's size upscaling
+of it (the paper's multidimensional upscaling in size), which sampling can also start from
+a given small image (sampling/subscale.py).
 
 Two parts, as in the paper:
 - a conditioning network sees every earlier slice (space-to-depth, later slices zeroed), a
   mask of which slices are known and an embedding of k, through unmasked gated residual
   convolutions -> a context map the size of one slice;
-- a masked decoder (a small Gated PixelCNN, vertical + horizontal stacks) generates slice k
-  in raster order, with the context map (1x1-projected) and the class embedding added to
-  every gate.
+- a masked decoder (a small Gated PixelCNN, vertical + horizontal stacks, R -> G -> B
+  channel masks in colour) generates slice k in raster order, with the context map
+  (1x1-projected) and the class embedding added to every gate.
 
 Training runs all S*S slices of a batch in one pass (B*S*S slice items), so the loss is the
 exact negative log-likelihood of the whole image in the subscale order.
@@ -26,7 +29,7 @@ from torch import nn
 from ..config import SubscaleConfig
 from .anyorder import GatedBlock
 from .image_base import ImageNetMixin
-from .pixelcnn import GatedLayer, gate
+from .pixelcnn import GatedLayer, MaskedConv2d, channel_groups, gate
 
 CONTEXT_DILATIONS = (1, 2, 4)   # a slice is small (7 x 7 for 28 / 4): larger gaps see nothing
 FIRST_KERNEL, KERNEL = 5, 3
@@ -50,13 +53,24 @@ def from_slices(x: torch.Tensor, scale: int) -> torch.Tensor:
     return y.reshape(*lead, h * scale, w * scale)
 
 
+def image_slices(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B, S*S, C, H/S, W/S): each slice's sub-pixels, slice-major."""
+    return to_slices(x, scale).transpose(1, 2)
+
+
+def slices_image(slices: torch.Tensor, scale: int) -> torch.Tensor:
+    """The inverse of image_slices: (B, S*S, C, h, w) -> (B, C, h*S, w*S)."""
+    return from_slices(slices.transpose(1, 2), scale)
+
+
 class ContextNet(nn.Module):
     """Earlier slices -> context map (N, ctx, h, w). Unmasked: everything it sees is known."""
 
     def __init__(self, config: SubscaleConfig):
         super().__init__()
         slices, hid = config.scale ** 2, config.context_hidden
-        self.inp = nn.Conv2d(2 * slices, hid, 3, padding=1)
+        # Each slice's sub-pixels, and whether the slice is known yet.
+        self.inp = nn.Conv2d((config.channels + 1) * slices, hid, 3, padding=1)
         self.slice_embed = nn.Embedding(slices, hid)
         # Where in the slice? Blank regions look alike everywhere (see anyorder.py).
         self.position = nn.Parameter(
@@ -68,9 +82,10 @@ class ContextNet(nn.Module):
             for i in range(config.context_blocks))
 
     def forward(self, scaled: torch.Tensor, known: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        # scaled: (N, K, h, w) in [-1, 1], zero where unknown; known: (N, K) 0/1; k: (N,)
-        mask = (known * 2.0 - 1.0)[:, :, None, None].expand_as(scaled)  # (N, K, h, w)
-        h = self.inp(torch.cat([scaled, mask], dim=1))                  # (N, ctx, h, w)
+        # scaled: (N, K, C, h, w) in [-1, 1], zero where unknown; known: (N, K) 0/1; k: (N,)
+        n, kk, _, hh, ww = scaled.shape
+        mask = (known * 2.0 - 1.0)[:, :, None, None].expand(n, kk, hh, ww)  # (N, K, h, w)
+        h = self.inp(torch.cat([scaled.reshape(n, -1, hh, ww), mask], dim=1))  # (N, ctx, h, w)
         h = h + self.slice_embed(k)[:, :, None, None] + self.position
         for block in self.blocks:
             h = block(h, k)
@@ -78,13 +93,13 @@ class ContextNet(nn.Module):
 
 
 class DecoderLayer(GatedLayer):
-    """A Gated PixelCNN layer (pixelcnn.py, one colour group) whose gates also take a
+    """A Gated PixelCNN layer (pixelcnn.py; `groups` colour groups) whose gates also take a
     per-position bias: the projected context plus the class embedding."""
 
-    def __init__(self, cin: int, hidden: int, kernel: int, first: bool):
-        super().__init__(cin, hidden, kernel, groups=1, first=first, num_classes=0)
+    def __init__(self, cin: int, hidden: int, kernel: int, first: bool, groups: int = 1):
+        super().__init__(cin, hidden, kernel, groups=groups, first=first, num_classes=0)
 
-    def forward(self, v, h, bias):
+    def forward(self, v, h, bias, extra=None):
         # v, h: (N, Cin, h', w); bias: (N, 4 * hidden, h', w)
         p = self.pad
         v_pre = self.v_conv(F.pad(v, (p, p, p, 0)))                    # (N, 2h, h', w)
@@ -99,17 +114,21 @@ class SubscaleNet(ImageNetMixin, nn.Module):
     def __init__(self, config: SubscaleConfig):
         super().__init__()
         self.config = config
-        dh, layers = config.decoder_hidden, config.decoder_layers + 1
+        dh, layers, c = config.decoder_hidden, config.decoder_layers + 1, config.channels
         self.context_net = ContextNet(config)
         # One 1x1 projection and one embedding for all decoder layers, split per layer.
         self.ctx_proj = nn.Conv2d(config.context_hidden, layers * 4 * dh, 1)
         self.cond = nn.Embedding(config.num_classes + 1, layers * 4 * dh) \
             if config.num_classes else None
         self.layers = nn.ModuleList(
-            [DecoderLayer(1, dh, FIRST_KERNEL, True)]
-            + [DecoderLayer(dh, dh, KERNEL, False) for _ in range(config.decoder_layers)])
-        self.out1 = nn.Conv2d(dh, config.output_hidden, 1)
-        self.out2 = nn.Conv2d(config.output_hidden, config.levels, 1)
+            [DecoderLayer(c, dh, FIRST_KERNEL, True, c)]
+            + [DecoderLayer(dh, dh, KERNEL, False, c) for _ in range(config.decoder_layers)])
+        # 1x1 output layers, masked by colour group (R's logits read only R's features ...);
+        # in grey the masks allow everything and these are plain 1x1 convolutions.
+        groups = [channel_groups(n, c) for n in (dh, config.output_hidden, c * config.levels)]
+        self.out1 = MaskedConv2d(dh, config.output_hidden, 1, groups[0], groups[1], True)
+        self.out2 = MaskedConv2d(config.output_hidden, c * config.levels, 1, groups[1],
+                                 groups[2], True)
 
     @property
     def slices(self) -> int:
@@ -120,20 +139,21 @@ class SubscaleNet(ImageNetMixin, nn.Module):
                 y: torch.Tensor | None = None) -> torch.Tensor:
         """Context map (N, ctx, h, w) for generating slice k of each item.
 
-        slices: (N, S*S, h, w) levels; only slices < k are read (the rest are zeroed here,
-        so whatever they hold cannot leak). `y` is accepted for symmetry and unused.
+        slices: (N, S*S, C, h, w) levels; only slices < k are read (the rest are zeroed
+        here, so whatever they hold cannot leak). `y` is accepted for symmetry and unused.
         """
         n = slices.shape[0]
         k = torch.as_tensor(k, dtype=torch.long, device=slices.device).expand(n)  # (N,)
         order = torch.arange(self.slices, device=slices.device)
         known = (order[None, :] < k[:, None]).float()                    # (N, K)
-        scaled = self.scale_input(slices) * known[:, :, None, None]       # (N, K, h, w)
+        scaled = self.scale_input(slices) * known[:, :, None, None, None]  # (N, K, C, h, w)
         return self.context_net(scaled, known, k)
 
     def decode_logits(self, current: torch.Tensor, context: torch.Tensor,
                       y: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (N, levels, h', w) for every pixel of one slice, each from the pixels
-        before it in raster order. current: (N, h', w) levels; context: (N, ctx, h', w).
+        """Logits (N, levels, C, h', w) for every sub-pixel of one slice, each from the
+        sub-pixels before it in raster order (R -> G -> B within a pixel). current:
+        (N, C, h', w) levels; context: (N, ctx, h', w).
 
         Rows below h' never influence rows above, so a caller may pass only the rows it needs.
         """
@@ -152,10 +172,10 @@ class SubscaleNet(ImageNetMixin, nn.Module):
 
     def decode_with(self, current: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """decode_logits with the biases given (rows as many as `current` has)."""
-        v = h = self.scale_input(current)[:, None]                        # (N, 1, h', w)
+        v = h = self.scale_input(current)                                 # (N, C, h', w)
         for layer, b in zip(self.layers, bias.chunk(len(self.layers), dim=1)):
             v, h = layer(v, h, b)
-        return self.out2(F.relu(self.out1(F.relu(h))))                   # (N, levels, h', w)
+        return self.head(h)                                               # (N, L, C, h', w)
 
     def chain_order(self, height: int, width: int) -> torch.Tensor:
         """(row, col) of each pixel, (H*W, 2), in the order `forward` conditions them: slice
@@ -166,17 +186,17 @@ class SubscaleNet(ImageNetMixin, nn.Module):
 
     # ----- training: every slice at once --------------------------------------------------
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (B, 1, H, W) integer levels -> logits (B, levels, 1, H, W), each pixel given
-        the earlier slices and the earlier pixels of its own slice."""
-        b, kk = x.shape[0], self.slices
-        slices = to_slices(x[:, 0], self.config.scale)                    # (B, K, h, w)
+        """x: (B, C, H, W) integer levels -> logits (B, levels, C, H, W), each sub-pixel
+        given the earlier slices and the earlier sub-pixels of its own slice."""
+        b, c, kk = x.shape[0], x.shape[1], self.slices
+        slices = image_slices(x, self.config.scale)                       # (B, K, C, h, w)
         h, w = slices.shape[-2:]
         k = torch.arange(kk, device=x.device).repeat(b)                   # (B*K,)
         context = self.context(slices.repeat_interleave(kk, dim=0), k)    # (B*K, ctx, h, w)
         if y is None:
             y = self.null_label(b, x.device)
         yk = None if y is None else y.repeat_interleave(kk)               # (B*K,)
-        logits = self.decode_logits(slices.reshape(b * kk, h, w), context, yk)
-        logits = logits.view(b, kk, -1, h, w).transpose(1, 2)             # (B, L, K, h, w)
-        return from_slices(logits, self.config.scale)[:, :, None]         # (B, L, 1, H, W)
+        logits = self.decode_logits(slices.reshape(b * kk, c, h, w), context, yk)
+        logits = logits.view(b, kk, -1, c, h, w).permute(0, 2, 3, 1, 4, 5)  # (B, L, C, K, h, w)
+        return from_slices(logits, self.config.scale)                     # (B, L, C, H, W)
 

@@ -41,7 +41,8 @@ class SliceDecoder:
         self.layers, self.out1, self.out2 = net.layers, net.out1, net.out2
         later = net.layers[1].pad if len(net.layers) > 1 else net.layers[0].pad
         self.config = _DecoderShape(cfg.height // cfg.scale, cfg.width // cfg.scale,
-                                    cfg.decoder_hidden, 2 * later + 1, cfg.levels)
+                                    cfg.decoder_hidden, 2 * later + 1, cfg.levels,
+                                    cfg.channels)
         self.scale_input = net.scale_input
 
 

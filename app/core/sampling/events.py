@@ -32,6 +32,9 @@ class Stage:
     count: int              # stages in all
     title: str              # "coarse: 3-bit colour"
     total: int              # sub-pixels per image over all stages
+    # A stage drawing a small image (an SPN's first slice) shows each of its pixels as a
+    # block x block square until later stages fill the square in.
+    block: int = 1
 
 
 @dataclass

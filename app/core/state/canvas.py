@@ -13,8 +13,10 @@ class CanvasState:
 
     `start` gives the levels to begin from (inpainting starts from the picture) and which
     pixels count as drawn already; `total` counts the sub-pixels still to draw, once per
-    pass of a model that draws in `stages` passes (depth upscaling). During a later pass
-    `drawn` marks what that pass has redrawn, and `stage` names the pass.
+    pass of a model that draws in `stages` passes (depth upscaling). `stage` names the
+    stage a staged model is in; a pixel a later stage redraws, or a square an early stage
+    showed as one block, changes after it was drawn, so `changed` marks every pixel
+    changed since the view last took it (take_changed).
     """
 
     def __init__(self, codec, n: int, start: np.ndarray | None = None,
@@ -28,6 +30,8 @@ class CanvasState:
         self.total = int((~self.drawn).sum()) * c.channels * stages
         self.stage = ""                   # the current pass's title ("" for one-pass models)
         self.stage_index, self.stages = 0, stages
+        self.block = 1
+        self.changed = np.zeros((c.height, c.width), bool)
         self.done = 0
         self.cursor: tuple[int, int] | None = None
         self.result: ImageResult | None = None
@@ -40,23 +44,31 @@ class CanvasState:
         for event in events:
             if isinstance(event, PixelStep):
                 self.levels[:, event.channel, event.row, event.col] = event.values
-                self.pixels[:, event.row, event.col, event.channel] = self.codec.decode(
-                    event.values.reshape(-1, 1, 1, 1))[:, 0, 0, 0]
+                shown = self.codec.decode(event.values.reshape(-1, 1, 1, 1))[:, 0, 0, 0]
+                square = (slice(event.row, event.row + self.block),
+                          slice(event.col, event.col + self.block))
+                self.pixels[:, square[0], square[1], event.channel] = shown[:, None, None]
+                self.changed[square] = True
                 if event.channel == last_channel:
-                    self.drawn[event.row, event.col] = True
+                    self.drawn[square] = True
                 self.done = event.step + 1
                 self.cursor = (event.row, event.col)
             elif isinstance(event, Stage):
                 self.stage = f"stage {event.index + 1} of {event.count}: {event.title}"
                 self.stage_index, self.stages, self.total = event.index, event.count, event.total
-                if event.index:
-                    self.drawn[:] = False
+                self.block = event.block
             elif isinstance(event, ImageResult):
                 self.result = event
                 self.levels, self.pixels = event.levels, event.pixels
                 self.drawn[:] = True
+                self.changed[:] = True
                 self.stage_index = self.stages - 1
                 self.done, self.cursor = self.total, None
+
+    def take_changed(self) -> np.ndarray:
+        """(H, W) bool: the pixels changed since the last call (then none are)."""
+        changed, self.changed = self.changed, np.zeros_like(self.changed)
+        return changed
 
     @property
     def finished(self) -> bool:

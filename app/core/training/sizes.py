@@ -63,15 +63,16 @@ def anyorder_config(pick: int, codec) -> AnyOrderConfig:
 def subscale_config(pick: int, codec) -> SubscaleConfig:
     # The largest slice factor that divides both sides: 4 (16 slices) where it can.
     scale = next((s for s in (4, 2) if codec.height % s == 0 and codec.width % s == 0), None)
-    if scale is None or codec.channels != 1:
-        raise ConfigError(f"a Subscale Pixel Network needs grey images whose sides are "
-                          f"divisible by 2 or 4; these are {codec.height} x {codec.width} "
-                          f"with {codec.channels} channel(s)")
+    if scale is None:
+        raise ConfigError(f"a Subscale Pixel Network needs images whose sides are divisible "
+                          f"by 2 or 4; these are {codec.height} x {codec.width}")
     ctx, blocks, dec, layers, out = [(32, 3, 32, 4, 128), (48, 4, 48, 6, 128),
                                      (64, 6, 64, 8, 256)][pick]
-    return SubscaleConfig(height=codec.height, width=codec.width, levels=codec.levels,
+    return SubscaleConfig(height=codec.height, width=codec.width, channels=codec.channels,
+                          levels=codec.levels,
                           scale=scale, context_hidden=ctx, context_blocks=blocks,
-                          decoder_hidden=dec, decoder_layers=layers, output_hidden=out,
+                          decoder_hidden=dec - dec % codec.channels, decoder_layers=layers,
+                          output_hidden=out,
                           num_classes=len(codec.class_names))
 
 
@@ -162,13 +163,14 @@ def subscale_parameters(config: SubscaleConfig) -> int:
     ch, k, dh = config.context_hidden, config.scale ** 2, config.decoder_hidden
     side = (config.height // config.scale) * (config.width // config.scale)
     block = (ch * 9 + 1) * 2 * ch + (ch + 1) * ch + (k * 2 * ch if k > 1 else 0)
-    context = (2 * k * 9 + 1) * ch + k * ch + ch * side + config.context_blocks * block
+    c = config.channels
+    context = ((c + 1) * k * 9 + 1) * ch + k * ch + ch * side + config.context_blocks * block
     layers = config.decoder_layers + 1
     gates = (ch + 1) * layers * 4 * dh
     gates += (config.num_classes + 1) * layers * 4 * dh if config.num_classes else 0
-    decoder = _gated_layer(1, 5, dh) + config.decoder_layers * _gated_layer(dh, 3, dh)
+    decoder = _gated_layer(c, 5, dh) + config.decoder_layers * _gated_layer(dh, 3, dh)
     oh = config.output_hidden
-    return context + gates + decoder + (dh + 1) * oh + (oh + 1) * config.levels
+    return context + gates + decoder + (dh + 1) * oh + (oh + 1) * c * config.levels
 
 
 def wavenet_parameters(config: WaveNetConfig) -> int:

@@ -115,7 +115,7 @@ class ComparePanelWidget(QWidget):
         state = self.sides[side]
         finished = state.finished
         self.canvases[side].set_images(state.pixels, None if finished else state.cursor,
-                                       None if finished else state.drawn)
+                                       None if finished else state.drawn, state.take_changed())
 
     @property
     def done(self) -> int:

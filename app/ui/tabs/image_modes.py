@@ -153,7 +153,7 @@ class GenerateMode(ImageMode):
         finished = state.finished
         images = self.views.shown_images(state.pixels)
         self.canvas.set_images(images, None if finished else state.cursor,
-                               None if finished else state.drawn)
+                               None if finished else state.drawn, state.take_changed())
         if finished:
             self.views.update_summary()
 

@@ -43,15 +43,18 @@ class ImageCanvasWidget(QWidget):
 
     # --- content ------------------------------------------------------------------------
     def set_images(self, images: np.ndarray, cursor: tuple[int, int] | None = None,
-                   drawn: np.ndarray | None = None) -> None:
+                   drawn: np.ndarray | None = None, changed: np.ndarray | None = None
+                   ) -> None:
         """images (B, H, W, C) uint8; cursor = (row, col) being drawn, or None;
-        drawn = (H, W) bool of pixels already drawn (the others show as 'not yet')."""
+        drawn = (H, W) bool of pixels already drawn (the others show as 'not yet');
+        changed = (H, W) bool of drawn pixels whose colour changed since the last call (a
+        model drawing in stages redraws them), or None when drawn pixels never change."""
         previous, self._images = self._images, images
         self._columns = int(np.ceil(np.sqrt(len(images))))
         self._cursor = cursor
         self.selected = min(self.selected, len(images) - 1)
         same_shape = previous is not None and previous.shape == images.shape
-        if not (same_shape and self._patch_grid(images, drawn)):
+        if not (same_shape and self._patch_grid(images, drawn, changed)):
             self._grid = self._grid_image(images, drawn)
         self._drawn = None if drawn is None else drawn.copy()
         g = self._grid
@@ -59,17 +62,20 @@ class ImageCanvasWidget(QWidget):
                               QImage.Format.Format_RGB888).copy()   # owns its pixels
         self.update()
 
-    def _patch_grid(self, images: np.ndarray, drawn: np.ndarray | None) -> bool:
-        """While pixels are being drawn, copy only the newly drawn ones into the grid.
+    def _patch_grid(self, images: np.ndarray, drawn: np.ndarray | None,
+                    changed: np.ndarray | None = None) -> bool:
+        """While pixels are being drawn, copy only the newly drawn (and the `changed`) ones
+        into the grid.
 
-        Drawn pixels never change during a run, so this is exact; anything else (a new
-        grid size, a pixel un-drawn, a finished image) rebuilds the whole grid.
+        Other drawn pixels do not change during a run, so this is exact; anything else (a
+        new grid size, a pixel un-drawn, a finished image) rebuilds the whole grid.
         """
         old = self._drawn
         if (drawn is None or old is None or self._grid is None or old.shape != drawn.shape
                 or (old & ~drawn).any()):
             return False
-        rows, cols = np.nonzero(drawn & ~old)
+        fresh = drawn & ~old
+        rows, cols = np.nonzero(fresh if changed is None else fresh | (changed & drawn))
         if len(rows):
             b, h, w, c = images.shape
             top = (np.arange(b) // self._columns) * (h + GAP)
