@@ -53,6 +53,10 @@ def add_parsers(sub, add_common) -> None:
                           "pixels drawn in each (default: one per sub-pixel, the exact "
                           "chain); e.g. 100 is about 8 times faster at a small cost in "
                           "likelihood")
+    img.add_argument("--small", metavar="IMAGE",
+                     help="Subscale Pixel Network: upscale this image (read at 1/S of the "
+                          "model's size, its first slice) to full size; every image of the "
+                          "grid is one upscaling of it")
     img.add_argument("--naive", action="store_true",
                      help="recompute the full network for every pixel (slow; for comparison)")
     img.add_argument("--out", default="samples.png")
@@ -139,6 +143,7 @@ def _seed(args) -> int:
 def run_image(args) -> int:
     from ..core.outputs import check_output, save_png
     from ..core.requests import ImageRequest, ModelFacts
+    from ..core.sampling.events import ImageResult, PixelStep
     from ..core.sampling.image import image_grid
 
     check_output(args.out)
@@ -148,16 +153,17 @@ def run_image(args) -> int:
     request = ImageRequest(model=bundle.name, n=args.n, label=label,
                            temperature=args.temperature, seed=_seed(args),
                            order=args.order or "", naive=args.naive,
-                           calls=args.calls or 0)
+                           calls=args.calls or 0, small=args.small or "")
     problems += _scale_problems(args.scale, args.n, bundle.codec)
     check(request, facts, problems)
     started = time.perf_counter()
     result = None
-    with tqdm(total=bundle.codec.dims, unit="px", file=sys.stderr, mininterval=0.5) as bar:
+    steps = bundle.codec.dims * facts.spec.stages       # a depth-upscaling net draws twice
+    with tqdm(total=steps, unit="px", file=sys.stderr, mininterval=0.5) as bar:
         for event in request.events(bundle, device):
-            if hasattr(event, "pixels"):
+            if isinstance(event, ImageResult):
                 result = event
-            else:
+            elif isinstance(event, PixelStep):
                 bar.update(1)
     elapsed = time.perf_counter() - started
     params = {**request.to_params(facts), "scale": args.scale, "grid_pad": GRID_PAD}

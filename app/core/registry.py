@@ -84,6 +84,7 @@ class KindSpec:
     exact_likelihood: bool = True   # False: its figure is a bound (any-order training)
     parallel: bool = False          # draws several sub-pixels per network call on request
     why_no_inpaint: str = ""        # said when it has no inpaint method
+    upscales: bool = False  # can start from a given small image and draw the full size
     stages: int = 1        # passes over the image (depth upscaling: coarse bits, then the rest);
                            #   a later pass sees all of the earlier ones, ahead of it too
 
@@ -128,7 +129,7 @@ KINDS: dict[str, KindSpec] = {
                ".sampling.subscale:sample_in_order", ".sampling.subscale:quick_images",
                "subscale", TrainDefaults(batch_size=8, lr=1e-3),
                why_no_inpaint="it draws whole slices in a fixed order, so it cannot fill "
-                              "a hole"),
+                              "a hole", upscales=True),
         # Two PixelCNNs, one after the other: coarse bits, then the rest over them.
         _image("depth-upscale", "Depth-upscaling PixelCNN", "a depth-upscaling PixelCNN",
                ".nets.depth_upscale:DepthUpscaleNet", ("raster",), (),

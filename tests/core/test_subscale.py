@@ -342,3 +342,44 @@ def test_cli_trains_a_fresh_spn_on_a_folder(tmp_path, capsys):
                  "--batch-size", "2", "--quiet", "--out", str(out)]) == 0
     bundle = load_bundle(out)
     assert bundle.kind == "subscale" and bundle.config.scale == 4
+
+
+def test_cli_upscales_a_given_small_image(tmp_path, save_tiny, capsys):
+    from PIL import Image
+
+    from app.cli import main
+    from app.core.saved_images import read_png_params
+
+    spn, pixelcnn = str(save_tiny("subscale")), str(save_tiny("pixelcnn"))
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((3, 2), 200, np.uint8)).save(small)    # the first slice's size
+    out = tmp_path / "up.png"
+    assert main(["sample", "image", "--model", spn, "--small", str(small), "--n", "2",
+                 "--seed", "1", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert read_png_params(out)["upscaled_from"] == str(small)
+    grid = np.asarray(Image.open(out))
+    assert grid.ndim == 2 or grid.shape[-1] in (1, 3, 4)
+    for model, file, expected in ((pixelcnn, small, "only a Subscale Pixel Network"),
+                                  (spn, tmp_path / "none.png", "none.png")):
+        assert main(["sample", "image", "--model", model, "--small", str(file),
+                     "--out", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert expected in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_an_upscaled_grid_starts_from_the_small_image(tmp_path, save_tiny):
+    from PIL import Image
+
+    from app.core.requests import ImageRequest
+    from app.core.sampling.events import final_event
+
+    bundle = load_bundle(save_tiny("subscale"))
+    net = bundle.net
+    small = tmp_path / "small.png"
+    Image.fromarray(np.arange(6, dtype=np.uint8).reshape(3, 2) * 40).save(small)
+    request = ImageRequest(model=bundle.name, n=2, seed=3, small=str(small))
+    expected = request.small_levels(bundle)
+    result = final_event(request.events(bundle))
+    s = net.config.scale
+    assert np.array_equal(result.levels[0, :, ::s, ::s], expected)
+    assert np.array_equal(result.levels[1, :, ::s, ::s], expected)

@@ -31,6 +31,8 @@ class ImageRequest(Request):
     order: str = ""          # "" = the model's own order (any-order models: random)
     naive: bool = False      # full recompute per pixel, for comparison
     calls: int = 0           # network calls (any-order models); 0 = one per sub-pixel
+    small: str = ""          # an image file to upscale: a Subscale Pixel Network takes it as
+                             #   its first slice (1/S of each side) and draws the rest
 
     def order_for(self, facts: ModelFacts) -> str:
         return facts.spec.fixed_order or self.order or "random"
@@ -43,13 +45,41 @@ class ImageRequest(Request):
             problems.append(p)
         problems += order_problems(self.order, facts)
         problems += calls_problems(self.calls, facts)
+        if self.small and not facts.spec.upscales:
+            problems.append(f"{facts.name} is {facts.spec.article}: only a Subscale Pixel "
+                            "Network starts from a small image")
         return problems
+
+    def small_levels(self, bundle):
+        """The small image to upscale, read at the model's first-slice size, as levels
+        (C, H/S, W/S); MediaError (one line) for a file that is not a usable image."""
+        from dataclasses import replace as changed
+
+        from ..media import MediaError, read_image
+
+        codec, s = bundle.codec, bundle.config.scale
+        small = changed(codec, height=codec.height // s, width=codec.width // s)
+        try:
+            pixels = read_image(self.small, small.height, small.width, codec.channels)
+        except MediaError as err:
+            raise MediaError(f"{self.small}: {err}") from None
+        return small.encode(pixels)
 
     def events(self, bundle, device=None, report: bool = False) -> Iterator:
         """The sampler's events; `report`: each step carries its distribution."""
         from ..sampling.image import sample_images
 
         facts = self.check(bundle)
+        if self.small:
+            import numpy as np
+
+            from ..sampling.subscale import sample_subscale
+
+            one = self.small_levels(bundle)                              # (C, h, w)
+            small = np.broadcast_to(one, (self.n, *one.shape))
+            return sample_subscale(bundle.net, bundle.codec, self.n, self.label,
+                                   self.temperature, self.seed, device=device, report=report,
+                                   small=small)
         if self.calls:
             return budgeted_events(bundle, self.n, self.label, self.temperature, self.seed,
                                    self.calls, self.order_for(facts), device, report)
@@ -62,7 +92,8 @@ class ImageRequest(Request):
         return {**header("generate", facts), "seed": self.seed,
                 **label_params(self.label, facts), "temperature": self.temperature,
                 "order": self.order_for(facts), "n": self.n,
-                **({"calls": self.calls} if self.calls else {})}
+                **({"calls": self.calls} if self.calls else {}),
+                **({"upscaled_from": self.small} if self.small else {})}
 
     @classmethod
     def from_params(cls, params: dict) -> ImageRequest:

@@ -61,7 +61,7 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
     channels = cfg.channels
     total, step, first = channels * cfg.height * cfg.width, 0, 0
     if small is not None:
-        small = np.asarray(small)
+        small = np.array(small)           # a copy: the caller's may be read-only
         if (problem := small_problem(cfg, small)) is not None:
             raise ValueError(problem)
         slices[:, 0] = torch.as_tensor(small, dtype=torch.long, device=slices.device)
