@@ -7,7 +7,7 @@ import numpy as np
 
 from ..registry import load_function
 from .draw import distribution, draw
-from .events import ImageResult, PixelStep, final_event
+from .events import ImageResult, PixelStep, Stage, final_event
 
 
 def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, device):
@@ -34,8 +34,9 @@ def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, devic
 def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                   seed: int | None = None, naive: bool = False, device=None,
                   compiled: bool = True, order: str = "raster", report: bool = False
-                  ) -> Iterator[PixelStep | ImageResult]:
-    """Yield a PixelStep per sub-pixel, then the ImageResult.
+                  ) -> Iterator[PixelStep | Stage | ImageResult]:
+    """Yield a PixelStep per sub-pixel, then the ImageResult (a model drawing in stages, a
+    Subscale Pixel Network or a depth-upscaling net, announces each with a Stage).
 
     With `report` each PixelStep also carries the distribution its values were drawn from
     and their log-probabilities (PixelStep.probs, .logprob); the draws are the same either

@@ -173,7 +173,7 @@ def _start(net, n: int, labels, seed, device):
 def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                     order: str = "subscale", device=None, naive: bool = False,
                     compiled: bool = True, report: bool = False
-                    ) -> Iterator[PixelStep | ImageResult]:
+                    ) -> Iterator[PixelStep | Stage | ImageResult]:
     """The registry's image sampler for an SPN: its own slice order, whatever is asked."""
     return sample_subscale(net, codec, n, labels, temperature, seed, device=device,
                            report=report, compiled=compiled)
