@@ -26,3 +26,24 @@ def test_patched_grid_equals_a_fresh_grid_at_every_step(qtbot):
         assert np.array_equal(pixels_of(live), pixels_of(fresh))
     live.set_images(images[:, :, :, [0, 0, 0]])                     # finished: RGB, no mask
     assert pixels_of(live).shape == pixels_of(fresh).shape
+
+
+def test_pixels_a_later_stage_changes_are_repainted(qtbot):
+    # A model drawing in stages (depth upscaling, an SPN's small first slice) changes pixels
+    # the canvas already shows: the patched grid must follow, as a fresh one would.
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (3, 4, 4, 3), dtype=np.uint8)
+    live, fresh = ImageCanvasWidget(), ImageCanvasWidget()
+    qtbot.addWidget(live)
+    qtbot.addWidget(fresh)
+    drawn = np.ones((4, 4), bool)
+    live.set_images(images, (0, 0), drawn)
+    for row, col in [(0, 0), (2, 3), (3, 1)]:
+        images = images.copy()
+        images[:, row, col] = 255 - images[:, row, col]
+        changed = np.zeros((4, 4), bool)
+        changed[row, col] = True
+        live.set_images(images, (row, col), drawn, changed)
+        fresh.clear()
+        fresh.set_images(images, (row, col), drawn)
+        assert np.array_equal(pixels_of(live), pixels_of(fresh))
