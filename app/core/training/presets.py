@@ -152,7 +152,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            lambda d: PixelCNNConfig(height=32, width=32, channels=3, hidden=72, layers=8,
                                     output_hidden=192, num_classes=9, position_bias=True),
            prepare_emoji,
-           TrainSettings(steps=5000, batch_size=8, lr=1e-3, warmup=200, eval_every=500)),
+           TrainSettings(steps=3000, batch_size=8, lr=1e-3, warmup=200, eval_every=500)),
     # The same emoji, drawn in two passes: 3 bits per sub-pixel, then the other 5 over them.
     # Two nets of 48 maps (about the parameters of "emoji") and an encoder of the coarse
     # image; the same data, split, steps and schedule, so the two figures compare.
@@ -163,7 +163,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                                         condition_hidden=48, condition_blocks=3,
                                         num_classes=9),
            prepare_emoji,
-           TrainSettings(steps=5000, batch_size=8, lr=1e-3, warmup=200, eval_every=500)),
+           TrainSettings(steps=3000, batch_size=8, lr=1e-3, warmup=200, eval_every=500)),
     # The Row LSTM's recurrence runs once per row, so a step costs more than the PixelCNN's
     # for fewer parameters; the steps fit the CPU time the bundled models get. (The shipped
     # model was started with a 4,500-step schedule and cut to 2,500 at step 500: its card
