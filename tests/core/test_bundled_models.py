@@ -12,7 +12,8 @@ from app.core.sampling.text import sample_text
 
 BUNDLED = {"mnist": "pixelcnn", "fashion": "pixelcnn", "speech": "wavenet",
            "shakespeare": "charlm-lstm", "mnist-pixelrnn": "pixelrnn",
-           "fashion-subscale": "subscale", "fashion-pixelrnn": "pixelrnn", "emoji": "pixelcnn"}
+           "fashion-subscale": "subscale", "fashion-pixelrnn": "pixelrnn", "emoji": "pixelcnn",
+           "emoji-upscale": "depth-upscale"}
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
