@@ -234,6 +234,9 @@ def _interrupt_at(monkeypatch, step: int, how) -> None:
 
 def test_ctrl_c_stops_after_the_step_saves_and_resumes(tmp_path, capsys, monkeypatch):
     out = tmp_path / "m.safetensors"
+    # Whatever handled SIGINT before (Python's default; SIG_IGN when the tests run as a
+    # background job of a shell) is what the command puts back.
+    before = signal.getsignal(signal.SIGINT)
     _interrupt_at(monkeypatch, 3, lambda: os.kill(os.getpid(), signal.SIGINT))
     assert main(TRAIN + ["--data", str(_text_folder(tmp_path)), "--out", str(out)]) == 130
     line = _last_line(capsys)
@@ -241,7 +244,7 @@ def test_ctrl_c_stops_after_the_step_saves_and_resumes(tmp_path, capsys, monkeyp
                            f"as {out}; continue with: chainrule train --resume ")
     run_dir = Path(line.rsplit(" ", 1)[1])
     assert read_run(run_dir)["status"] == "stopped" and _state_step(run_dir) == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # put back
+    assert signal.getsignal(signal.SIGINT) is before                        # put back
     monkeypatch.undo()
     assert main(["train", "--resume", str(run_dir), "--quiet"]) == 0
     assert [row["step"] for row in History(run_dir).read()] == list(range(1, 9))
