@@ -150,8 +150,12 @@ def test_the_small_image_is_a_stage_of_its_own_and_can_be_given(scale, channels)
                                   small=small))
     result, steps = events[-1], [e for e in events if isinstance(e, PixelStep)]
     assert np.array_equal(result.levels[:, :, ::scale, ::scale], small)
+    given, steps = steps[:per_slice], steps[per_slice:]
+    assert all(e.logprob is None and e.probs is None for e in given)   # shown, not drawn
+    assert all(np.array_equal(e.values, small[:, e.channel, e.row // scale, e.col // scale])
+               for e in given)
     assert len(steps) == channels * 64 - per_slice and steps[0].step == per_slice
-    assert [s.index for s in events if isinstance(s, Stage)] == [1]
+    assert [(s.index, s.block) for s in events if isinstance(s, Stage)] == [(0, scale), (1, 1)]
     # Each step's log-probability is the training forward pass's for that sub-pixel.
     with torch.no_grad():
         logp = net(torch.as_tensor(result.levels), torch.tensor([1, 2])).log_softmax(1)

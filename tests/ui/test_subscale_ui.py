@@ -36,3 +36,26 @@ def test_train_tab_offers_a_new_subscale_model_with_sizes(window):
     choose_start(tab, "New Subscale Pixel Network")
     assert tab.size.count() == 3 and "parameters" in tab.size.itemText(0)
     assert tab.batch.value() == 8
+
+
+def test_an_spn_can_start_from_a_small_picture_of_yours(window, qtbot, save_tiny, tmp_path):
+    from PIL import Image
+
+    tab = window.image_tab
+    window.tabs.setCurrentWidget(tab)
+    assert not tab.form.isRowVisible(tab.small_box)           # the default model: no
+    tab.open_checkpoint(save_tiny("subscale"))
+    assert tab.form.isRowVisible(tab.small_box)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((3, 2), 200, np.uint8)).save(small)
+    tab.small_box.set_path(str(small))
+    tab.grid.setValue(2)
+    tab.generate()
+    qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
+    state = tab.generate_mode.state
+    assert "Done" in tab.stats.text() and state.finished
+    expected = state.codec.encode(np.full((6, 4, 1), 200, np.uint8))[:, ::2, ::2]
+    assert (state.levels[:, :, ::2, ::2] == expected).all()
+    assert tab.generate_mode.params["upscaled_from"] == str(small)
+    tab.set_mode("inpaint")
+    assert not tab.form.isRowVisible(tab.small_box)

@@ -101,7 +101,8 @@ class ImageRequest(Request):
                    label=label_from_params(params), temperature=pick(params, "temperature",
                                                                      float, 1.0),
                    seed=pick(params, "seed", int, 1), order=pick(params, "order", str, ""),
-                   calls=max(0, pick(params, "calls", int, 0)))
+                   calls=max(0, pick(params, "calls", int, 0)),
+                   small=pick(params, "upscaled_from", str, ""))
 
 
 def calls_problems(calls: int, facts: ModelFacts) -> list[str]:

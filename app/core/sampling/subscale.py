@@ -51,7 +51,8 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
     carries the distribution it was drawn from (see sample_images).
 
     `small`: levels (n, C, H/S, W/S) to start from as the first slice: only the upscaling
-    is drawn (and stepped)."""
+    is drawn; the given slice comes first as PixelSteps without a distribution (logprob and
+    probs None, even with `report`), under a Stage of its own."""
     import numpy as np
     import torch
 
@@ -65,8 +66,17 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
         if (problem := small_problem(cfg, small)) is not None:
             raise ValueError(problem)
         slices[:, 0] = torch.as_tensor(small, dtype=torch.long, device=slices.device)
-        first, step = 1, channels * slices.shape[3] * slices.shape[4]
+        first = 1
     titles = stage_titles(cfg)
+    if small is not None:
+        # The given picture is shown as the first stage (steps without a distribution: the
+        # model drew none of it), so a viewer shows it before the upscaling starts.
+        yield Stage(0, 2, f"given {titles[0]}", total, block=s)
+        for r in range(slices.shape[3]):
+            for c in range(slices.shape[4]):
+                for ch in range(channels):
+                    yield PixelStep(step, total, s * r, s * c, ch, small[:, ch, r, c].copy())
+                    step += 1
     with torch.no_grad():
         for k in range(first, s * s):
             if k <= 1:

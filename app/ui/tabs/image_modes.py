@@ -105,11 +105,13 @@ class GenerateMode(ImageMode):
 
     def request(self, info) -> ImageRequest:
         t = self.tab
-        free = not t.spec_of(info).fixed_order
+        spec = t.spec_of(info)
+        free = not spec.fixed_order
         return ImageRequest(model=info.name, n=t.grid.value() ** 2, label=t.label_picker.label(),
                             temperature=t.temperature.value(), seed=t.seed.value(),
                             order=t.order.currentData() if free else "",
-                            calls=t.calls.calls())
+                            calls=t.calls.calls(),
+                            small=t.small_box.path() if spec.upscales else "")
 
     def prepare(self):
         if self.views.action is not None:

@@ -14,6 +14,7 @@ from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
 from ...core.saved_images import saved_images, saved_params
 from ..widgets.controls import CallsBox, LabelPicker, ModeSwitchWidget, SeedBox, temperature_box
+from ..widgets.small_image_box import SmallImageBox
 from .base import GenerateTab
 from .image_compare import CompareMode
 from .image_inpaint import InpaintMode
@@ -45,6 +46,7 @@ class ImageTab(GenerateTab):
         self._fitting = False
         self.order.currentIndexChanged.connect(self._order_chosen)
         self.calls = CallsBox()
+        self.small_box = SmallImageBox()
         self.mode_switch = ModeSwitchWidget(MODES)
         self.column.insertWidget(0, self.mode_switch)
         self.active_mode: ImageMode | None = None
@@ -64,6 +66,7 @@ class ImageTab(GenerateTab):
         self.form.insertRow(2, "Compare with", self.compare.other)   # below the model's note
         self.form.addRow("Class", self.label_picker)
         self.form.addRow("Images", self.grid)
+        self.form.addRow("Start from", self.small_box)
         self.form.addRow("Order", self.order)
         self.form.addRow("Network calls", self.calls)
         for label, widget in self.fill_controls.rows():
@@ -181,6 +184,9 @@ class ImageTab(GenerateTab):
         self.order.setCurrentIndex(ORDERS.index(self.free_order if free or not fixed
                                                 else fixed))
         self._fitting = False
+        # A model that upscales (an SPN) may start from a small picture of the user's.
+        upscales = shown[0] is not None and self.spec_of(shown[0]).upscales
+        self.form.setRowVisible(self.small_box, self.mode == "generate" and upscales)
         self.order.setEnabled(free)
         self.order.setToolTip("The order an any-order model draws in" if free else
                               f"This model draws in {fixed} order only")
@@ -256,6 +262,7 @@ class ImageTab(GenerateTab):
             if request.order in ORDERS and self.order.isEnabled():
                 self.order.setCurrentIndex(ORDERS.index(request.order))
             self.calls.setCurrentIndex(max(0, self.calls.findData(request.calls)))
+            self.small_box.set_path(request.small)
         self.temperature.setValue(request.temperature)
         self.seed.setValue(request.seed)
 
