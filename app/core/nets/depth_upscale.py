@@ -119,6 +119,12 @@ class DepthUpscaleNet(ImageNetMixin, nn.Module):
         return (one + two) / batch["x"][0].numel()
 
 
+def spread_over_bins(coarse_logp: torch.Tensor, width: int) -> torch.Tensor:
+    """Coarse log-probabilities (..., 2^c) spread evenly over the `width` full levels of
+    each bin: (..., 2^c * width). What stage one says of a sub-pixel's full value."""
+    return coarse_logp.repeat_interleave(width, dim=-1) - math.log(width)
+
+
 def full_level_log_probs(coarse_logp: torch.Tensor, fine_logp: torch.Tensor,
                          coarse: torch.Tensor) -> torch.Tensor:
     """One distribution over a sub-pixel's full levels from its two stages: (..., levels).
@@ -130,7 +136,7 @@ def full_level_log_probs(coarse_logp: torch.Tensor, fine_logp: torch.Tensor,
     drawn value's entry is its exact log-probability.
     """
     width = fine_logp.shape[-1]
-    spread = coarse_logp.repeat_interleave(width, dim=-1) - math.log(width)   # (..., L)
+    spread = spread_over_bins(coarse_logp, width)                           # (..., L)
     inside = coarse_logp.gather(-1, coarse[..., None]) + fine_logp          # (..., 2^f)
     where = coarse[..., None] * width + torch.arange(width, device=coarse.device)
     return spread.scatter(-1, where, inside)

@@ -9,7 +9,6 @@ its coarse bin, and stage two replaces it with the exact value.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from .draw import distribution
@@ -39,7 +38,7 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
     import torch
 
     from ..devices import make_generator
-    from ..nets.depth_upscale import full_level_log_probs
+    from ..nets.depth_upscale import full_level_log_probs, spread_over_bins
 
     device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
@@ -49,7 +48,9 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
     per_stage = cfg.channels * cfg.height * cfg.width
     coarse = torch.zeros(shape, dtype=torch.long, device=device)
     fine = torch.zeros(shape, dtype=torch.long, device=device)
-    coarse_logp = None          # (n, C, H, W, 2^coarse_bits), stage one's, with report
+    # Stage one's log-probabilities, which stage two's full-level distributions build on.
+    coarse_logp = torch.zeros(*shape, 1 << cfg.coarse_bits, device=device) if report \
+        else torch.empty(0)
     step = 0
     with torch.no_grad():
         for index, (stage_net, bits, title) in enumerate(zip(
@@ -71,9 +72,6 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
                         if report:
                             probs, logp = distribution(torch.as_tensor(logits),
                                                        values.to(device), temperature)
-                            if coarse_logp is None:
-                                coarse_logp = torch.zeros(*shape, probs.shape[1],
-                                                          device=device)
                             if index:
                                 full = full_level_log_probs(
                                     coarse_logp[:, ch, row, col], probs.log(),
@@ -81,8 +79,7 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
                                 logp = full.gather(1, shown[:, None])[:, 0]
                             else:
                                 coarse_logp[:, ch, row, col] = probs.log()
-                                full = probs.log().repeat_interleave(1 << cfg.fine_bits, 1) \
-                                    - cfg.fine_bits * math.log(2)
+                                full = spread_over_bins(probs.log(), 1 << cfg.fine_bits)
                             event.probs = full.exp().float().cpu().numpy()
                             event.logprob = logp.float().cpu().numpy()
                         yield event
