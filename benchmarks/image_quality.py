@@ -11,7 +11,9 @@ recognisable as real ones.
     python benchmarks/image_quality.py --model emoji --preset emoji --epochs 30 --per-class 16
 
 `agreement_over_real` is the ratio of the two: 1.0 means samples are recognised as often as
-real held-out images.
+real held-out images. `--guidance W` draws with classifier-free guidance (1 = none, the
+model's own distribution). The same samples' speckle (image_roughness.py) is reported too,
+against the same number of real held-out images per class.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import time
 
 import numpy as np
 import torch
+from image_roughness import real_images, roughness
 
 
 def main() -> None:
@@ -37,6 +40,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--guidance", type=float, default=1.0)
     parser.add_argument("--png", help="also write the samples, one row per class, to look at")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -50,16 +54,21 @@ def main() -> None:
     real = accuracy(judge, data.final.images, data.final.labels, top)
     labels = np.repeat(np.arange(classes), args.per_class)
     result = generate_images(bundle.net, bundle.codec, len(labels), list(labels),
-                             args.temperature, seed=args.seed)
+                             args.temperature, seed=args.seed, guidance=args.guidance)
     fake = accuracy(judge, result.levels, labels, top)
     per_class = [accuracy(judge, result.levels[labels == c], labels[labels == c], top)
                  for c in range(classes)]
+    rough = roughness(result.levels, top)
+    rough_real = roughness(real_images(data, classes, args.per_class, args.seed), top)
     print(json.dumps({"model": bundle.name, "samples": len(labels),
-                      "temperature": args.temperature, "seed": args.seed,
+                      "temperature": args.temperature, "guidance": args.guidance,
+                      "seed": args.seed,
                       "classifier_accuracy_on_real_heldout": round(real, 4),
                       "classifier_agrees_with_sample_label": round(fake, 4),
                       "agreement_over_real": round(fake / real, 3) if real else None,
                       "classifier_epochs": args.epochs,
+                      "worst_class": round(min(per_class), 2),
+                      "roughness_over_real": round(rough / rough_real, 3),
                       "per_class": dict(zip(bundle.codec.class_names,
                                             [round(a, 2) for a in per_class])),
                       "seconds": round(time.perf_counter() - started, 1)}, indent=2))

@@ -183,6 +183,7 @@ def test_a_text_stopped_by_ctrl_c_is_saved_as_stopped(tmp_path, save_tiny, monke
 
 def test_saved_image_parameters_read_back_as_the_same_request(tmp_path, save_tiny, capsys):
     from app.core.requests import ImageRequest
+    from app.core.sampling.guidance import DEFAULT_SCALE
 
     out = tmp_path / "a.png"
     code, _, _ = run(capsys, "sample", "image", "--model", save_tiny("anyorder"), "--n", "2",
@@ -191,8 +192,26 @@ def test_saved_image_parameters_read_back_as_the_same_request(tmp_path, save_tin
     assert code == 0
     params = read_png_params(out)
     assert params["version"] == 2 and params["scale"] == 2
+    # A class-conditional model is guided by default (the scale is recorded).
     assert ImageRequest.from_params(params) == ImageRequest(
-        model="anyorder", n=2, label=2, temperature=0.5, seed=9, order="spiral")
+        model="anyorder", n=2, label=2, temperature=0.5, seed=9, order="spiral",
+        guidance=DEFAULT_SCALE)
+
+
+def test_guidance_from_the_command_line(tmp_path, save_tiny, capsys):
+    out = tmp_path / "g.png"
+    code, _, _ = run(capsys, "sample", "image", "--model", save_tiny("pixelcnn"), "--n", "2",
+                     "--label", "1", "--guidance", "3", "--seed", "1", "--out", out)
+    assert code == 0 and read_png_params(out)["guidance"] == 3.0
+    plain = save_tiny("pixelcnn", name="plain", num_classes=0)
+    code, _, _ = run(capsys, "sample", "image", "--model", plain, "--out", out)
+    assert code == 0 and "guidance" not in read_png_params(out)     # nothing to guide
+    code, _, err = run(capsys, "sample", "image", "--model", plain, "--guidance", "2",
+                       "--out", out)
+    assert code == 2 and "trained without classes" in err
+    code, _, err = run(capsys, "sample", "image", "--model", save_tiny("pixelcnn"),
+                       "--guidance", "-1", "--out", out)
+    assert code == 2 and "guidance must be between 0 and 10" in err
 
 
 def test_a_fixed_order_model_refuses_another_order(save_tiny, capsys):

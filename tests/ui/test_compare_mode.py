@@ -38,10 +38,12 @@ def test_both_models_draw_side_by_side_what_they_draw_alone(window, qtbot, tiny_
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
     sides = tab.compare.sides
     assert [s.done for s in sides] == [256, 256] and all(s.drawn.all() for s in sides)
+    guidance = tab.guidance.value()                   # both sides are guided alike
     alone = [generate_images(load_bundle(tiny_models / "digits.safetensors").net,
-                             sides[0].codec, 4, 1, seed=5),
+                             sides[0].codec, 4, 1, seed=5, guidance=guidance),
              generate_images(load_bundle(tiny_models / "loose.safetensors").net,
-                             sides[1].codec, 4, 1, seed=5, order="spiral")]
+                             sides[1].codec, 4, 1, seed=5, order="spiral",
+                             guidance=guidance)]
     for side, result in zip(sides, alone):
         assert np.array_equal(side.levels, result.levels)
     assert "Done" in tab.stats.text() and "digits" in tab.stats.text()

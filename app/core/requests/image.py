@@ -33,6 +33,7 @@ class ImageRequest(Request):
     calls: int = 0           # network calls (any-order models); 0 = one per sub-pixel
     small: str = ""          # an image file to upscale: a Subscale Pixel Network takes it as
                              #   its first slice (1/S of each side) and draws the rest
+    guidance: float = 1.0    # classifier-free guidance scale (sampling/guidance.py), 1 = none
 
     def order_for(self, facts: ModelFacts) -> str:
         return facts.spec.fixed_order or self.order or "random"
@@ -45,6 +46,7 @@ class ImageRequest(Request):
             problems.append(p)
         problems += order_problems(self.order, facts)
         problems += calls_problems(self.calls, facts)
+        problems += guidance_problems(self.guidance, facts)
         if self.small and not facts.spec.upscales:
             problems.append(f"{facts.name} is {facts.spec.article}: only a Subscale Pixel "
                             "Network starts from a small image")
@@ -79,18 +81,21 @@ class ImageRequest(Request):
             small = np.broadcast_to(one, (self.n, *one.shape))
             return sample_subscale(bundle.net, bundle.codec, self.n, self.label,
                                    self.temperature, self.seed, device=device, report=report,
-                                   small=small)
+                                   small=small, guidance=self.guidance)
         if self.calls:
             return budgeted_events(bundle, self.n, self.label, self.temperature, self.seed,
-                                   self.calls, self.order_for(facts), device, report)
+                                   self.calls, self.order_for(facts), device, report,
+                                   guidance=self.guidance)
         return sample_images(bundle.net, bundle.codec, self.n, self.label, self.temperature,
                              self.seed, naive=self.naive, device=device,
-                             order=self.order_for(facts), report=report)
+                             order=self.order_for(facts), report=report,
+                             guidance=self.guidance)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)
         return {**header("generate", facts), "seed": self.seed,
                 **label_params(self.label, facts), "temperature": self.temperature,
+                **guidance_params(self.guidance, facts),
                 "order": self.order_for(facts), "n": self.n,
                 **({"calls": self.calls} if self.calls else {}),
                 **({"upscaled_from": self.small} if self.small else {})}
@@ -102,7 +107,25 @@ class ImageRequest(Request):
                                                                      float, 1.0),
                    seed=pick(params, "seed", int, 1), order=pick(params, "order", str, ""),
                    calls=max(0, pick(params, "calls", int, 0)),
-                   small=pick(params, "upscaled_from", str, ""))
+                   small=pick(params, "upscaled_from", str, ""),
+                   # Saved before guidance existed: drawn without it.
+                   guidance=pick(params, "guidance", float, 1.0))
+
+
+def guidance_problems(scale: float, facts: ModelFacts) -> list[str]:
+    from ..sampling.guidance import guidance_problem
+
+    if problem := guidance_problem(scale):
+        return [problem]
+    if scale != 1 and not facts.num_classes:
+        return [f"{facts.name} was trained without classes: guidance leans on a class, so "
+                "it needs a class-conditional model (set guidance to 1)"]
+    return []
+
+
+def guidance_params(scale: float, facts: ModelFacts) -> dict:
+    """The scale a result was drawn with, for a model that can be guided."""
+    return {"guidance": scale} if facts.num_classes else {}
 
 
 def calls_problems(calls: int, facts: ModelFacts) -> list[str]:
@@ -117,8 +140,8 @@ def calls_problems(calls: int, facts: ModelFacts) -> list[str]:
 
 
 def budgeted_events(bundle, n: int, labels, temperature: float, seed: int, calls: int,
-                    order, device=None, report: bool = False, image=None, mask=None
-                    ) -> Iterator:
+                    order, device=None, report: bool = False, image=None, mask=None,
+                    guidance: float = 1.0) -> Iterator:
     """Draw (or fill) in `calls` network calls, planned from the model's measured per-step
     losses when its held-out data is at hand (see app/core/step_losses.py). The first time
     for a model, a Notice says the losses are being measured (seconds, then cached)."""
@@ -138,7 +161,8 @@ def budgeted_events(bundle, n: int, labels, temperature: float, seed: int, calls
                      "on held-out images (once for this model)\u2026")
     sizes = plan(total, calls, measured(bundle, device), start)
     yield from sample_budgeted(bundle.net, codec, n, labels, temperature, seed, sizes, order,
-                               image=image, mask=mask, device=device, report=report)
+                               image=image, mask=mask, device=device, report=report,
+                               guidance=guidance)
 
 
 def order_problems(order: str, facts: ModelFacts) -> list[str]:
@@ -205,11 +229,13 @@ class CompareRequest(Request):
         facts, other = self.check_pair(*bundles)
         labels = (self.left.label, self.other_label(facts, other))
         r = self.left
+        # Guidance is for both sides; it leaves alone a side drawing "any class".
         return sample_side_by_side([
-            budgeted_events(b, r.n, label, r.temperature, r.seed, r.calls, order, device)
+            budgeted_events(b, r.n, label, r.temperature, r.seed, r.calls, order, device,
+                            guidance=r.guidance)
             if r.calls and f.spec.parallel else
             sample_images(b.net, b.codec, r.n, label, r.temperature, r.seed, order=order,
-                          device=device)
+                          device=device, guidance=r.guidance)
             for b, f, label, order in zip(bundles, (facts, other), labels,
                                           self.orders(facts, other))])
 
@@ -219,6 +245,7 @@ class CompareRequest(Request):
         return {**header("compare", facts), "models": [facts.name, other_facts.name],
                 "other_model": other_facts.name, "seed": r.seed,
                 **label_params(r.label, facts), "temperature": r.temperature,
+                "guidance": r.guidance,
                 "orders": self.orders(facts, other_facts), "order": r.order, "n": r.n,
                 **({"calls": r.calls} if r.calls else {})}
 

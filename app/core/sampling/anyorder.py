@@ -22,7 +22,9 @@ from .orders import fill_order
 @dataclass
 class Walk:
     """The state of one any-order walk: the images (n, C, H, W) and which sub-pixels are
-    visible, the hidden pixels in the order they will be drawn, the labels, the generator."""
+    visible, the hidden pixels in the order they will be drawn, the labels, the generator.
+    With guidance (sampling/guidance.py) the images, visibility and labels are the net's
+    batch of 2n, and `guide` picks the values."""
 
     x: Any
     visible: Any
@@ -32,22 +34,24 @@ class Walk:
     gen: Any
     filling: bool
     order: Any
+    guide: Any
 
     def result(self, codec) -> ImageResult:
-        levels = self.x.cpu().numpy()
+        levels = self.guide.shown(self.x).cpu().numpy()
         if self.filling:
             name = self.order if isinstance(self.order, str) else "given"
             return InpaintResult(levels, codec.decode(levels), self.mask, f"anyorder-{name}")
         return ImageResult(levels, codec.decode(levels))
 
 
-def start_walk(net, codec, n: int, labels, seed: int | None, order, image, mask, device
-               ) -> Walk:
+def start_walk(net, codec, n: int, labels, seed: int | None, order, image, mask, device,
+               guidance: float = 1.0) -> Walk:
     """Checked inputs and a fresh walk: generating (no image: every pixel hidden) or filling
     the hidden pixels of `image` (C, H, W), or of n images (n, C, H, W)."""
     import torch
 
     from ..devices import make_generator
+    from .guidance import Guidance
 
     device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
@@ -61,36 +65,40 @@ def start_walk(net, codec, n: int, labels, seed: int | None, order, image, mask,
     x = torch.as_tensor(np.where(mask, 0, as_batch(image, n)), dtype=torch.long,
                         device=device)
     visible = torch.as_tensor(~mask, device=device)[None, None].repeat(n, cfg.channels, 1, 1)
-    return Walk(x, visible, cells, mask, resolve_labels(net, n, labels, device),
-                make_generator(seed, device), filling, order)
+    guide = Guidance(net, n, resolve_labels(net, n, labels, device), guidance)
+    return Walk(guide.widen(x), guide.widen(visible), cells, mask, guide.labels,
+                make_generator(seed, device), filling, order, guide)
 
 
 def sample_anyorder(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                     seed: int | None = None, order: str = "random",
                     image: np.ndarray | None = None, mask: np.ndarray | None = None,
-                    device=None, report: bool = False) -> Iterator[PixelStep | ImageResult]:
+                    device=None, report: bool = False, guidance: float = 1.0
+                    ) -> Iterator[PixelStep | ImageResult]:
     """Generate `n` images (no image given) or fill the hidden pixels of `image` (C, H, W),
     n times, or of n different images given as an (n, C, H, W) batch.
 
     Yields a PixelStep per drawn sub-pixel in `order`, then an ImageResult (InpaintResult
     when filling). One full forward pass per sub-pixel. With `report` each PixelStep carries
-    the distribution it was drawn from (see sample_images).
+    the distribution it was drawn from (see sample_images); `guidance`: the classifier-free
+    guidance scale (sampling/guidance.py; 1 = none).
     """
     import torch
 
-    walk = start_walk(net, codec, n, labels, seed, order, image, mask, device)
+    walk = start_walk(net, codec, n, labels, seed, order, image, mask, device, guidance)
+    guide = walk.guide
     cfg, x, visible, y, gen = net.config, walk.x, walk.visible, walk.y, walk.gen
     cells = walk.cells
     total, step = len(cells) * cfg.channels, 0
     with torch.no_grad():
         for row, col in cells:
             for ch in range(cfg.channels):
-                logits = net.logits_at(x, visible, y, int(row), int(col), ch)
-                values = draw(logits, gen, temperature)[0]
-                x[:, ch, row, col] = values
+                logits = guide.logits(net.logits_at(x, visible, y, int(row), int(col), ch))
+                shown = draw(logits, gen, temperature)[0]
+                x[:, ch, row, col] = guide.widen(shown)
                 visible[:, ch, row, col] = True
-                event = PixelStep(step, total, int(row), int(col), ch, values.cpu().numpy())
-                yield reported_step(event, logits, values, temperature) if report else event
+                event = PixelStep(step, total, int(row), int(col), ch, shown.cpu().numpy())
+                yield reported_step(event, logits, shown, temperature) if report else event
                 step += 1
     yield walk.result(codec)
 
@@ -152,12 +160,12 @@ def quick_images(net, codec, n: int = 4, labels=None, seed: int = 0, passes: int
 
 def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                     order: str = "random", device=None, naive: bool = False,
-                    compiled: bool = True, report: bool = False
+                    compiled: bool = True, report: bool = False, guidance: float = 1.0
                     ) -> Iterator[PixelStep | ImageResult]:
     """The registry's image sampler for an any-order model (one full pass per pixel, so
     `naive` and `compiled` change nothing)."""
     return sample_anyorder(net, codec, n, labels, temperature, seed, order, device=device,
-                           report=report)
+                           report=report, guidance=guidance)
 
 
 def fill_anyorder(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,

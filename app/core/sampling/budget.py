@@ -53,15 +53,16 @@ def step_losses(net, levels: np.ndarray, labels=None, points: int = 48, seed: in
 
 def sample_budgeted(net, codec, n: int, labels, temperature: float, seed: int | None,
                     sizes: Sequence[int], order="random", image: np.ndarray | None = None,
-                    mask: np.ndarray | None = None, device=None, report: bool = False
-                    ) -> Iterator[PixelStep | ImageResult]:
+                    mask: np.ndarray | None = None, device=None, report: bool = False,
+                    guidance: float = 1.0) -> Iterator[PixelStep | ImageResult]:
     """Generate (no image) or fill the hidden pixels of `image` with len(sizes) network
     calls, call c revealing the next sizes[c] sub-pixels of `order` at once. Yields a
     PixelStep per sub-pixel, as sample_anyorder does, then the ImageResult (InpaintResult
-    when filling)."""
+    when filling). `guidance`: as sample_anyorder's."""
     import torch
 
-    walk = start_walk(net, codec, n, labels, seed, order, image, mask, device)
+    walk = start_walk(net, codec, n, labels, seed, order, image, mask, device, guidance)
+    guide = walk.guide
     cfg, x, visible, y, gen = net.config, walk.x, walk.visible, walk.y, walk.gen
     device = x.device
     subs = np.array([(r, c, ch) for r, c in walk.cells.tolist() for ch in range(cfg.channels)],
@@ -74,10 +75,13 @@ def sample_budgeted(net, codec, n: int, labels, temperature: float, seed: int | 
         for k in sizes:
             group = subs[step:step + k]
             rows, cols, chans = (torch.as_tensor(group[:, i], device=device) for i in range(3))
-            logits = net(x, visible, y)[:, :, chans, rows, cols]          # (n, L, k)
-            flat = logits.permute(0, 2, 1).reshape(-1, cfg.levels)        # (n * k, L)
+            logits = net(x, visible, y)[:, :, chans, rows, cols]          # (batch, L, k)
+            flat = logits.permute(0, 2, 1).reshape(-1, cfg.levels)        # (batch * k, L)
+            # Guidance pairs image i with its unguided twin n + i: rows i*k.. and (n+i)*k..
+            flat = guide.logits(flat)                                     # (n * k, L)
+            logits = flat.view(n, k, -1).permute(0, 2, 1)                 # (n, L, k)
             values = draw(flat, gen, temperature)[0]
-            x[:, chans, rows, cols] = values.view(n, k)
+            x[:, chans, rows, cols] = guide.widen(values.view(n, k))
             visible[:, chans, rows, cols] = True
             per = values.view(n, k)
             for j, (r, c, ch) in enumerate(group.tolist()):

@@ -25,7 +25,7 @@ def stage_titles(config) -> tuple[str, str]:
 
 def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                  order: str = "raster", device=None, naive: bool = False,
-                 compiled: bool = True, report: bool = False
+                 compiled: bool = True, report: bool = False, guidance: float = 1.0
                  ) -> Iterator[PixelStep | Stage | ImageResult]:
     """Yield Stage, PixelSteps (coarse), Stage, PixelSteps (fine), then the ImageResult.
 
@@ -34,22 +34,25 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
     (the fine bits are not drawn yet); stage two's puts the fine distribution inside the
     drawn bin (nets.depth_upscale.full_level_log_probs). The log-probability is of everything
     drawn at the sub-pixel so far: the coarse bits in stage one, coarse and fine bits in
-    stage two, so stage two's steps add up to log p(image)."""
+    stage two, so stage two's steps add up to log p(image). `guidance` guides both stages
+    (sampling/guidance.py)."""
     import torch
 
     from ..devices import make_generator
     from ..nets.depth_upscale import full_level_log_probs, spread_over_bins
+    from .guidance import Guidance
 
     device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
     gen = make_generator(seed, device)
-    y = resolve_labels(net, n, labels, device)
-    shape = (n, cfg.channels, cfg.height, cfg.width)
+    guide = Guidance(net, n, resolve_labels(net, n, labels, device), guidance)
+    y = guide.labels
+    shape = (guide.batch, cfg.channels, cfg.height, cfg.width)
     per_stage = cfg.channels * cfg.height * cfg.width
     coarse = torch.zeros(shape, dtype=torch.long, device=device)
     fine = torch.zeros(shape, dtype=torch.long, device=device)
     # Stage one's log-probabilities, which stage two's full-level distributions build on.
-    coarse_logp = torch.zeros(*shape, 1 << cfg.coarse_bits, device=device) if report \
+    coarse_logp = torch.zeros(n, *shape[1:], 1 << cfg.coarse_bits, device=device) if report \
         else torch.empty(0)
     step = 0
     with torch.no_grad():
@@ -57,25 +60,24 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
                 (net.coarse, net.fine), (coarse, fine), stage_titles(cfg))):
             yield Stage(index, 2, title, 2 * per_stage)
             extra = net.fine_biases(coarse, y) if index else None
-            draw_at, record = _stepper(stage_net, bits, y, naive, compiled, device, gen,
-                                       temperature, extra)
+            draw_at, record = _stepper(stage_net, bits, y, naive, compiled, device,
+                                       guide.net_generator(gen), temperature, extra)
             for row in range(cfg.height):
                 for col in range(cfg.width):
                     for ch in range(cfg.channels):
                         values, logits = draw_at(row, col, ch)
+                        values, drawn, logits = guide.choose(values, logits, gen, temperature)
                         bits[:, ch, row, col] = values
                         record(row, col, ch, values)
-                        shown = net.join(coarse[:, ch, row, col], values) if index \
-                            else net.coarse_levels(values)
+                        mine = guide.shown(coarse)[:, ch, row, col]
+                        shown = net.join(mine, drawn) if index else net.coarse_levels(drawn)
                         event = PixelStep(step, 2 * per_stage, row, col, ch,
                                           shown.cpu().numpy())
                         if report:
-                            probs, logp = distribution(torch.as_tensor(logits),
-                                                       values.to(device), temperature)
+                            probs, logp = distribution(logits, drawn.to(device), temperature)
                             if index:
                                 full = full_level_log_probs(
-                                    coarse_logp[:, ch, row, col], probs.log(),
-                                    coarse[:, ch, row, col])
+                                    coarse_logp[:, ch, row, col], probs.log(), mine)
                                 logp = full.gather(1, shown[:, None])[:, 0]
                             else:
                                 coarse_logp[:, ch, row, col] = probs.log()
@@ -84,7 +86,7 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
                             event.logprob = logp.float().cpu().numpy()
                         yield event
                         step += 1
-    levels = net.join(coarse, fine).cpu().numpy()
+    levels = net.join(guide.shown(coarse), guide.shown(fine)).cpu().numpy()
     yield ImageResult(levels, codec.decode(levels))
 
 

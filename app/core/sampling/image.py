@@ -33,8 +33,8 @@ def resolve_labels(net, n: int, labels: int | Sequence[int | None] | None, devic
 
 def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                   seed: int | None = None, naive: bool = False, device=None,
-                  compiled: bool = True, order: str = "raster", report: bool = False
-                  ) -> Iterator[PixelStep | Stage | ImageResult]:
+                  compiled: bool = True, order: str = "raster", report: bool = False,
+                  guidance: float = 1.0) -> Iterator[PixelStep | Stage | ImageResult]:
     """Yield a PixelStep per sub-pixel, then the ImageResult (a model drawing in stages, a
     Subscale Pixel Network or a depth-upscaling net, announces each with a Stage).
 
@@ -47,6 +47,8 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
     sub-pixel (the textbook method, kept for comparison and tests). An any-order model
     draws in the `order` asked for; a PixelCNN or PixelRNN only in raster order; a Subscale
     Pixel Network only in its own slice order ("raster" and "subscale" both mean that).
+
+    `guidance`: the classifier-free guidance scale (sampling/guidance.py; 1 = none).
     """
     from ..registry import kind_spec
 
@@ -56,42 +58,43 @@ def sample_images(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
         raise ValueError(f"{spec.article} draws in {' / '.join(spec.orders)} order only")
     sampler = load_function(spec.sampler)
     yield from sampler(net, codec, n, labels, temperature, seed, order=order, device=device,
-                       naive=naive, compiled=compiled, report=report)
+                       naive=naive, compiled=compiled, report=report, guidance=guidance)
 
 
 def sample_raster(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                   order: str = "raster", device=None, naive: bool = False,
-                  compiled: bool = True, report: bool = False
+                  compiled: bool = True, report: bool = False, guidance: float = 1.0
                   ) -> Iterator[PixelStep | ImageResult]:
     """A PixelCNN or PixelRNN: raster order, through its row cache (or naively). With
     `report`, each step's distribution comes from the logits the path computed anyway."""
     import torch
 
     from ..devices import make_generator
+    from .guidance import Guidance
 
     device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
     gen = make_generator(seed, device)
-    y = resolve_labels(net, n, labels, device)
-    x = torch.zeros(n, cfg.channels, cfg.height, cfg.width, dtype=torch.long, device=device)
+    guide = Guidance(net, n, resolve_labels(net, n, labels, device), guidance)
+    x = torch.zeros(guide.batch, cfg.channels, cfg.height, cfg.width, dtype=torch.long,
+                    device=device)
     total = cfg.channels * cfg.height * cfg.width
     step = 0
     with torch.no_grad():
-        draw_at, record = _stepper(net, x, y, naive, compiled, device, gen, temperature)
+        draw_at, record = _stepper(net, x, guide.labels, naive, compiled, device,
+                                   guide.net_generator(gen), temperature)
         for row in range(cfg.height):
             for col in range(cfg.width):
                 for ch in range(cfg.channels):
                     values, logits = draw_at(row, col, ch)
+                    values, shown, logits = guide.choose(values, logits, gen, temperature)
                     x[:, ch, row, col] = values
                     record(row, col, ch, values)
-                    if report:
-                        yield reported_step(PixelStep(step, total, row, col, ch,
-                                                      values.cpu().numpy()),
-                                            torch.as_tensor(logits), values, temperature)
-                    else:
-                        yield PixelStep(step, total, row, col, ch, values.cpu().numpy())
+                    event = PixelStep(step, total, row, col, ch, shown.cpu().numpy())
+                    yield reported_step(event, logits, shown, temperature) if report \
+                        else event
                     step += 1
-    levels = x.cpu().numpy()
+    levels = guide.shown(x).cpu().numpy()
     yield ImageResult(levels, codec.decode(levels))
 
 

@@ -41,7 +41,7 @@ def small_problem(config, small) -> str | None:
 
 def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.0,
                     seed: int | None = None, device=None, report: bool = False,
-                    compiled: bool = True, small=None
+                    compiled: bool = True, small=None, guidance: float = 1.0
                     ) -> Iterator[PixelStep | Stage | ImageResult]:
     """Yield a Stage, a PixelStep per sub-pixel in subscale order (with its image row and
     column) and a Stage where the upscaling begins, then the ImageResult. One context pass
@@ -52,20 +52,25 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
 
     `small`: levels (n, C, H/S, W/S) to start from as the first slice: only the upscaling
     is drawn; the given slice comes first as PixelSteps without a distribution (logprob and
-    probs None, even with `report`), under a Stage of its own."""
+    probs None, even with `report`), under a Stage of its own. `guidance`: the
+    classifier-free guidance scale (sampling/guidance.py; 1 = none)."""
     import numpy as np
     import torch
 
     from ..nets.subscale import slices_image
+    from .guidance import Guidance
 
     cfg, s, gen, y, slices = _start(net, n, labels, seed, device)
+    guide = Guidance(net, n, y, guidance)
+    y, slices = guide.labels, guide.widen(slices)
     channels = cfg.channels
     total, step, first = channels * cfg.height * cfg.width, 0, 0
     if small is not None:
         small = np.array(small)           # a copy: the caller's may be read-only
         if (problem := small_problem(cfg, small)) is not None:
             raise ValueError(problem)
-        slices[:, 0] = torch.as_tensor(small, dtype=torch.long, device=slices.device)
+        slices[:, 0] = guide.widen(torch.as_tensor(small, dtype=torch.long,
+                                                   device=slices.device))
         first = 1
     titles = stage_titles(cfg)
     if small is not None:
@@ -83,19 +88,21 @@ def sample_subscale(net, codec, n: int = 1, labels=None, temperature: float = 1.
                 yield Stage(k, 2, titles[k], total, block=s if k == 0 else 1)
             a, b = divmod(k, s)
             bias = net.decode_bias(net.context(slices, k, y), y)      # once per slice
-            draw_at, record = _slice_stepper(net, slices, k, bias, gen, temperature, compiled)
+            draw_at, record = _slice_stepper(net, slices, k, bias, guide.net_generator(gen),
+                                             temperature, compiled)
             for r in range(slices.shape[3]):
                 for c in range(slices.shape[4]):
                     for ch in range(channels):
                         values, logits = draw_at(r, c, ch)
+                        values, shown, logits = guide.choose(values, logits, gen, temperature)
                         slices[:, k, ch, r, c] = values
                         record(r, c, ch, values)
                         event = PixelStep(step, total, a + s * r, b + s * c, ch,
-                                          values.cpu().numpy())
-                        yield reported_step(event, torch.as_tensor(logits), values,
-                                            temperature) if report else event
+                                          shown.cpu().numpy())
+                        yield reported_step(event, logits, shown, temperature) if report \
+                            else event
                         step += 1
-    levels = slices_image(slices, s).cpu().numpy()                      # (n, C, H, W)
+    levels = slices_image(guide.shown(slices), s).cpu().numpy()         # (n, C, H, W)
     yield ImageResult(levels, codec.decode(levels))
 
 
@@ -182,8 +189,8 @@ def _start(net, n: int, labels, seed, device):
 
 def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | None, *,
                     order: str = "subscale", device=None, naive: bool = False,
-                    compiled: bool = True, report: bool = False
+                    compiled: bool = True, report: bool = False, guidance: float = 1.0
                     ) -> Iterator[PixelStep | Stage | ImageResult]:
     """The registry's image sampler for an SPN: its own slice order, whatever is asked."""
     return sample_subscale(net, codec, n, labels, temperature, seed, device=device,
-                           report=report, compiled=compiled)
+                           report=report, compiled=compiled, guidance=guidance)

@@ -13,7 +13,7 @@ from .image_modes import ImageMode
 
 class CompareMode(ImageMode):
     key, title = "compare", "Compare"
-    rows = ("grid", "order", "calls", "other")
+    rows = ("grid", "order", "calls", "other", "guidance")
 
     def __init__(self, tab):
         super().__init__(tab)

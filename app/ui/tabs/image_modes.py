@@ -88,7 +88,7 @@ class ImageMode:
 
 class GenerateMode(ImageMode):
     key, title = "generate", "Image"
-    rows = ("grid", "order", "calls")
+    rows = ("grid", "order", "calls", "guidance")
 
     def __init__(self, tab):
         super().__init__(tab)
@@ -110,7 +110,7 @@ class GenerateMode(ImageMode):
         return ImageRequest(model=info.name, n=t.grid.value() ** 2, label=t.label_picker.label(),
                             temperature=t.temperature.value(), seed=t.seed.value(),
                             order=t.order.currentData() if free else "",
-                            calls=t.calls.calls(),
+                            calls=t.calls.calls(), guidance=t.guidance_for(info),
                             small=t.small_box.path() if spec.upscales else "")
 
     def prepare(self):

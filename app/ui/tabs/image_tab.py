@@ -12,8 +12,16 @@ from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
 from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
+from ...core.sampling.guidance import DEFAULT_SCALE
 from ...core.saved_images import saved_images, saved_params
-from ..widgets.controls import CallsBox, LabelPicker, ModeSwitchWidget, SeedBox, temperature_box
+from ..widgets.controls import (
+    CallsBox,
+    LabelPicker,
+    ModeSwitchWidget,
+    SeedBox,
+    guidance_box,
+    temperature_box,
+)
 from ..widgets.small_image_box import SmallImageBox
 from .base import GenerateTab
 from .image_compare import CompareMode
@@ -38,6 +46,7 @@ class ImageTab(GenerateTab):
         self.grid.setValue(4)
         self.grid.setSuffix(" \u00d7 grid")
         self.temperature = temperature_box()
+        self.guidance = guidance_box()
         self.seed = SeedBox()
         self.order = QComboBox()
         for name in ORDERS:
@@ -72,8 +81,10 @@ class ImageTab(GenerateTab):
         for label, widget in self.fill_controls.rows():
             self.form.addRow(label, widget)
         self.form.addRow("Temperature", self.temperature)
+        self.form.addRow("Guidance", self.guidance)
         self.form.addRow("Seed", self.seed)
         self._rows = {"grid": [self.grid], "order": [self.order], "calls": [self.calls],
+                      "guidance": [self.guidance],
                       "other": [self.compare.other],
                       "fill": [w for _label, w in self.fill_controls.rows()]}
         self.open_image_button = QPushButton("Open image\u2026")
@@ -88,6 +99,7 @@ class ImageTab(GenerateTab):
         self.more_buttons.addWidget(self.use_button, 1)
         self.compare.other.model_changed.connect(self._other_changed)
         self.label_picker.currentIndexChanged.connect(lambda _i: self.refresh_actions())
+        self.label_picker.currentIndexChanged.connect(lambda _i: self._fit_guidance())
 
     def _build_pages(self) -> None:
         self.pages = QStackedWidget()
@@ -145,7 +157,24 @@ class ImageTab(GenerateTab):
         for mode in self.modes.values():
             mode.model_changed(info)
         self._fit_order()
+        self._fit_guidance()
         self.show_problem()
+
+    def guidance_for(self, info) -> float:
+        """The guidance scale a request for `info` gets: the box's, for a model with
+        classes (one without has nothing to be guided by)."""
+        return self.guidance.value() if info is not None and info.class_names else 1.0
+
+    def _fit_guidance(self) -> None:
+        info = self.picker.current()
+        if info is None or not info.class_names:
+            why = "This model was trained without classes: there is nothing to guide by"
+        elif self.label_picker.label() is None:
+            why = "Choose a class: guidance leans every pixel towards it"
+        else:
+            why = ""
+        self.guidance.setEnabled(not why)
+        self.guidance.setToolTip(why or guidance_box().toolTip())
 
     def fit_calls(self, shown=None) -> None:    # for an any-order model (in Compare: a side)
         info = next((i for i in shown or [self.picker.current()]
@@ -263,6 +292,8 @@ class ImageTab(GenerateTab):
                 self.order.setCurrentIndex(ORDERS.index(request.order))
             self.calls.setCurrentIndex(max(0, self.calls.findData(request.calls)))
             self.small_box.set_path(request.small)
+            if self.guidance.isEnabled() or request.guidance != 1.0:
+                self.guidance.setValue(request.guidance)
         self.temperature.setValue(request.temperature)
         self.seed.setValue(request.seed)
 
@@ -285,6 +316,7 @@ class ImageTab(GenerateTab):
     def save_settings(self, settings) -> None:
         super().save_settings(settings)
         for key, value in (("grid", self.grid.value()), ("temperature", self.temperature.value()),
+                           ("guidance", self.guidance.value()),
                            ("seed", self.seed.value()), ("mode", self.mode),
                            ("label", self.label_picker.currentText())):
             settings.setValue(f"image/{key}", value)
@@ -297,6 +329,7 @@ class ImageTab(GenerateTab):
         super().restore_settings(settings)
         self.grid.setValue(int(settings.value("image/grid", 4)))
         self.temperature.setValue(float(settings.value("image/temperature", 1.0)))
+        self.guidance.setValue(float(settings.value("image/guidance", DEFAULT_SCALE)))
         self.seed.setValue(int(settings.value("image/seed", 1)))
         self.label_picker.set_label(settings.value("image/label", "any"))
         self.inpaint_mode.restore_settings(settings)

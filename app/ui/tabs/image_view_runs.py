@@ -60,6 +60,7 @@ class ViewRuns:
         self.views.path, self.views.codec = info.path, self.views.tab.facts(info).codec
         self.views.top_bits = math.log2(self.views.codec.levels)
         self.views.label = self.views.tab.label_picker.label()
+        self.views.guided = 1.0          # a score is the model's own likelihood
         tab = self.views.tab
         order = tab.order.currentData() if not tab.spec_of(info).fixed_order else None
         self.views.trace = PixelTrace.for_codec(self.views.codec, len(state.levels))

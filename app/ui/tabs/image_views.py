@@ -50,6 +50,7 @@ class ChainViews:
         self.codec = None
         self.label = None             # the class the shown images were drawn (scored) with
         self.temperature = 1.0
+        self.guided = 1.0
         self.path = ""                # the model that drew (scored) them
         self.action: tuple | None = None          # the run the next prepare() starts
         self.running: tuple | None = None         # the action a run is doing now
@@ -87,6 +88,8 @@ class ChainViews:
         """A new grid is drawn: a fresh trace when the views are on; True if they are."""
         self.codec, self.path = codec, path
         self.label, self.temperature = request.label, request.temperature
+        # Guided draws report the guided distribution's bits, not the model's own.
+        self.guided = request.guidance if request.label is not None else 1.0
         self.top_bits = math.log2(codec.levels)
         self.trace = PixelTrace.for_codec(codec, n) if self.enabled else None
         self.running = ("generate",)
@@ -204,7 +207,8 @@ class ChainViews:
         shares = trace.breakdown(image, luma)
         which = f"Image {image + 1}" if trace.shape[0] > 1 else "This image"
         self.panel.summary.setText(
-            f"<b>{which}: {total:,.0f} bits</b> ({total / drawn:.2f} bits/dim)<br>"
+            f"<b>{which}: {total:,.0f} bits</b> ({total / drawn:.2f} bits/dim"
+            + (f", guided \u00d7{self.guided:g}" if self.guided != 1 else "") + ")<br>"
             + " \u00b7 ".join(f"{name} {share:.0%}" for name, share in shares.items()))
 
     def hover(self, hit) -> None:

@@ -225,6 +225,16 @@ def temperature_box(value: float = 1.0, low: float = 0.05) -> QDoubleSpinBox:
     return box
 
 
+def guidance_box() -> QDoubleSpinBox:
+    from ...core.sampling.guidance import DEFAULT_SCALE, MAX_SCALE
+
+    box = number_box(0.0, MAX_SCALE, DEFAULT_SCALE, 0.5)
+    box.setToolTip("Classifier-free guidance: above 1 each pixel leans towards the chosen "
+                   "class, so it shows more clearly (and the images vary less); 1 draws from "
+                   "the model itself. Twice the work per pixel")
+    return box
+
+
 def control_column(panel: QWidget, width: int) -> QScrollArea:
     """The left column of a tab: fixed width, scrolls vertically when the window is short."""
     scroll = QScrollArea()
