@@ -27,41 +27,55 @@ from image_roughness import real_images, roughness
 
 
 def main() -> None:
-    from app.core.checkpoint import load_bundle
     from app.core.judge import accuracy, train_classifier
-    from app.core.paths import resolve_model
-    from app.core.sampling.image import generate_images
     from app.core.training.presets import get_preset
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
+    parser.add_argument("--model", required=True,
+                        help="a model, or several separated by commas (one classifier for all)")
     parser.add_argument("--preset", required=True, help="whose data trains the classifier")
     parser.add_argument("--per-class", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--guidance", type=float, default=1.0)
-    parser.add_argument("--png", help="also write the samples, one row per class, to look at")
+    parser.add_argument("--guidance", default="1",
+                        help="guidance scale, or several separated by commas")
+    parser.add_argument("--png", help="also write the samples, one row per class, to look at "
+                                      "({model} and {guidance} in the name are filled in)")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    bundle = load_bundle(resolve_model(args.model))
     data = get_preset(args.preset).prepare()
-    classes, top = bundle.config.num_classes, bundle.config.levels - 1
     started = time.perf_counter()
+    top, classes = data.codec.levels - 1, len(data.codec.class_names)
     judge = train_classifier(data.train.images, data.train.labels, classes, top, args.epochs,
                              args.seed)
     real = accuracy(judge, data.final.images, data.final.labels, top)
+    trained = round(time.perf_counter() - started, 1)
+    for model in args.model.split(","):
+        for guidance in (float(g) for g in args.guidance.split(",")):
+            judge_samples(model, guidance, args, data, judge, real, trained, accuracy)
+
+
+def judge_samples(model: str, guidance: float, args, data, judge, real: float,
+                  classifier_seconds: float, accuracy) -> None:
+    from app.core.checkpoint import load_bundle
+    from app.core.paths import resolve_model
+    from app.core.sampling.image import generate_images
+
+    started = time.perf_counter()
+    bundle = load_bundle(resolve_model(model))
+    classes, top = bundle.config.num_classes, bundle.config.levels - 1
     labels = np.repeat(np.arange(classes), args.per_class)
     result = generate_images(bundle.net, bundle.codec, len(labels), list(labels),
-                             args.temperature, seed=args.seed, guidance=args.guidance)
+                             args.temperature, seed=args.seed, guidance=guidance)
     fake = accuracy(judge, result.levels, labels, top)
     per_class = [accuracy(judge, result.levels[labels == c], labels[labels == c], top)
                  for c in range(classes)]
     rough = roughness(result.levels, top)
     rough_real = roughness(real_images(data, classes, args.per_class, args.seed), top)
     print(json.dumps({"model": bundle.name, "samples": len(labels),
-                      "temperature": args.temperature, "guidance": args.guidance,
+                      "temperature": args.temperature, "guidance": guidance,
                       "seed": args.seed,
                       "classifier_accuracy_on_real_heldout": round(real, 4),
                       "classifier_agrees_with_sample_label": round(fake, 4),
@@ -71,9 +85,12 @@ def main() -> None:
                       "roughness_over_real": round(rough / rough_real, 3),
                       "per_class": dict(zip(bundle.codec.class_names,
                                             [round(a, 2) for a in per_class])),
-                      "seconds": round(time.perf_counter() - started, 1)}, indent=2))
+                      "classifier_seconds": classifier_seconds,
+                      "sampling_seconds": round(time.perf_counter() - started, 1)}, indent=2),
+          flush=True)
     if args.png:
-        write_grid(args.png, result.levels, classes, args.per_class, top)
+        write_grid(args.png.format(model=bundle.name, guidance=f"{guidance:g}"),
+                   result.levels, classes, args.per_class, top)
 
 
 def write_grid(path: str, levels: np.ndarray, rows: int, cols: int, top: int) -> None:
