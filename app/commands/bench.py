@@ -39,6 +39,9 @@ def run(args) -> int:
               f"full forward passes ({r['forward_pass_s']} s each); naive {r['naive_s']} s, "
               f"{r['speedup']}x slower; 1 image in {r['fast_s_batch1']} s\n"
               f"       ({r['naive_note']})")
+        if "guided_s" in r:
+            print(f"       16 images with a class, guidance {r['guidance']:g}: "
+                  f"{r['guided_s']} s")
     for r in report.get("images16", []):
         print(f"image  {r['model']} ({r['kind']}): 16 images in {r['images16_s']} s")
     if "budgeted" in report:

@@ -87,14 +87,31 @@ def bench_image(bundle, device, repeats: int = 3, naive_steps: int = 12) -> dict
                                            naive_steps), repeats) / naive_steps
     naive = per_step * codec.dims
     forward = _median_time(functools.partial(_forward16, bundle, device), repeats)
+    guided = _guided_timing(bundle, device, repeats)
     return {"model": bundle.name, "batch": 16, "fast_s": round(fast, 3),
             "forward_pass_s": round(forward, 4),
             # The arithmetic floor: drawing 16 images in one full forward pass's time.
             "fast_over_forward": round(fast / forward, 2),
             "naive_s": round(naive, 1), "speedup": round(naive / fast, 1),
-            "fast_s_batch1": round(fast1, 3),
+            "fast_s_batch1": round(fast1, 3), **guided,
             "naive_note": f"naive_s extrapolated from {naive_steps} of {codec.dims} pixel "
                           "steps (full forward pass per step)", **views}
+
+
+def _guided_timing(bundle, device, repeats: int) -> dict:
+    """16 images with a class each, at the Image tab's default guidance (two rows per image
+    in every network call), for a class-conditional model."""
+    from .sampling.guidance import DEFAULT_SCALE
+    from .sampling.image import sample_images
+
+    classes = bundle.config.num_classes
+    if not classes:
+        return {}
+    labels = [i % classes for i in range(16)]
+    seconds = _median_time(lambda: drain(sample_images(bundle.net, bundle.codec, 16, labels,
+                                                       seed=0, device=device,
+                                                       guidance=DEFAULT_SCALE)), repeats)
+    return {"guided_s": round(seconds, 3), "guidance": DEFAULT_SCALE}
 
 
 def _forward16(bundle, device) -> None:

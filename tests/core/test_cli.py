@@ -166,6 +166,7 @@ def test_bench_reports_every_modality_as_json(tmp_path, capsys):
                   "forward_pass_s", "fast_over_forward"}
     assert image_keys <= set(report["image"])
     assert report["image"]["model"] == "mnist" and report["image"]["speedup"] > 1
+    assert report["image"]["guided_s"] > 0 and report["image"]["guidance"] > 1
     # (a tiny model's forward pass takes well under a millisecond: the rounded seconds
     # cannot be divided back into the ratio)
     assert report["image"]["fast_over_forward"] > 0 and report["image"]["forward_pass_s"] >= 0
