@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..core.registry import INPAINT_METHODS, METHOD_ALIASES, ORDERS
-from .sample import _seed, check, label_of, load_for, positive_int
+from .sample import _guidance, _seed, check, label_of, load_for, positive_int
 
 # The registry's methods, plus the spellings older command lines use (METHOD_ALIASES).
 METHODS = (*INPAINT_METHODS, *METHOD_ALIASES)
@@ -48,6 +48,11 @@ def add_parsers(sub, add_common) -> None:
                    help="class index or name (conditional models), or 'any'")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="more than 0: below 1 safer, above 1 wilder")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="class-conditional models, raster and any-order methods: "
+                        "classifier-free guidance, 0 to 10 (1 = the model itself; default 2, "
+                        "1 for --method resample, which weighs fills by the model's own "
+                        "likelihood)")
     p.add_argument("--seed", type=int, default=None, help="fixed seed for repeatable output")
     p.add_argument("--scale", type=positive_int, default=4,
                    help="nearest-neighbour upscaling of the PNG")
@@ -79,7 +84,9 @@ def run(args) -> int:
     request = InpaintRequest(model=bundle.name, method=args.method, candidates=args.candidates,
                              order=args.order, n=args.n, label=label, calls=args.calls or 0,
                              temperature=args.temperature, seed=_seed(args),
-                             image=codec.encode(picture), mask=mask)
+                             image=codec.encode(picture), mask=mask,
+                             guidance=_guidance(args.guidance, facts)
+                             if args.method != "resample" or args.guidance is not None else 1.0)
     check(request, facts, problems)
     started, result = time.perf_counter(), None
     with tqdm(total=request.hidden * codec.channels, unit="px", file=sys.stderr,

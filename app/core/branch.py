@@ -44,10 +44,12 @@ def branch_mask(steps, at: int, height: int, width: int, keep_chosen: bool) -> n
 
 
 def branch_events(bundle, levels: np.ndarray, steps, at: int, value: int | None, label,
-                  temperature: float, seed: int | None, device=None) -> Iterator:
+                  temperature: float, seed: int | None, device=None, guidance: float = 1.0
+                  ) -> Iterator:
     """Events of drawing image `levels` (C, H, W) again from step `at` of `steps`: value
     None draws that sub-pixel again too; otherwise it becomes `value` and what follows is
-    drawn anew. Yields reporting PixelSteps, then the InpaintResult (one image)."""
+    drawn anew, with the `guidance` the image was drawn with. Yields reporting PixelSteps,
+    then the InpaintResult (one image)."""
     kind, codec = bundle.kind, bundle.codec
     method = branch_method(kind)
     if method is None:
@@ -71,7 +73,8 @@ def branch_events(bundle, levels: np.ndarray, steps, at: int, value: int | None,
     fill = load_function(INPAINT_METHODS[method].sampler)
     pixels = _pixel_order(steps)
     return fill(bundle.net, codec, image, mask, 1, label, temperature, seed,
-                order="raster" if method == "raster" else pixels, device=device, report=True)
+                order="raster" if method == "raster" else pixels, device=device, report=True,
+                guidance=guidance)
 
 
 def _pixel_order(steps: np.ndarray) -> np.ndarray:

@@ -56,13 +56,14 @@ def score_orders(models, path: str, device: str, levels: np.ndarray, label, imag
 
 
 def branch(models, path: str, device: str, levels: np.ndarray, steps, at: int,
-           value: int | None, label, temperature: float, seed: int | None) -> Iterator:
+           value: int | None, label, temperature: float, seed: int | None,
+           guidance: float = 1.0) -> Iterator:
     """app/core/branch.py's branch_events for one image, in the worker."""
     from .branch import branch_events
 
     bundle = _bundle(models, path, device)
     yield from branch_events(bundle, levels, steps, at, value, label, temperature, seed,
-                             device=device)
+                             device=device, guidance=guidance)
 
 
 @dataclass

@@ -237,3 +237,20 @@ def test_inpaint_methods_old_and_new_spellings(tmp_path, save_tiny, picture, cap
     line = one_error_line(err)
     assert code == 2 and "any-order method needs an any-order model" in line
     assert "temperature must be at least 0.01" in line and not (tmp_path / "no.png").exists()
+
+
+def test_inpaint_guidance_from_the_command_line(tmp_path, save_tiny, picture, capsys):
+    model = save_tiny("pixelcnn")
+    common = ["--model", model, "--image", picture[0], "--mask", picture[1], "--label", "1",
+              "--seed", "2", "--scale", "1"]
+    out = tmp_path / "raster.png"
+    code, _, _ = run(capsys, "inpaint", *common, "--method", "raster", "--guidance", "2.5",
+                     "--out", out)
+    assert code == 0 and read_png_params(out)["guidance"] == 2.5
+    # Resampling weighs fills by the model's own likelihood: unguided unless asked.
+    out = tmp_path / "resample.png"
+    code, _, _ = run(capsys, "inpaint", *common, "--method", "resample", "--out", out)
+    assert code == 0 and read_png_params(out)["guidance"] == 1.0
+    code, _, err = run(capsys, "inpaint", *common, "--method", "resample", "--guidance", "2",
+                       "--out", out)
+    assert code == 2 and "resampling is not guided" in err

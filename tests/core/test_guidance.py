@@ -119,3 +119,71 @@ def test_the_request_checks_and_records_guidance(save_tiny):
     problems = ImageRequest(guidance=2.0).problems(ModelFacts.of(plain))
     assert any("trained without classes" in p for p in problems)
     assert "guidance" not in ImageRequest(model=plain.name).to_params(plain)
+
+
+def test_raster_inpainting_is_guided_on_every_path():
+    from app.core.sampling.inpaint import inpaint_raster
+
+    net, codec = make_bundle("pixelcnn")
+    image = np.random.default_rng(0).integers(0, 16, (1, 6, 5))
+    mask = np.zeros((6, 5), bool)
+    mask[2:5, 1:4] = True
+
+    def fill(labels, w, **path):
+        return list(inpaint_raster(net, codec, image, mask, 3, labels, 1.0, 4, guidance=w,
+                                   **path))[-1].levels
+    guided = fill(LABELS, 2.0)
+    assert np.array_equal(guided, fill(LABELS, 2.0, compiled=False))
+    assert np.array_equal(guided, fill(LABELS, 2.0, naive=True))
+    assert np.array_equal(guided[:, :, ~mask], np.broadcast_to(image[:, ~mask], (3, 1, 21)))
+    assert np.array_equal(fill(LABELS, 0.0), fill(None, 1.0))
+    assert not np.array_equal(guided, fill(LABELS, 1.0))
+    steps = [e for e in inpaint_raster(net, codec, image, mask, 3, LABELS, 1.0, 4,
+                                       guidance=2.0) if isinstance(e, PixelStep)]
+    assert [e.step for e in steps] == list(range(mask.sum())) == list(range(steps[0].total))
+
+
+def test_any_order_inpainting_and_branching_are_guided():
+    from app.core.branch import branch_events
+    from app.core.sampling.anyorder import fill_anyorder
+
+    net, codec = make_bundle("anyorder")
+    image = np.random.default_rng(1).integers(0, 16, (1, 6, 5))
+    mask = np.zeros((6, 5), bool)
+    mask[:3] = True
+
+    def fill(labels, w):
+        return list(fill_anyorder(net, codec, image, mask, 2, labels, 1.0, 2,
+                                  guidance=w))[-1].levels
+    assert np.array_equal(fill([1, 2], 0.0), fill(None, 1.0))
+    assert not np.array_equal(fill([1, 2], 3.0), fill([1, 2], 1.0))
+
+    class Bundle:
+        kind, net, codec = "pixelcnn", None, None
+    pixel, pixel_codec = make_bundle("pixelcnn")
+    bundle = Bundle()
+    bundle.net, bundle.codec = pixel, pixel_codec
+    drawn = generate_images(pixel, pixel_codec, 1, [1], 1.0, seed=3, guidance=2.0).levels[0]
+    steps = [(r, c, 0) for r in range(6) for c in range(5)]
+
+    def branch(label, w):
+        return list(branch_events(bundle, drawn, steps, 7, None, label, 1.0, 5,
+                                  guidance=w))[-1].levels
+    assert np.array_equal(branch(1, 0.0), branch(None, 1.0))
+    assert not np.array_equal(branch(1, 3.0), branch(1, 1.0))
+
+
+def test_the_inpaint_request_guides_all_but_resampling(save_tiny):
+    from app.core.checkpoint import load_bundle
+    from app.core.requests import InpaintRequest
+
+    bundle = load_bundle(save_tiny("pixelcnn"))
+    facts = ModelFacts.of(bundle)
+    image, mask = np.zeros((1, 6, 5), np.int64), np.ones((6, 5), bool)
+    raster = InpaintRequest(model=bundle.name, label=1, guidance=2.0, image=image, mask=mask)
+    assert not raster.problems(facts)
+    params = raster.to_params(bundle)
+    assert params["guidance"] == 2.0 and InpaintRequest.from_params(params).guidance == 2.0
+    resample = InpaintRequest(model=bundle.name, method="resample", label=1, guidance=2.0,
+                              image=image, mask=mask)
+    assert any("resampling is not guided" in p for p in resample.problems(facts))

@@ -18,8 +18,16 @@ def test_guidance_needs_a_class_and_a_model_with_classes(window, save_tiny):
     info = tab.picker.current()
     request = tab.generate_mode.request(info)
     assert request.guidance == 3.0 and request.label == 1
-    tab.set_mode("inpaint")                     # inpainting is not guided: no row
-    assert not tab.form.isRowVisible(tab.guidance)
+    tab.set_mode("inpaint")
+    assert tab.form.isRowVisible(tab.guidance) and tab.guidance.isEnabled()
+    assert tab.inpaint_mode.guidance(info) == 3.0
+    controls = tab.fill_controls
+    controls.method.setCurrentIndex(controls.method.findData("resample"))
+    # Resampling weighs fills by the model's own likelihood: never guided.
+    assert not tab.guidance.isEnabled() and "not guided" in tab.guidance.toolTip()
+    assert tab.inpaint_mode.guidance(info) == 1.0
+    controls.method.setCurrentIndex(controls.method.findData("raster"))
+    assert tab.guidance.isEnabled()
     tab.set_mode("compare")
     assert tab.form.isRowVisible(tab.guidance)
     tab.set_mode("generate")

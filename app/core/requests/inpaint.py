@@ -18,7 +18,7 @@ from .base import (
     number_problem,
     pick,
 )
-from .image import budgeted_events, calls_problems
+from .image import budgeted_events, calls_problems, guidance_params, guidance_problems
 
 MAX_VARIATIONS = 64
 MAX_CANDIDATES = 64
@@ -35,6 +35,7 @@ class InpaintRequest(Request):
     label: int | None = None
     temperature: float = 1.0
     seed: int = 1
+    guidance: float = 1.0        # classifier-free guidance (raster and any-order methods)
     # The picture as levels (C, H, W) and the pixels to fill (H, W); not compared or saved
     # as parameters (the saved PNG is the picture).
     image: np.ndarray | None = field(default=None, compare=False, repr=False)
@@ -68,6 +69,11 @@ class InpaintRequest(Request):
                             "methods draw one sub-pixel per call")
         else:
             problems += calls_problems(self.calls, facts)
+        problems += guidance_problems(self.guidance, facts)
+        if self.method_key == "resample" and self.guidance != 1:
+            from ..sampling.inpaint import RESAMPLE_UNGUIDED
+
+            problems.append(RESAMPLE_UNGUIDED)
         return problems + self._picture_problems(facts)
 
     def _picture_problems(self, facts: ModelFacts) -> list[str]:
@@ -93,11 +99,11 @@ class InpaintRequest(Request):
         if self.calls:
             return budgeted_events(bundle, self.n, self.label, self.temperature, self.seed,
                                    self.calls, self.order, device, image=self.image,
-                                   mask=self.mask)
+                                   mask=self.mask, guidance=self.guidance)
         sampler = load_function(inpaint_method(self.method).sampler)
         return sampler(bundle.net, bundle.codec, self.image, self.mask, self.n, self.label,
                        self.temperature, self.seed, candidates=self.candidates,
-                       order=self.order, device=device)
+                       order=self.order, device=device, guidance=self.guidance)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)
@@ -107,6 +113,7 @@ class InpaintRequest(Request):
                 "order": self.order if key == "any-order" else "raster", "n": self.n,
                 "seed": self.seed, **label_params(self.label, facts),
                 "temperature": self.temperature, "hidden": self.hidden,
+                **guidance_params(self.guidance, facts),
                 **({"calls": self.calls} if self.calls and key == "any-order" else {})}
 
     @classmethod
@@ -122,4 +129,5 @@ class InpaintRequest(Request):
                    calls=max(0, pick(params, "calls", int, 0)),
                    label=label_from_params(params),
                    temperature=pick(params, "temperature", float, 1.0),
-                   seed=pick(params, "seed", int, 1), image=image, mask=mask)
+                   seed=pick(params, "seed", int, 1), image=image, mask=mask,
+                   guidance=pick(params, "guidance", float, 1.0))

@@ -170,7 +170,8 @@ def sample_in_order(net, codec, n: int, labels, temperature: float, seed: int | 
 
 def fill_anyorder(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
                   temperature: float, seed: int | None, *, candidates: int = 1,
-                  order: str = "nearest", device=None, report: bool = False) -> Iterator:
+                  order: str = "nearest", device=None, report: bool = False,
+                  guidance: float = 1.0) -> Iterator:
     """The registry's 'any-order' inpainting method."""
     return sample_anyorder(net, codec, n, labels, temperature, seed, order, image=image,
-                           mask=mask, device=device, report=report)
+                           mask=mask, device=device, report=report, guidance=guidance)

@@ -71,6 +71,15 @@ class Guidance:
 
         return make_generator(0, gen.device)
 
+    def pass_over(self, gen) -> None:
+        """A step whose value is known (inpainting): the net's own draw used n uniforms of
+        the caller's generator without guidance, so as many are used here, and the draws
+        stay in step with an unguided run (guidance 0 draws what "any class" draws)."""
+        if self.active:
+            import torch
+
+            torch.rand(self.n, generator=gen, device=gen.device)
+
     def logits(self, logits):
         """Guided logits (m, L) from the batch's (2m, L), whose first half has the classes
         and second half the same rows without (m = n, or n * k for k sub-pixels per image);

@@ -56,18 +56,19 @@ def as_batch(image: np.ndarray, n: int) -> np.ndarray:
 
 def inpaint_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int = 1, label=None,
                    temperature: float = 1.0, seed: int | None = None, device=None,
-                   compiled: bool = True, naive: bool = False, report: bool = False
-                   ) -> Iterator[PixelStep | InpaintResult]:
+                   compiled: bool = True, naive: bool = False, report: bool = False,
+                   guidance: float = 1.0) -> Iterator[PixelStep | InpaintResult]:
     """Fill the hidden pixels of `image` (C, H, W levels) `n` times, in raster order (or of
     each of n different images, given as an (n, C, H, W) batch).
 
     Yields a PixelStep per hidden sub-pixel (step / total count hidden sub-pixels only),
     then an InpaintResult. The fast, compiled and naive paths make identical choices. With
-    `report` each PixelStep carries the distribution it was drawn from (see sample_images).
+    `report` each PixelStep carries the distribution it was drawn from (see sample_images);
+    `guidance` guides the hidden sub-pixels towards the class (sampling/guidance.py).
     """
     levels = None
     for event in _fill(net, codec, image, mask, n, label, temperature, seed, device,
-                       compiled, naive, report):
+                       compiled, naive, report, guidance):
         if isinstance(event, PixelStep):
             yield event
         else:
@@ -146,11 +147,12 @@ def log_likelihood_at(net, levels: np.ndarray, where: np.ndarray, label, device)
 
 
 def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled, naive,
-          report: bool = False):
+          report: bool = False, guidance: float = 1.0):
     """Yield PixelSteps for hidden sub-pixels, then the (n, C, H, W) filled levels."""
     import torch
 
     from ..devices import make_generator
+    from .guidance import Guidance
 
     mask = np.asarray(mask, bool)
     check_inputs(codec, np.asarray(image), mask)
@@ -158,12 +160,14 @@ def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled
     device = torch.device(device or next(net.parameters()).device)
     cfg = net.config
     gen = make_generator(seed, device)
-    y = resolve_labels(net, n, label, device)
-    x = torch.as_tensor(np.where(mask, 0, images), dtype=torch.long, device=device)
+    guide = Guidance(net, n, resolve_labels(net, n, label, device), guidance)
+    x = guide.widen(torch.as_tensor(np.where(mask, 0, images), dtype=torch.long,
+                                    device=device))
     hidden_rows = np.flatnonzero(mask.any(axis=1))
     total, step = int(mask.sum()) * cfg.channels, 0
     with torch.no_grad():
-        draw_at, record = _stepper(net, x, y, naive, compiled, device, gen, temperature)
+        draw_at, record = _stepper(net, x, guide.labels, naive, compiled, device,
+                                   guide.net_generator(gen), temperature)
         for row in range(int(hidden_rows[-1]) + 1):
             # Columns after a row's last hidden pixel need no computation: their values are
             # known, and the row's state is rebuilt from the values alone.
@@ -173,13 +177,21 @@ def _fill(net, codec, image, mask, n, label, temperature, seed, device, compiled
                     if col <= last:
                         drawn, logits = draw_at(row, col, ch)
                         if mask[row, col]:
+                            drawn, shown, logits = guide.choose(drawn, logits, gen,
+                                                                temperature)
                             x[:, ch, row, col] = drawn
-                            event = PixelStep(step, total, row, col, ch, drawn.cpu().numpy())
-                            yield reported_step(event, torch.as_tensor(logits), drawn,
-                                                temperature) if report else event
+                            event = PixelStep(step, total, row, col, ch, shown.cpu().numpy())
+                            yield reported_step(event, logits, shown, temperature) if report \
+                                else event
                             step += 1
+                        else:
+                            guide.pass_over(gen)
                     record(row, col, ch, x[:, ch, row, col])
-    yield x.cpu().numpy()
+    yield guide.shown(x).cpu().numpy()
+
+
+RESAMPLE_UNGUIDED = ("resampling is not guided: it weighs fills by the model's own "
+                     "likelihood (set guidance to 1, or use the raster or any-order method)")
 
 
 def _result(codec, levels: np.ndarray, mask: np.ndarray, method: str, weights=None):
@@ -188,15 +200,19 @@ def _result(codec, levels: np.ndarray, mask: np.ndarray, method: str, weights=No
 
 def fill_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
                 temperature: float, seed: int | None, *, candidates: int = 1,
-                order: str = "raster", device=None, report: bool = False) -> Iterator:
+                order: str = "raster", device=None, report: bool = False,
+                guidance: float = 1.0) -> Iterator:
     """The registry's 'raster' inpainting method."""
     return inpaint_raster(net, codec, image, mask, n, labels, temperature, seed, device,
-                          report=report)
+                          report=report, guidance=guidance)
 
 
 def fill_resample(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
                   temperature: float, seed: int | None, *, candidates: int = 8,
-                  order: str = "raster", device=None) -> Iterator:
-    """The registry's 'resample' inpainting method."""
+                  order: str = "raster", device=None, guidance: float = 1.0) -> Iterator:
+    """The registry's 'resample' inpainting method. Not guided: it keeps fills by the
+    model's own likelihood of the known pixels, which guided proposals would not match."""
+    if guidance != 1.0:
+        raise ValueError(RESAMPLE_UNGUIDED)
     return inpaint_resample(net, codec, image, mask, n, candidates, labels, temperature, seed,
                             device)

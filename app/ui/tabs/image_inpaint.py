@@ -21,7 +21,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 class InpaintMode(ImageMode):
     key, title = "inpaint", "Inpaint"
     button, tip = "Fill", "Fill the masked pixels (Ctrl+Return)"
-    rows = ("fill", "calls")
+    rows = ("fill", "calls", "guidance")
 
     def __init__(self, tab):
         super().__init__(tab)
@@ -51,6 +51,11 @@ class InpaintMode(ImageMode):
         return f"{why}. Choose another method or model." if why else None
 
     # --- a fill ---------------------------------------------------------------------------
+    def guidance(self, info) -> float:
+        """Resampling weighs fills by the model's own likelihood, so it is never guided."""
+        unguided = self.fill_controls.current() == "resample"
+        return 1.0 if unguided else self.tab.guidance_for(info)
+
     def prepare(self):
         t, panel = self.tab, self.panel
         info = t.picker.current()
@@ -59,7 +64,7 @@ class InpaintMode(ImageMode):
         request = InpaintRequest(model=info.name, **self.fill_controls.values(),
                                  calls=t.calls.calls() if anyorder else 0,
                                  label=t.label_picker.label(), temperature=t.temperature.value(),
-                                 seed=t.seed.value(),
+                                 seed=t.seed.value(), guidance=self.guidance(info),
                                  image=None if image is None else image.copy(),
                                  mask=None if editor is None else editor.mask.copy())
         problems = request.problems(t.facts(info))

@@ -100,6 +100,7 @@ class ImageTab(GenerateTab):
         self.compare.other.model_changed.connect(self._other_changed)
         self.label_picker.currentIndexChanged.connect(lambda _i: self.refresh_actions())
         self.label_picker.currentIndexChanged.connect(lambda _i: self._fit_guidance())
+        self.fill_controls.method.currentIndexChanged.connect(lambda _i: self._fit_guidance())
 
     def _build_pages(self) -> None:
         self.pages = QStackedWidget()
@@ -136,6 +137,7 @@ class ImageTab(GenerateTab):
         self.generate_button.setToolTip(mode.tip)
         mode.model_changed(self.picker.current())
         self._fit_order()
+        self._fit_guidance()
         # What this mode said last comes back with it; nothing another mode said stays.
         self.stats.setText(mode.stats_text)
         mode.show_progress()
@@ -171,6 +173,9 @@ class ImageTab(GenerateTab):
             why = "This model was trained without classes: there is nothing to guide by"
         elif self.label_picker.label() is None:
             why = "Choose a class: guidance leans every pixel towards it"
+        elif self.mode == "inpaint" and self.fill_controls.current() == "resample":
+            why = ("Resampling keeps fills by the model's own likelihood, so it is not "
+                   "guided: choose the raster or any-order method")
         else:
             why = ""
         self.guidance.setEnabled(not why)
@@ -292,8 +297,8 @@ class ImageTab(GenerateTab):
                 self.order.setCurrentIndex(ORDERS.index(request.order))
             self.calls.setCurrentIndex(max(0, self.calls.findData(request.calls)))
             self.small_box.set_path(request.small)
-            if self.guidance.isEnabled() or request.guidance != 1.0:
-                self.guidance.setValue(request.guidance)
+        if self.guidance.isEnabled() or request.guidance != 1.0:
+            self.guidance.setValue(request.guidance)
         self.temperature.setValue(request.temperature)
         self.seed.setValue(request.seed)
 

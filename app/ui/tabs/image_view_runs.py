@@ -54,7 +54,8 @@ class ViewRuns:
         self.views.branch_state = CanvasState(self.views.codec, 1, start[None], ~mask)
         views.mode.set_progress(0, max(1, views.branch_state.total), "%v / %m pixels")
         return self._plain(explain_runs.branch, state.levels[image], list(views.trace.steps),
-                           at, value, self._label_of(image), views.temperature, seed)
+                           at, value, self._label_of(image), views.temperature, seed,
+                           views.guided)
 
     def _score_factory(self, action, state, info):
         self.views.path, self.views.codec = info.path, self.views.tab.facts(info).codec
