@@ -61,14 +61,18 @@ def judge_samples(model: str, guidance: float, args, data, judge, real: float,
                   classifier_seconds: float, accuracy) -> None:
     from app.core.checkpoint import load_bundle
     from app.core.paths import resolve_model
+    from app.core.registry import kind_spec
     from app.core.sampling.image import generate_images
 
     started = time.perf_counter()
     bundle = load_bundle(resolve_model(model))
     classes, top = bundle.config.num_classes, bundle.config.levels - 1
     labels = np.repeat(np.arange(classes), args.per_class)
+    # The order the Image tab draws in: an any-order model's default is random (raster is
+    # a rare, out-of-training pattern of visible pixels for it and draws much worse digits).
+    order = kind_spec(bundle.kind).fixed_order or "random"
     result = generate_images(bundle.net, bundle.codec, len(labels), list(labels),
-                             args.temperature, seed=args.seed, guidance=guidance)
+                             args.temperature, seed=args.seed, guidance=guidance, order=order)
     fake = accuracy(judge, result.levels, labels, top)
     per_class = [accuracy(judge, result.levels[labels == c], labels[labels == c], top)
                  for c in range(classes)]
