@@ -61,6 +61,12 @@ def add_parsers(sub, add_common) -> None:
     p.set_defaults(run=run, threads=1)
 
 
+def _takes_guidance(method: str) -> bool:
+    """Whether a method guides by default (an unknown one is the request's to report)."""
+    key = METHOD_ALIASES.get(method, method)
+    return key not in INPAINT_METHODS or INPAINT_METHODS[key].guided
+
+
 def run(args) -> int:
     from ..core.masks import read_mask_png
     from ..core.media import MediaError, read_image
@@ -85,8 +91,8 @@ def run(args) -> int:
                              order=args.order, n=args.n, label=label, calls=args.calls or 0,
                              temperature=args.temperature, seed=_seed(args),
                              image=codec.encode(picture), mask=mask,
-                             guidance=_guidance(args.guidance, facts)
-                             if args.method != "resample" or args.guidance is not None else 1.0)
+                             guidance=_guidance(args.guidance, facts,
+                                                _takes_guidance(args.method)))
     check(request, facts, problems)
     started, result = time.perf_counter(), None
     with tqdm(total=request.hidden * codec.channels, unit="px", file=sys.stderr,

@@ -139,10 +139,12 @@ def check(request, facts, problems=()) -> None:
         raise RequestError(found)
 
 
-def _guidance(asked: float | None, facts) -> float:
+def _guidance(asked: float | None, facts, guides: bool = True) -> float:
+    """--guidance, or its default: DEFAULT_SCALE where there is a class to guide by and
+    the method guides, else 1 (none)."""
     if asked is not None:
         return asked
-    return DEFAULT_SCALE if facts.num_classes else 1.0
+    return DEFAULT_SCALE if facts.num_classes and guides else 1.0
 
 
 def _seed(args) -> int:

@@ -36,6 +36,7 @@ class InpaintMethod:
     title: str
     how: str               # one sentence on what it does, for tooltips and --help
     sampler: str           # "module:function" (net, codec, image, mask, request) -> events
+    guided: bool = True    # takes classifier-free guidance (sampling/guidance.py)
 
 
 INPAINT_METHODS: dict[str, InpaintMethod] = {m.key: m for m in (
@@ -44,7 +45,10 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {m.key: m for m in (
                   "of each pixel", ".sampling.inpaint:fill_raster"),
     InpaintMethod("resample", "Raster + resampling",
                   "draws K raster fills and keeps one in proportion to how well it agrees "
-                  "with the known pixels after the hole", ".sampling.inpaint:fill_resample"),
+                  "with the known pixels after the hole", ".sampling.inpaint:fill_resample",
+                  # It weighs fills by the model's own likelihood, which guided proposals
+                  # would not match.
+                  guided=False),
     InpaintMethod("any-order", "Any-order",
                   "sees every known pixel and fills in the order chosen",
                   ".sampling.anyorder:fill_anyorder"),

@@ -70,7 +70,8 @@ class InpaintRequest(Request):
         else:
             problems += calls_problems(self.calls, facts)
         problems += guidance_problems(self.guidance, facts)
-        if self.method_key == "resample" and self.guidance != 1:
+        method = INPAINT_METHODS.get(self.method_key)
+        if self.guidance != 1 and method is not None and not method.guided:
             from ..sampling.inpaint import RESAMPLE_UNGUIDED
 
             problems.append(RESAMPLE_UNGUIDED)

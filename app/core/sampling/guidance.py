@@ -104,4 +104,4 @@ class Guidance:
             return values, values, torch.as_tensor(logits)
         guided = self.logits(logits)
         chosen = draw(guided, gen, temperature)[0].to(values.device)
-        return torch.cat([chosen, chosen]), chosen, guided
+        return self.widen(chosen), chosen, guided

@@ -7,7 +7,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from ...core.media import MediaError
-from ...core.registry import kinds_of, method_mismatch
+from ...core.registry import inpaint_method, kinds_of, method_mismatch
 from ...core.requests import InpaintRequest, RequestError
 from ...core.sampling.events import Notice
 from ..widgets.controls import format_eta
@@ -51,10 +51,12 @@ class InpaintMode(ImageMode):
         return f"{why}. Choose another method or model." if why else None
 
     # --- a fill ---------------------------------------------------------------------------
+    def guided(self) -> bool:
+        """Whether the chosen method takes guidance (resampling does not)."""
+        return inpaint_method(self.fill_controls.current()).guided
+
     def guidance(self, info) -> float:
-        """Resampling weighs fills by the model's own likelihood, so it is never guided."""
-        unguided = self.fill_controls.current() == "resample"
-        return 1.0 if unguided else self.tab.guidance_for(info)
+        return self.tab.guidance_for(info) if self.guided() else 1.0
 
     def prepare(self):
         t, panel = self.tab, self.panel

@@ -173,7 +173,7 @@ class ImageTab(GenerateTab):
             why = "This model was trained without classes: there is nothing to guide by"
         elif self.label_picker.label() is None:
             why = "Choose a class: guidance leans every pixel towards it"
-        elif self.mode == "inpaint" and self.fill_controls.current() == "resample":
+        elif self.mode == "inpaint" and not self.inpaint_mode.guided():
             why = ("Resampling keeps fills by the model's own likelihood, so it is not "
                    "guided: choose the raster or any-order method")
         else:
