@@ -140,7 +140,8 @@ def _job_from_preset(args, device):
     from ..core.training.jobs import job_for_preset
 
     return job_for_preset(args.preset, device, name=args.name, out=args.out,
-                          adjust=lambda settings: _override(settings, args))
+                          adjust=lambda settings: _override(settings, args),
+                          init_from=args.init_from)
 
 
 def _job_from_folder(args, device):

@@ -75,18 +75,45 @@ def job_for_folder(kind: str, data_path: Path, size: str = "small", init_from=No
 
 
 def job_for_preset(preset_name: str, device="cpu", name: str | None = None,
-                   out: str | None = None, adjust=None) -> TrainJob:
-    """The exact recipe of a bundled model (see presets.py)."""
+                   out: str | None = None, adjust=None, init_from=None) -> TrainJob:
+    """The exact recipe of a bundled model (see presets.py), from a fresh net or, with
+    `init_from`, continuing a checkpoint of the same kind and data (a longer run of a
+    bundled model without starting again)."""
     from .presets import get_preset
 
     preset = get_preset(preset_name)
     data = preset.prepare()
+    config = preset.make_config(data)
+    init = _preset_base(init_from, preset.name, config.kind, data.codec, device)
     out = out or str(user_models_dir() / f"{preset.name}.safetensors")
     settings = adjust(preset.settings) if adjust else preset.settings
-    return TrainJob(data, preset.make_config(data), settings, out, device, preset.half,
-                    provenance={"preset": preset.name, "description": preset.description,
-                                "command": preset_command(preset, settings)},
-                    name=name or preset.name, source={"preset": preset.name})
+    provenance: dict[str, object] = {
+        "preset": preset.name, "description": preset.description,
+        "command": preset_command(preset, settings, init_from)}
+    if init is not None:
+        provenance["fine_tuned_from"] = {"path": init.path, "name": init.name}
+        config = init.net.config
+    return TrainJob(data, config, settings, out, device, preset.half, init_from=init,
+                    provenance=provenance, name=name or preset.name,
+                    source={"preset": preset.name, "from": str(init_from) if init else None})
+
+
+def _preset_base(init_from, preset_name: str, kind: str, codec, device):
+    """The checkpoint a preset run continues, or None; refused unless it is the preset's
+    kind and reads its data the same way (a fine-tune on other data is --kind --data)."""
+    if not init_from:
+        return None
+    from ..checkpoint import load_bundle
+
+    init = load_bundle(resolve_model(init_from), device)
+    if init.kind != kind:
+        raise DataFolderError(f"--from {init_from}: a {init.kind} model; the "
+                              f"{preset_name} preset trains a {kind} model")
+    if init.codec != codec:
+        raise DataFolderError(f"--from {init_from}: its data is encoded differently from the "
+                              f"{preset_name} preset's; fine-tune it on your own files with "
+                              f"--kind {kind} --data PATH")
+    return init
 
 
 # The settings `chainrule train` takes as flags, in the order its --help lists them.
@@ -96,11 +123,13 @@ SETTING_FLAGS = (("steps", "--steps"), ("batch_size", "--batch-size"), ("lr", "-
                  ("ema", "--ema"))
 
 
-def preset_command(preset, settings) -> str:
+def preset_command(preset, settings, init_from=None) -> str:
     """The command that trains exactly this: the preset plus a flag for each setting that
     differs from the preset's own (so a card's command reproduces a longer run too, also
     one continued with --resume, which rebuilds the job from the run's saved settings)."""
     words = ["chainrule", "train", "--preset", preset.name]
+    if init_from:
+        words += ["--from", str(init_from)]
     for field, flag in SETTING_FLAGS:
         value, default = getattr(settings, field), getattr(preset.settings, field)
         if value == default:
@@ -128,7 +157,7 @@ def job_from_run(run_dir: Path, device="cpu", steps: int | None = None,
     # A resumed run keeps its name, made printable if an older version let it be otherwise.
     name = plain_name(info["name"])
     if source.get("preset"):
-        job = job_for_preset(source["preset"], device, name=name)
+        job = job_for_preset(source["preset"], device, name=name, init_from=source.get("from"))
     else:
         image = source.get("image")
         job = job_for_folder(info["kind"], Path(source["data"]), source.get("size", "small"),
@@ -154,6 +183,7 @@ def job_from_run(run_dir: Path, device="cpu", steps: int | None = None,
     if source.get("preset"):            # the card's command: the run's own settings
         from .presets import get_preset
 
-        job.provenance["command"] = preset_command(get_preset(source["preset"]), job.settings)
+        job.provenance["command"] = preset_command(get_preset(source["preset"]), job.settings,
+                                                   source.get("from"))
     job.run_dir, job.out_path = Path(run_dir), out or info["out"]
     return job
