@@ -73,12 +73,14 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     from .commands import bench, eval_inpaint, import_model, inpaint, inspect, sample, train
     from .commands import explain as explain_cmd
 
     parser = OneLineParser(
         prog="chainrule",
         description="Autoregressive generative models: sample, train and inspect them.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (sample, inpaint, eval_inpaint, train, inspect, import_model, bench, explain_cmd):
         module.add_parsers(sub, _add_common)

@@ -63,9 +63,12 @@ install_python() {
     python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
         { say "python3 is $(python3 -V 2>&1); chainrule needs 3.11 or newer"; exit 1; }
     [ -x .venv/bin/python ] || { say "creating .venv"; python3 -m venv .venv; }
-    # Re-install only when the project's requirements changed since the last install.
-    stamp=".venv/.chainrule-${tag:-base}-$(cksum < pyproject.toml | cut -d' ' -f1)"
-    if [ ! -f "$stamp" ]; then
+    # Re-install only when the project's requirements changed since the last install. A
+    # test install (".[dev]") holds everything a plain one needs, so `run` after `test`
+    # starts at once instead of installing the same packages again.
+    sum=$(cksum < pyproject.toml | cut -d' ' -f1)
+    stamp=".venv/.chainrule-${tag:-base}-$sum"
+    if [ ! -f "$stamp" ] && ! { [ -z "$tag" ] && [ -f ".venv/.chainrule-dev-$sum" ]; }; then
         say "installing Python packages (torch==2.13.0 CPU build, PySide6, ...)"
         .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
         .venv/bin/python -m pip install -q -e "$spec"
