@@ -137,7 +137,7 @@ class AudioTab(GenerateTab):
             return self._prepare_score(info)
         request = AudioRequest(model=info.name, seconds=self.seconds.value(),
                                label=self.label_picker.label(),
-                               temperature=self.temperature.value(), seed=self.seed.value())
+                               temperature=self.temperature.value(), seed=self.seed.for_run())
         if not self.check_request(request, info):
             return None
         facts = ModelFacts.of(info)
@@ -289,20 +289,20 @@ class AudioTab(GenerateTab):
         self.label_picker.set_label("any" if request.label is None else request.label)
         self.seconds.setValue(request.seconds)
         self.temperature.setValue(request.temperature)
-        self.seed.setValue(request.seed)
+        self.seed.restore(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)
         settings.setValue("audio/seconds", self.seconds.value())
         settings.setValue("audio/temperature", self.temperature.value())
-        settings.setValue("audio/seed", self.seed.value())
+        self.seed.save_settings(settings, "audio")
         settings.setValue("audio/explain", self.explain.isChecked())
 
     def restore_settings(self, settings) -> None:
         super().restore_settings(settings)
         self.seconds.setValue(float(settings.value("audio/seconds", 3.0)))
         self.temperature.setValue(float(settings.value("audio/temperature", 1.0)))
-        self.seed.setValue(int(settings.value("audio/seed", 1)))
+        self.seed.restore_settings(settings, "audio")
         self.explain.setChecked(str(settings.value("audio/explain", True)).lower()
                                 not in ("false", "0"))
 

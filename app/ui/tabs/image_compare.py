@@ -45,6 +45,7 @@ class CompareMode(ImageMode):
         if problem:
             t.message.show_message(problem, "info")
             return None
+        t.seed.for_run()                    # a new seed unless kept; the request reads it
         request = self.request(left, right)
         self.panel.start(left, right, request.left.n)
         self.params = {**request.to_params(t.facts(left), t.facts(right)), "scale": SAVE_SCALE}

@@ -66,7 +66,7 @@ class InpaintMode(ImageMode):
         request = InpaintRequest(model=info.name, **self.fill_controls.values(),
                                  calls=t.calls.calls() if anyorder else 0,
                                  label=t.label_picker.label(), temperature=t.temperature.value(),
-                                 seed=t.seed.value(), guidance=self.guidance(info),
+                                 seed=t.seed.for_run(), guidance=self.guidance(info),
                                  image=None if image is None else image.copy(),
                                  mask=None if editor is None else editor.mask.copy())
         problems = request.problems(t.facts(info))

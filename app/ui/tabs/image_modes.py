@@ -117,6 +117,7 @@ class GenerateMode(ImageMode):
         if self.views.action is not None:
             return self.views.runs.prepare_action()
         info = self.tab.picker.current()
+        self.tab.seed.for_run()             # a new seed unless kept; the request reads it
         request = self.request(info)
         if not self.tab.check_request(request, info):
             return None

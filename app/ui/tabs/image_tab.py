@@ -300,7 +300,7 @@ class ImageTab(GenerateTab):
         if self.guidance.isEnabled() or request.guidance != 1.0:
             self.guidance.setValue(request.guidance)
         self.temperature.setValue(request.temperature)
-        self.seed.setValue(request.seed)
+        self.seed.restore(request.seed)
 
     # --- pictures in (Inpaint) -------------------------------------------------------------------
     def load_image(self, loader, *args) -> bool:
@@ -322,9 +322,10 @@ class ImageTab(GenerateTab):
         super().save_settings(settings)
         for key, value in (("grid", self.grid.value()), ("temperature", self.temperature.value()),
                            ("guidance", self.guidance.value()),
-                           ("seed", self.seed.value()), ("mode", self.mode),
+                           ("mode", self.mode),
                            ("label", self.label_picker.currentText())):
             settings.setValue(f"image/{key}", value)
+        self.seed.save_settings(settings, "image")
         other = self.compare.other.current()
         if other is not None:
             settings.setValue("compare/model", str(other.path))
@@ -335,7 +336,7 @@ class ImageTab(GenerateTab):
         self.grid.setValue(int(settings.value("image/grid", 4)))
         self.temperature.setValue(float(settings.value("image/temperature", 1.0)))
         self.guidance.setValue(float(settings.value("image/guidance", DEFAULT_SCALE)))
-        self.seed.setValue(int(settings.value("image/seed", 1)))
+        self.seed.restore_settings(settings, "image")
         self.label_picker.set_label(settings.value("image/label", "any"))
         self.inpaint_mode.restore_settings(settings)
         other = settings.value("compare/model")

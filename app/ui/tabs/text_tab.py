@@ -136,7 +136,7 @@ class TextTab(GenerateTab):
 
     def _fresh_plan(self):
         request = self._request_from_controls(self.prompt.toPlainText(), self.length.value(),
-                                              self.seed.value())
+                                              self.seed.for_run())
 
         def commit(request, info):
             self.trace = TextTrace(request.prompt, budget=request.length)
@@ -212,7 +212,8 @@ class TextTab(GenerateTab):
     def regenerate(self) -> None:
         if self.runner.running:
             return
-        self.seed.setValue(random.randint(0, MAX_SEED))
+        if self.seed.locked():          # else the run draws a new seed by itself
+            self.seed.setValue(random.randint(0, MAX_SEED))
         self.generate()
 
     # --- branches -----------------------------------------------------------------------
@@ -281,7 +282,7 @@ class TextTab(GenerateTab):
         self.top_p.setValue(request.top_p)
         self.length.setValue(request.length)
         self.stops.setText(format_stops(request.stop))
-        self.seed.setValue(request.seed)
+        self.seed.restore(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)
@@ -289,8 +290,9 @@ class TextTab(GenerateTab):
                            ("temperature", self.temperature.value()),
                            ("top_k", self.top_k.value()), ("top_p", self.top_p.value()),
                            ("length", self.length.value()), ("stop", self.stops.text()),
-                           ("seed", self.seed.value()), ("colour", self.colour_box.isChecked())):
+                           ("colour", self.colour_box.isChecked())):
             settings.setValue(f"text/{key}", value)
+        self.seed.save_settings(settings, "text")
 
     def restore_settings(self, settings) -> None:
         super().restore_settings(settings)
@@ -300,6 +302,6 @@ class TextTab(GenerateTab):
         self.top_p.setValue(float(settings.value("text/top_p", 1.0)))
         self.length.setValue(int(settings.value("text/length", 600)))
         self.stops.setText(str(settings.value("text/stop", "")))
-        self.seed.setValue(int(settings.value("text/seed", 1)))
+        self.seed.restore_settings(settings, "text")
         # QSettings may hand a bool back as the string 'false'
         self.colour_box.setChecked(str(settings.value("text/colour", True)).lower() != "false")

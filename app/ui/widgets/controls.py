@@ -165,7 +165,13 @@ class LabelPicker(QComboBox):
 
 
 class SeedBox(QWidget):
-    """A seed spin box with a dice button that rolls a random one."""
+    """The seed of the next run: a new random one each run unless locked (what people know
+    from Stable-Diffusion UIs), the one used shown in the box, a dice to roll one now.
+
+    Typing or rolling a seed, or restoring a result's parameters, locks it: the next run
+    repeats that result. Unlocking goes back to a new seed each run."""
+
+    lock_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -175,22 +181,82 @@ class SeedBox(QWidget):
         self.spin = QSpinBox()
         self.spin.setRange(0, MAX_SEED)
         self.spin.setValue(1)
+        self.spin.setAccessibleName("Seed")
+        self.lock = QToolButton()
+        self.lock.setCheckable(True)
+        self.lock.setAccessibleName("Keep this seed")
+        self.lock.toggled.connect(self._show_lock)
         self.dice = QToolButton()
         self.dice.setText("\u2684")          # a die face
-        self.dice.setToolTip("Random seed")
+        self.dice.setToolTip("Roll a random seed now and keep it")
         self.dice.setAccessibleName("Random seed")
         self.dice.clicked.connect(self.roll)
         layout.addWidget(self.spin, 1)
+        layout.addWidget(self.lock)
         layout.addWidget(self.dice)
+        self._show_lock(False)
+        # A person's edit locks the seed; the box's own updates pass through _show.
+        self._setting = False
+        self.spin.valueChanged.connect(self._edited)
+
+    def _edited(self, _value: int) -> None:
+        if not self._setting:
+            self.lock.setChecked(True)
+
+    def _show_lock(self, locked: bool) -> None:
+        self.lock.setText("\U0001f512" if locked else "\U0001f513")      # closed / open padlock
+        self.lock.setToolTip("Seed kept for every run: click for a new random seed each run"
+                             if locked else
+                             "A new random seed each run (the one used is shown): click to "
+                             "keep it")
+        self.spin.setToolTip("Seed of the next run (kept)" if locked else
+                             "Seed of the last run; the next run draws a new one")
+        self.lock_changed.emit(locked)
+
+    def locked(self) -> bool:
+        return self.lock.isChecked()
+
+    def set_locked(self, locked: bool) -> None:
+        self.lock.setChecked(bool(locked))
+
+    def for_run(self) -> int:
+        """The seed a new run uses: the box's own when locked, else a fresh random one,
+        shown in the box so the result's seed can be read, typed or kept."""
+        if not self.locked():
+            self._show(random.randint(0, MAX_SEED))
+        return self.value()
 
     def roll(self) -> None:
-        self.spin.setValue(random.randint(0, MAX_SEED))
+        self.setValue(random.randint(0, MAX_SEED))
 
     def value(self) -> int:
         return self.spin.value()
 
     def setValue(self, value: int) -> None:
-        self.spin.setValue(int(value))
+        """Use this seed from now on (as typing it does): it is kept."""
+        self._show(value)
+        self.set_locked(True)
+
+    def _show(self, value: int) -> None:
+        self._setting = True
+        try:
+            self.spin.setValue(int(value))
+        finally:
+            self._setting = False
+
+    def restore(self, value: int) -> None:
+        """A saved result's seed: kept, so the next run draws that result again."""
+        self.setValue(value)
+
+    def save_settings(self, settings, prefix: str) -> None:
+        settings.setValue(f"{prefix}/seed", self.value())
+        settings.setValue(f"{prefix}/seed_locked", self.locked())
+
+    def restore_settings(self, settings, prefix: str) -> None:
+        self._show(int(settings.value(f"{prefix}/seed", 1)))
+        # QSettings may hand a bool back as the string 'false'
+        self.set_locked(str(settings.value(f"{prefix}/seed_locked", False)).lower()
+                        in ("true", "1"))
 
 
 class StatsLabel(QLabel):
