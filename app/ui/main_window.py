@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QUrl
+from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
 )
 
@@ -24,6 +23,9 @@ from .tabs.image_tab import ImageTab
 from .tabs.text_tab import TextTab
 from .tabs.train_tab import TrainTab
 from .theme import THEMES, apply_theme
+from .wheel_guard import focus_by_click, install_wheel_guard
+from .widgets.history_panel import HistoryPanel
+from .window_help import HelpMenu
 from .workers import WorkerRunner
 
 # Saved results reopen in their tab; any other image opens in the Image tab to inpaint.
@@ -46,7 +48,7 @@ def settings_store() -> QSettings:
     return QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(HelpMenu, QMainWindow):
     def __init__(self, theme: str = "system"):
         super().__init__()
         self.setWindowTitle("chainrule")
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
                                                                 self.train_tab))
         self.train_tab.model_ready.connect(self.model_trained)
         self.setCentralWidget(self.tabs)
+        self._build_history()
         self._build_status_bar()
         for tab in self.generating_tabs():
             tab.picker.model_changed.connect(lambda _info: self._show_model())
@@ -78,7 +81,10 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(lambda _index: self._show_model())
         self.tabs.currentChanged.connect(lambda _index: self._show_tab_status())
         self._build_menus()
-        self.resize(1100, 720)
+        install_wheel_guard(QApplication.instance())
+        focus_by_click(self)
+        # Wide enough for the Image tab, its views and the History panel side by side.
+        self.resize(1240, 720)
         self._show_model()
         # torch loads through the same worker pattern as every run (app/ui/workers.py).
         self.loader = WorkerRunner(self)
@@ -112,6 +118,9 @@ class MainWindow(QMainWindow):
     def generating_tabs(self):
         return (self.image_tab, self.audio_tab, self.text_tab)
 
+    def tab_widgets(self):
+        return (*self.generating_tabs(), self.train_tab)
+
     def current_tab(self):
         return self.tabs.currentWidget()
 
@@ -128,6 +137,18 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"New model ready: {Path(path).stem}", 8000)
 
     # --- building -----------------------------------------------------------------------
+    def _build_history(self) -> None:
+        from ..core.history import DEFAULT_LIMIT_MB, History
+
+        megabytes = int(settings_store().value("history/limit_mb", DEFAULT_LIMIT_MB))
+        self.history_panel = HistoryPanel(History(limit_bytes=max(1, megabytes) << 20), self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_panel)
+        self.history_panel.open_requested.connect(self.open_path)
+        self.history_panel.limit_changed.connect(
+            lambda mb: settings_store().setValue("history/limit_mb", mb))
+        for tab in self.generating_tabs():
+            tab.result_ready.connect(functools.partial(self.history_panel.record, tab))
+
     def _show_model(self) -> None:
         tab = self.current_tab()
         if tab is self.train_tab:
@@ -169,8 +190,11 @@ class MainWindow(QMainWindow):
                                   lambda checked=False, n=name: self.set_theme(n))
             action.setCheckable(True)
             self.theme_actions[name] = action
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&About chainrule", self.about)
+        history = self.history_panel.toggleViewAction()
+        history.setText("&History")
+        history.setShortcut(QKeySequence("Ctrl+H"))
+        view.addAction(history)
+        self.build_help_menu(self.menuBar().addMenu("&Help"))
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -201,10 +225,13 @@ class MainWindow(QMainWindow):
 
     # --- files --------------------------------------------------------------------------
     def open_dialog(self) -> None:
+        # Starts where the last file was opened, as Save starts where the last was saved.
+        folder = settings_store().value("last_open_dir", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open", str(Path.home()),
+            self, "Open", str(folder),
             "chainrule files (*.safetensors *.png *.jpg *.jpeg *.wav *.txt);;All files (*)")
         if path:
+            settings_store().setValue("last_open_dir", str(Path(path).parent))
             self.open_path(path)
 
     def open_checkpoint_dialog(self) -> None:
@@ -297,18 +324,15 @@ class MainWindow(QMainWindow):
         for key, action in self.theme_actions.items():
             action.setChecked(key == name)
 
-    def about(self) -> None:
-        QMessageBox.about(self, "About chainrule",
-                          "<b>chainrule</b><p>A playground for autoregressive generative models:"
-                          " p(x) = \u220f p(x<sub>i</sub> | x<sub>&lt;i</sub>).</p>"
-                          f"<p>Your models: {user_models_dir()}</p>")
-
     # --- settings and shutdown ----------------------------------------------------------
     def restore(self) -> None:
         settings = settings_store()
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        state = settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
         self.tabs.setCurrentIndex(int(settings.value("window/tab", 0)))
         self.set_theme(str(settings.value("window/theme", self.theme)))
         for tab in self.generating_tabs():
@@ -317,6 +341,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         settings = settings_store()
         settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
         settings.setValue("window/tab", self.tabs.currentIndex())
         settings.setValue("window/theme", self.theme)
         for tab in self.generating_tabs():

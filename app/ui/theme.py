@@ -44,5 +44,17 @@ def apply_theme(app: QApplication, theme: str) -> str:
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     app.setPalette(palette)
     sheet = (resources_dir() / "style.qss").read_text(encoding="utf-8")
-    app.setStyleSheet(sheet.replace("@muted", "#98a1b3" if theme == "dark" else "#5f6778"))
+    for name, value in _SHEET_COLOURS[theme].items():
+        sheet = sheet.replace(f"@{name}", value)
+    app.setStyleSheet(sheet)
     return theme
+
+
+# The style sheet's @names, per theme. Scroll handles contrast with their track the way
+# the eye expects: darker than it in the light theme, lighter in the dark one.
+_SHEET_COLOURS = {
+    "light": {"muted": "#5f6778", "scroll_track": "#eceef2", "scroll_handle": "#a3aab8",
+              "scroll_hover": "#7f8798"},
+    "dark": {"muted": "#98a1b3", "scroll_track": "#1a1e26", "scroll_handle": "#4c5466",
+             "scroll_hover": "#667086"},
+}

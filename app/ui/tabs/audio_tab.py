@@ -213,6 +213,9 @@ class AudioTab(GenerateTab):
         self.stats.setText(f"{speed:,.0f} samples/s \u00b7 {speed / self._rate:.2f}\u00d7 "
                            f"real time{state}")
 
+    def run_makes_result(self) -> bool:
+        return not self._scoring
+
     def on_run_ended(self, how: str) -> None:
         if how != "finished" and self.player is not None:
             self.stop_playback()

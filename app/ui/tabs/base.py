@@ -53,6 +53,7 @@ class GenerateTab(QWidget):
     modality = ""
     status_changed = Signal(str)      # a line for the main window's status bar
     save_requested = Signal()         # the tab's Save button: the window asks where
+    result_ready = Signal()           # a run made a result (finished or stopped): history
 
     def __init__(self, models, device_source, parent=None):
         super().__init__(parent)
@@ -98,12 +99,12 @@ class GenerateTab(QWidget):
         self.generate_button.clicked.connect(self.generate)
         self.stop_button.clicked.connect(self.stop)
         self.picker.model_changed.connect(self._model_changed)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.generate,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, self.generate,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Esc"), self, self.stop,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # whatsThis: the line Help > Keyboard shortcuts shows for each.
+        for keys, slot, what in (("Ctrl+Return", self.generate, "Generate"),
+                                 ("Ctrl+Enter", self.generate, "Generate"),
+                                 ("Esc", self.stop, "Stop, keeping what was made")):
+            QShortcut(QKeySequence(keys), self, slot,
+                      context=Qt.ShortcutContext.WidgetWithChildrenShortcut).setWhatsThis(what)
 
     def _assemble(self) -> None:
         panel = QWidget()
@@ -157,6 +158,7 @@ class GenerateTab(QWidget):
         factory = self.prepare_run()
         if factory is None:
             return
+        self._makes_result = self.run_makes_result()
         self._set_running(True)
         self.set_stats("Loading the model\u2026" if not self.models_loaded() else "Starting\u2026")
         # Running out of GPU memory ends the run with advice, and frees the memory for a retry.
@@ -200,6 +202,10 @@ class GenerateTab(QWidget):
     def _on_stopped(self, how: str) -> None:
         self._set_running(False)
         self.on_run_ended(how)
+        # What a stopped run made is kept too, as Stop promises ("keeps what was generated").
+        if how != "error" and getattr(self, "_makes_result", False) and self.has_result():
+            self.result_ready.emit()
+        self._makes_result = False
 
     def _set_running(self, running: bool) -> None:
         self.generate_button.setEnabled(not running and self.picker.current() is not None)
@@ -228,6 +234,11 @@ class GenerateTab(QWidget):
 
     def on_run_ended(self, how: str) -> None:
         pass
+
+    def run_makes_result(self) -> bool:
+        """Whether the run just prepared makes a result (for the history), or only looks
+        at one (scoring an opened file, the views' measurements)."""
+        return True
 
     # save / open / settings: overridden where the tab has a result
     save_filter = ""

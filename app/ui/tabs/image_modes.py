@@ -79,6 +79,9 @@ class ImageMode:
     def has_result(self) -> bool:
         return False
 
+    def run_makes_result(self) -> bool:
+        return True
+
     def default_save_name(self) -> str:
         return "image.png"
 
@@ -201,6 +204,11 @@ class GenerateMode(ImageMode):
         self.set_stats(f"Opened {len(images)} images: click one, then Inpaint this" if many
                        else "Opened a saved image")
         self.announce(self.stats_text)
+
+    def run_makes_result(self) -> bool:
+        # A branch draws a new image; scoring, orders, drift and dependence only measure.
+        running = self.views.running
+        return running is None or running[0] in ("generate", "branch")
 
     def has_result(self) -> bool:
         return self.canvas.images is not None and self.params is not None

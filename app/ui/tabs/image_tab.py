@@ -112,7 +112,8 @@ class ImageTab(GenerateTab):
         self.inpaint.changed.connect(self.refresh_actions)
         self.inpaint.strip.save_requested.connect(self.save_requested)
         QShortcut(QKeySequence("Ctrl+V"), self, self.inpaint_mode.paste,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut).setWhatsThis(
+            "Paste a picture to inpaint")
 
     # --- modes ------------------------------------------------------------------------------
     @property
@@ -236,6 +237,9 @@ class ImageTab(GenerateTab):
 
     def on_events(self, events: list) -> None:
         self._running_mode.on_events(events)
+
+    def run_makes_result(self) -> bool:
+        return self._running_mode.run_makes_result()
 
     def on_run_ended(self, how: str) -> None:
         self.mode_switch.setEnabled(True)

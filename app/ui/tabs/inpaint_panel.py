@@ -55,6 +55,9 @@ class InpaintPanelWidget(QWidget):
                                     context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
                           for keys, slot in (("Ctrl+Z", self.undo), ("Ctrl+Shift+Z", self.redo),
                                              ("Ctrl+Y", self.redo))]
+        for shortcut, what in zip(self.shortcuts, ("Undo a mask edit", "Redo a mask edit",
+                                                   "Redo a mask edit")):
+            shortcut.setWhatsThis(what)
         self._refresh()
 
     def _connect(self) -> None:

@@ -127,9 +127,16 @@ class TrainFormWidget(QWidget):
         data_row = QHBoxLayout()
         data_row.addWidget(self.folder_button)
         data_row.addWidget(self.files_button)
+        # Train, Pause, Stop and the progress stay in sight below the scrolling form (the
+        # tab places `footer`): on a 720-pixel screen the form is taller than the window.
+        self.footer = QWidget()
+        footer = QVBoxLayout(self.footer)
+        footer.setContentsMargins(14, 8, 14, 10)
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
             buttons.addWidget(button, 1)
+        footer.addLayout(buttons)
+        footer.addWidget(self.progress)
         column = QVBoxLayout(self)
         column.setContentsMargins(14, 14, 14, 14)
         start = group("Start from", [("Model", self.start), ("Size", self.size),
@@ -143,8 +150,6 @@ class TrainFormWidget(QWidget):
             ("Learning rate", self.lr),
             ("Checkpoint every", self.checkpoint), ("Samples every", self.preview_every),
             ("Device", self.device), ("", self.mixed), ("Name", self.name)]))
-        column.addLayout(buttons)
-        column.addWidget(self.progress)
         column.addWidget(self.stats)
         column.addWidget(group("Past runs", [("", self.past)]))
         column.addStretch(1)

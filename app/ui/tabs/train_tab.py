@@ -75,7 +75,12 @@ class TrainTab(QWidget):
         right.addWidget(self.preview, 2)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(control_column(self.form, 350))
+        left = QVBoxLayout()
+        left.setSpacing(0)
+        left.addWidget(control_column(self.form, 350), 1)
+        left.addWidget(self.form.footer)
+        self.form.footer.setFixedWidth(350)
+        outer.addLayout(left)
         outer.addLayout(right, 1)
 
         form = self.form

@@ -12,6 +12,7 @@ from itertools import groupby
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QHBoxLayout,
     QLabel,
@@ -278,14 +279,25 @@ class TextViewsWidget(QWidget):
         self.stack.addWidget(self.output)
         self.stack.addWidget(self.scored)
         self.drift_button = QPushButton("Drift\u2026")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the whole text, prompt included, as plain text")
+        self.copy_button.clicked.connect(self.copy_text)
+        # Two rows: in one, legend and buttons made the tab too wide for a 1280-pixel screen.
         row = QHBoxLayout()
-        row.addWidget(self.legend, 1)
+        row.addWidget(self.copy_button)
         row.addWidget(self.drift_button)
+        row.addStretch(1)
         row.addWidget(self.colour_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
+        layout.addWidget(self.legend)
         layout.addWidget(self.stack, 1)
+
+    def copy_text(self) -> None:
+        text = self.stack.currentWidget().toPlainText()
+        if text:
+            QApplication.clipboard().setText(text)
 
     def show_scored(self, on: bool) -> None:
         self.stack.setCurrentWidget(self.scored if on else self.output)
