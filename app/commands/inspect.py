@@ -57,20 +57,9 @@ def describe(meta: dict, path: Path) -> dict:
             "config": meta["config"], "codec": meta["codec"], "provenance": meta["provenance"]}
 
 
-def _codec_line(codec: dict) -> str:
-    if codec.get("modality") == "image":
-        line = f"image {codec['height']}x{codec['width']}x{codec.get('channels', 1)}, " \
-               f"{codec.get('levels', 256)} levels"
-    elif codec.get("modality") == "audio":
-        line = f"audio {codec['sample_rate']} Hz, mu-law {codec.get('levels', 256)} levels"
-    else:
-        line = f"text, {len(codec.get('vocab', ''))} characters: {codec.get('vocab', '')!r}"
-    names = codec.get("class_names")
-    return line + (f"; classes: {', '.join(names)}" if names else "")
-
-
 def run_info(args) -> int:
     from ..core.checkpoint import load_bundle, read_metadata
+    from ..core.model_manager import codec_line
     from ..core.paths import resolve_model
 
     path = resolve_model(args.model)
@@ -88,7 +77,7 @@ def run_info(args) -> int:
     print(f"{info['name']}: {info['title']} ({info['kind']}), {info['parameters']:,} parameters, "
           f"{info['file_mb']} MB ({info['weights']} weights)\n  file: {info['path']}")
     print("config:\n" + "".join(f"  {k}: {v}\n" for k, v in info["config"].items()), end="")
-    print(f"codec:\n  {_codec_line(info['codec'])}")
+    print(f"codec:\n  {codec_line(info['codec'])}")
     data = prov.get("data", {})
     print("provenance:")
     for key in ("description", "command"):

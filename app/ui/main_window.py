@@ -127,6 +127,10 @@ class MainWindow(HelpMenu, QMainWindow):
     def model_trained(self, path: str) -> None:
         """A new or updated model: every model list shows it at once, for the user to pick;
         no tab's choice changes by itself."""
+        self.refresh_model_lists()
+        self.statusBar().showMessage(f"New model ready: {Path(path).stem}", 8000)
+
+    def refresh_model_lists(self) -> None:
         from .widgets.controls import ModelPicker
 
         for tab in self.generating_tabs():
@@ -134,7 +138,15 @@ class MainWindow(HelpMenu, QMainWindow):
             for picker in pickers.values():
                 picker.refresh()
         self.train_tab.refresh_starts()
-        self.statusBar().showMessage(f"New model ready: {Path(path).stem}", 8000)
+
+    def manage_models(self):
+        from .model_manager import ModelManager
+
+        dialog = ModelManager(self)
+        dialog.models_changed.connect(self.refresh_model_lists)
+        dialog.open_requested.connect(self.open_path)
+        dialog.open()
+        return dialog
 
     # --- building -----------------------------------------------------------------------
     def _build_history(self) -> None:
@@ -179,7 +191,9 @@ class MainWindow(HelpMenu, QMainWindow):
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save &as\u2026", self.save_as, QKeySequence.StandardKey.SaveAs)
         file_menu.addSeparator()
-        self._action(file_menu, "Show my &models folder", self.show_models_folder)
+        self._action(file_menu, "Manage &models\u2026", self.manage_models,
+                     QKeySequence("Ctrl+M"))
+        self._action(file_menu, "Show my models &folder", self.show_models_folder)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")

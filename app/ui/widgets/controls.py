@@ -79,8 +79,11 @@ class ModelPicker(QComboBox):
         keep = self.current()
         listed = list_models()
         known = {p for _, p, _ in listed}
+        # Opened files stay listed while they exist (a model deleted or renamed in the
+        # model manager goes).
         extra = [self.itemData(i) for i in range(self.count())
-                 if self.itemData(i) and self.itemData(i).path not in known]
+                 if self.itemData(i) and self.itemData(i).path not in known
+                 and self.itemData(i).path.is_file()]
         self.blockSignals(True)
         try:
             self.clear()
