@@ -32,6 +32,11 @@ def test_no_sound_device_generation_works_and_says_playback_is_unavailable(
     assert not tab.message.isHidden()
     assert text.startswith("Playback unavailable: no sound output device found (forced")
     assert "still generated" in text
+    # Play again is off, and says why, rather than doing nothing without a word.
+    assert not tab.play_button.isEnabled()
+    assert "No sound to play on: no sound output device found" in tab.play_button.toolTip()
+    window.open_path(str(tmp_path / "a.wav"))
+    assert not tab.play_button.isEnabled()
 
 
 @pytest.mark.parametrize("broken", ["no device", "refuses to open"])

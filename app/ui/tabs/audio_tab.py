@@ -122,6 +122,17 @@ class AudioTab(GenerateTab):
         if self.player is not None and self.player.drained:
             self.stop_playback()
 
+    def _show_playable(self) -> None:
+        """Play again only when there is a sound and a device to play it on; without a
+        device the button says why instead of doing nothing."""
+        if self.output is None:
+            self.output = open_output()
+        has_sound = len(self.waveform.samples) > 0
+        self.play_button.setEnabled(has_sound and self.output.available)
+        self.play_button.setToolTip(
+            "Play the sound again from the start" if self.output.available else
+            f"No sound to play on: {self.output.reason}. Save it and play it elsewhere")
+
     def play_again(self) -> None:
         samples = self.waveform.samples
         if len(samples) == 0 or self.runner.running:
@@ -221,7 +232,7 @@ class AudioTab(GenerateTab):
             self.stop_playback()
         self.waveform.show_all()
         self.trace_view.redraw()
-        self.play_button.setEnabled(len(self.waveform.samples) > 0)
+        self._show_playable()
         self.refresh_actions()
         elapsed = time.perf_counter() - self._started
         trace = self.trace_view.trace
@@ -272,7 +283,7 @@ class AudioTab(GenerateTab):
         self.waveform.set_audio(samples.mean(axis=1), rate)
         self.trace_view.reset(rate)
         self._opened, self._scoring = str(path), False
-        self.play_button.setEnabled(True)
+        self._show_playable()
         self.refresh_actions()
         self.stats.setText(f"Opened {Path(path).name}: {len(samples) / rate:.2f} s at "
                            f"{rate} Hz. Score shows what the model makes of it (at most "
