@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 
 from ..core.media import IMAGE_SUFFIXES
 from ..core.model_cache import ModelCache
-from ..core.paths import resources_dir, user_data_dir, user_models_dir
+from ..core.paths import resources_dir, user_models_dir
+from .settings_file import settings_store
 from .tabs.audio_tab import AudioTab
 from .tabs.image_tab import ImageTab
 from .tabs.text_tab import TextTab
@@ -42,10 +43,6 @@ def torch_loading():
     devices = available_devices()
     yield devices, describe_device(devices[0])
     warm_up()
-
-
-def settings_store() -> QSettings:
-    return QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(HelpMenu, QMainWindow):

@@ -6,6 +6,8 @@ and seed controls, the worker and the mode switch. The mode on show builds its r
 them, folds its run's events into its own state and owns its messages."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
@@ -109,6 +111,7 @@ class ImageTab(GenerateTab):
         self.content.addWidget(self.pages, 1)
         self.mode_switch.mode_changed.connect(self.set_mode)
         self.canvas.use_requested.connect(self.use_sample)
+        self.canvas.save_requested.connect(self.save_sample)
         self.inpaint.changed.connect(self.refresh_actions)
         self.inpaint.strip.save_requested.connect(self.save_requested)
         QShortcut(QKeySequence("Ctrl+V"), self, self.inpaint_mode.paste,
@@ -317,6 +320,29 @@ class ImageTab(GenerateTab):
             return
         self.load_image(self.inpaint.load_pixels, images[index],
                         f"sample {index + 1} of {len(images)}")
+
+    def save_sample(self, index: int, path: str | None = None) -> None:
+        """Save one image of the grid on its own (the canvas's context menu)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from ..settings_file import settings_store
+
+        images, params = self.canvas.images, self.generate_mode.params
+        if images is None or params is None or not 0 <= index < len(images):
+            return
+        if path is None:
+            folder = settings_store().value("last_save_dir", str(Path.home()))
+            stem = Path(self.generate_mode.default_save_name()).stem
+            path, _ = QFileDialog.getSaveFileName(self, "Save this image",
+                                                  str(Path(folder) / f"{stem}-{index + 1}.png"),
+                                                  self.save_filter)
+            if not path:
+                return
+        try:
+            self.generate_mode.save_one(path, index)
+            settings_store().setValue("last_save_dir", str(Path(path).parent))
+        except OSError as err:
+            self.message.show_message(f"Could not save {path}: {err.strerror or err}")
 
     def paste(self) -> None:
         self.inpaint_mode.paste()

@@ -17,6 +17,7 @@ class ImageCanvasWidget(QWidget):
     """
 
     use_requested = Signal(int)      # the index of a sample to inpaint
+    save_requested = Signal(int)     # the index of a sample to save on its own
     pixel_hovered = Signal(int, int, int)    # tile, row, col under the mouse
     selection_changed = Signal(int)
     hover_left = Signal()
@@ -201,7 +202,23 @@ class ImageCanvasWidget(QWidget):
         if self.extend_menu is not None and hit is not None:
             self.extend_menu(menu, *hit)
         menu.addAction("Use this sample for inpainting", lambda: self.use_requested.emit(index))
+        menu.addAction("Save this image\u2026", lambda: self.save_requested.emit(index))
+        menu.addAction("Copy this image", lambda: self.copy_image(index))
         menu.exec(event.globalPos())
+
+    def copy_image(self, index: int, scale: int = 4) -> None:
+        """One sample to the clipboard, enlarged without blurring (pixels stay pixels)."""
+        from PySide6.QtWidgets import QApplication
+
+        if self._images is None or not 0 <= index < len(self._images):
+            return
+        pixels = np.ascontiguousarray(self._images[index][..., :3].repeat(scale, 0)
+                                      .repeat(scale, 1))
+        if pixels.shape[-1] == 1:
+            pixels = np.ascontiguousarray(pixels.repeat(3, -1))
+        h, w, _ = pixels.shape
+        QApplication.clipboard().setImage(
+            QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy())
 
     def _draw_selection(self, painter: QPainter, scale: float, origin: QPointF) -> None:
         b, h, w, _ = self._images.shape
