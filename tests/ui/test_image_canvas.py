@@ -47,3 +47,20 @@ def test_pixels_a_later_stage_changes_are_repainted(qtbot):
         fresh.clear()
         fresh.set_images(images, (row, col), drawn)
         assert np.array_equal(pixels_of(live), pixels_of(fresh))
+
+
+def test_a_large_grid_fills_the_canvas_and_small_ones_keep_whole_pixels(qtbot):
+    from PySide6.QtCore import QPointF
+
+    canvas = ImageCanvasWidget()
+    qtbot.addWidget(canvas)
+    canvas.resize(420, 620)
+    canvas.set_images(np.zeros((64, 28, 28, 1), np.uint8))       # 8 x 8: 231 px a side
+    scale, origin = canvas._layout()
+    assert 231 * scale >= 0.75 * 420 and 231 * scale <= 420      # was 231 of 420 (1x)
+    # Hit-testing follows the scale: the last tile's centre is image 63.
+    far = QPointF(origin.x() + (7 * 29 + 14) * scale, origin.y() + (7 * 29 + 14) * scale)
+    assert canvas.tile_at(far) == 63
+    canvas.set_images(np.zeros((16, 28, 28, 1), np.uint8))       # 4 x 4: 115 px, 3.65x
+    scale, _ = canvas._layout()
+    assert scale * canvas.devicePixelRatioF() == 3               # whole device pixels

@@ -106,3 +106,21 @@ def test_text_tab_copies_its_whole_text(window, qtbot):
     tab.views.copy_button.click()
     assert QApplication.clipboard().text() == tab.output.toPlainText() == tab.trace.text
     assert len(tab.trace.text) == 27
+
+
+def test_the_canvas_keeps_its_place_when_a_notice_or_the_variations_appear(window, qtbot):
+    tab = window.image_tab
+    qtbot.wait(50)
+    before = tab.canvas.geometry()
+    tab.message.show_message("a notice that could push the canvas down " * 3, "info")
+    qtbot.wait(50)
+    assert tab.canvas.geometry() == before
+    tab.message.hide()
+    tab.set_mode("inpaint")
+    qtbot.wait(50)
+    panel = tab.inpaint
+    fill_canvas = panel.canvas.geometry()
+    assert panel.strip.isHidden()
+    panel.strip.setVisible(True)            # as the first variation arriving shows it
+    qtbot.wait(50)
+    assert panel.canvas.geometry() == fill_canvas

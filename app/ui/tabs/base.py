@@ -118,11 +118,13 @@ class GenerateTab(QWidget):
         column.addLayout(self.more_buttons)
         column.addWidget(self.progress)
         column.addWidget(self.stats)
+        # Notices appear under the button that caused them, in the control column: above
+        # the canvas they pushed it down whenever one appeared (the canvas jumped).
+        column.addWidget(self.message)
         column.addStretch(1)
         scroll = control_column(panel, 330)
         right = QVBoxLayout()
         right.setContentsMargins(0, 10, 10, 10)
-        right.addWidget(self.message)
         right.addLayout(self.content, 1)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)

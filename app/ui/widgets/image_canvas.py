@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 GAP = 1           # image pixels between tiles
+FILL_AT_LEAST = 0.75    # of the canvas, before whole-pixel scaling gives way (see _layout)
 UNDRAWN = np.array([34, 44, 68], np.uint8)   # pixels the model has not reached yet
 
 
@@ -119,10 +120,16 @@ class ImageCanvasWidget(QWidget):
         return QSize(480, 480)
 
     def _layout(self) -> tuple[float, QPointF]:
-        """Scale (logical px per image px, a whole number of device px) and top-left."""
+        """Scale (logical px per image px) and top-left. A whole number of device pixels per
+        image pixel keeps every pixel the same size; but where that would leave more than a
+        quarter of the canvas empty (a 64-image grid at 1x in a canvas that fits 1.8x) the
+        grid fills the canvas instead, a few pixels one device pixel wider than others."""
         dpr = self.devicePixelRatioF()
         iw, ih = self._qimage.width(), self._qimage.height()
-        device_scale = max(1, int(min(self.width() * dpr / iw, self.height() * dpr / ih)))
+        fit = min(self.width() * dpr / iw, self.height() * dpr / ih)
+        device_scale = max(1, int(fit))
+        if device_scale < FILL_AT_LEAST * fit:
+            device_scale = fit
         scale = device_scale / dpr
         return scale, QPointF((self.width() - iw * scale) / 2, (self.height() - ih * scale) / 2)
 

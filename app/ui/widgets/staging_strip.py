@@ -23,6 +23,11 @@ class StagingStripWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("staging")
+        # Its room is kept while there are no variations yet: the canvas above it keeps
+        # its size when the first one arrives, instead of jumping.
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
