@@ -1,5 +1,5 @@
 """Headless command line: `chainrule sample | inpaint | eval-inpaint | train | eval | info |
-models | import | bench`.
+models | import | bench | explain | selftest` (selftest opens the window to check an install).
 
 Every command reports bad input as one line on stderr and exit status 2, never a traceback;
 a bug is one line too (exit 1), its traceback written to the log file the line names
@@ -74,7 +74,16 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .commands import bench, eval_inpaint, import_model, inpaint, inspect, sample, train
+    from .commands import (
+        bench,
+        eval_inpaint,
+        import_model,
+        inpaint,
+        inspect,
+        sample,
+        selftest,
+        train,
+    )
     from .commands import explain as explain_cmd
 
     parser = OneLineParser(
@@ -82,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autoregressive generative models: sample, train and inspect them.")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (sample, inpaint, eval_inpaint, train, inspect, import_model, bench, explain_cmd):
+    for module in (sample, inpaint, eval_inpaint, train, inspect, import_model, bench, explain_cmd,
+                   selftest):
         module.add_parsers(sub, _add_common)
     return parser
 

@@ -20,9 +20,10 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 runtime_pkgs="libportaudio2 libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxcb-xinerama0 libx11-xcb1"
-# Validators for the desktop entry and AppStream metadata, and a PulseAudio null sink
-# through which a test plays audio for real (there is no sound card on CI).
-test_pkgs="desktop-file-utils appstream pulseaudio libasound2-plugins"
+# Validators for the desktop entry and AppStream metadata, a PulseAudio null sink
+# through which a test plays audio for real (there is no sound card on CI), and the
+# virtual screen on which CI starts the PyInstaller bundle (packaging/check-bundle.sh).
+test_pkgs="desktop-file-utils appstream pulseaudio libasound2-plugins xvfb xauth"
 
 missing_pkgs() {
     for p in "$@"; do

@@ -27,7 +27,7 @@ THUMB_FILE = "thumb.png"
 THUMB_SIZE = 96                  # px, the longer side
 DEFAULT_LIMIT_MB = 200
 MIN_LIMIT_MB, MAX_LIMIT_MB = 1, 100_000
-TITLE_CHARS = 80
+TITLE_CHARS = 40          # of a text's words: three short lines in the panel
 RESULT_SUFFIXES = {"image": ".png", "audio": ".wav", "text": ".txt"}
 
 
@@ -192,7 +192,8 @@ def _describe(tab: str, path: Path) -> tuple[dict, str]:
     text, params = read_text_file(path)
     # The words run on across lines: a prompt such as "ROMEO:" alone would name every text.
     words = " ".join(text.split())
-    return _dict(params), words[:TITLE_CHARS] or "(empty)"
+    title = words if len(words) <= TITLE_CHARS else words[:TITLE_CHARS - 1].rstrip() + "\u2026"
+    return _dict(params), title or "(empty)"
 
 
 def image_title(params: dict) -> str:

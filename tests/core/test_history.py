@@ -50,6 +50,8 @@ def test_results_of_every_tab_are_kept_with_their_parameters(tmp_path):
 
 def test_titles_of_fills_comparisons_and_single_images(tmp_path):
     history = History(tmp_path)
+    long = history.add("text", _text("word " * 30))
+    assert len(long.title) == 40 and long.title.endswith("\u2026")
     fill = history.add("image", _image({"mode": "inpaint", "method": "raster", "model": "m",
                                         "label_name": "any"}))
     both = history.add("image", _image({"mode": "compare", "other_model": "b", "model": "a",
