@@ -95,8 +95,10 @@ def add_parsers(sub, add_common) -> None:
     for q, run, default_model in ((img, run_image, "mnist"), (aud, run_audio, "speech"),
                                   (txt, run_text, "shakespeare")):
         q.add_argument("--model", default=default_model, help="bundled name or checkpoint path")
-        q.add_argument("--temperature", type=float, default=1.0,
-                       help="0.01 to 10: below 1 safer, above 1 wilder")
+        q.add_argument("--temperature", type=float, default=None if q is img else 1.0,
+                       help="0.01 to 10: below 1 safer, above 1 wilder" +
+                            (" (default: the model's measured best, else 1)" if q is img
+                             else ""))
         q.add_argument("--seed", type=int, default=None, help="fixed seed for repeatable output")
         add_common(q)
         # Sampling is thousands of tiny sequential steps: one thread is as fast, and it
@@ -156,6 +158,7 @@ def _seed(args) -> int:
 
 def run_image(args) -> int:
     from ..core.outputs import check_output, save_png
+    from ..core.recommended import temperature_for
     from ..core.requests import ImageRequest, ModelFacts
     from ..core.sampling.events import ImageResult, PixelStep
     from ..core.sampling.image import image_grid
@@ -165,7 +168,8 @@ def run_image(args) -> int:
     facts = ModelFacts.of(bundle)
     label, problems = label_of(args.label, facts)
     request = ImageRequest(model=bundle.name, n=args.n, label=label,
-                           temperature=args.temperature, seed=_seed(args),
+                           temperature=temperature_for(args.temperature, bundle.provenance),
+                           seed=_seed(args),
                            order=args.order or "", naive=args.naive,
                            calls=args.calls or 0, small=args.small or "",
                            guidance=_guidance(args.guidance, facts))

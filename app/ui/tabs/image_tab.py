@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
+from ...core.recommended import recommended
 from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
 from ...core.sampling.guidance import DEFAULT_SCALE
@@ -160,11 +161,24 @@ class ImageTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
+        self._fit_temperature(info)
         for mode in self.modes.values():
             mode.model_changed(info)
         self._fit_order()
         self._fit_guidance()
         self.show_problem()
+
+    def _fit_temperature(self, info) -> None:
+        """A model's measured best temperature becomes the box's value when it is chosen;
+        going on to a model without one puts back the tab's default, unless the value was
+        changed by hand in between."""
+        best = recommended(info.provenance).get("temperature") if info else None
+        set_before = getattr(self, "_temperature_set_by_model", None)
+        if best is not None:
+            self.temperature.setValue(best)
+        elif set_before is not None and abs(self.temperature.value() - set_before) < 1e-6:
+            self.temperature.setValue(1.0)
+        self._temperature_set_by_model = best
 
     def guidance_for(self, info) -> float:
         """The guidance scale a request for `info` gets: the box's, for a model with

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ...core.checkpoint import CheckpointError, read_metadata
 from ...core.paths import list_models
+from ...core.recommended import recommended
 from ...core.registry import KINDS
 
 MAX_SEED = 2**31 - 1
@@ -50,6 +51,9 @@ class ModelInfo:
         text = f"{title}"
         if metrics:
             text += f", held-out {metrics.get('heldout')} {metrics.get('unit', '')}"
+        best = recommended(self.provenance).get("temperature")
+        if best is not None:
+            text += f"; looks best at temperature {best:g} (measured)"
         return text
 
 
