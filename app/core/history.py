@@ -68,6 +68,7 @@ class History:
         self.folder = Path(folder) if folder is not None else history_dir()
         self.limit_bytes = int(limit_bytes)
         self.damaged: list[Path] = []    # entry folders the last listing skipped
+        self.last_pruned: list[HistoryEntry] = []    # what the last add() made room by
 
     # --- reading ---------------------------------------------------------------------------
     def entries(self) -> list[HistoryEntry]:
@@ -109,8 +110,10 @@ class History:
             with contextlib.suppress(Exception):    # a result without a thumbnail is fine
                 _write_thumbnail(tab, temporary / file, temporary / THUMB_FILE)
             size = sum(p.stat().st_size for p in temporary.iterdir())
+            # The parameters are copied into the record: listing a long history then reads
+            # one small JSON file per entry, never the results themselves.
             record = {"tab": tab, "model": _model_of(params), "created": created,
-                      "title": title, "file": file, "size": size}
+                      "title": title, "file": file, "size": size, "params": params}
             (temporary / ENTRY_FILE).write_text(json.dumps(record), encoding="utf-8")
             final = self.folder / name
             temporary.rename(final)
@@ -119,7 +122,7 @@ class History:
             raise
         entry = read_entry(final)
         assert entry is not None
-        self.prune(keep=entry)
+        self.last_pruned = self.prune(keep=entry)
         return entry
 
     def delete(self, entry: HistoryEntry) -> None:
@@ -156,17 +159,14 @@ def read_entry(folder: Path) -> HistoryEntry | None:
                              model=str(record.get("model", "")),
                              created=float(record["created"]),
                              title=str(record.get("title", "")), file=str(record["file"]),
+                             params=_dict(record.get("params")),
                              size=int(record.get("size", 0)))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     if entry.tab not in RESULT_SUFFIXES or Path(entry.file).name != entry.file or \
             not entry.path.is_file():
         return None
-    try:
-        params, _ = _describe(entry.tab, entry.path)
-    except Exception:      # noqa: BLE001 - a damaged result is listed without parameters
-        params = {}
-    return HistoryEntry(**{**entry.__dict__, "params": params})
+    return entry
 
 
 def read_params(path) -> dict:

@@ -91,8 +91,13 @@ def test_damaged_and_half_written_entries_are_skipped(tmp_path):
     (tmp_path / "stray.txt").write_text("not an entry")
     assert [e.folder for e in history.entries()] == [good.folder]
     assert sorted(history.damaged) == sorted([bad.folder, gone.folder, escaping.folder])
-    # A result whose own file is damaged is still listed, without parameters.
+    # The list reads only the records (the parameters were copied there): a result whose
+    # own file was damaged is still listed; a record without parameters lists with none.
     good.path.write_bytes(b"\xff\xfe not text")
+    assert history.entries()[0].params["prompt"] == "To"
+    record = json.loads((good.folder / "entry.json").read_text())
+    del record["params"]
+    (good.folder / "entry.json").write_text(json.dumps(record))
     assert history.entries()[0].params == {}
 
 

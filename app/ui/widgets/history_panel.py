@@ -60,7 +60,7 @@ class HistoryPanel(QDockWidget):
         for key, text in SHOWN.items():
             self.filter.addItem(text, key)
         self.filter.setToolTip("Which results the list shows")
-        self.filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.filter.currentIndexChanged.connect(lambda _i: self._show())
         column.addWidget(self.filter)
         self.list = QListWidget()
         self.list.setIconSize(ICON)
@@ -125,14 +125,25 @@ class HistoryPanel(QDockWidget):
         self.usage.setObjectName("muted")
         column.addWidget(self.usage)
         self.setWidget(body)
+        # What the list shows, newest first, and each thumbnail once loaded: a new result is
+        # put in front of these, so keeping it costs the same with 5 or 5,000 before it.
+        self.entries: list[HistoryEntry] = []
+        self._icons: dict[Path, QIcon] = {}
         self.refresh()
 
     # --- the list ---------------------------------------------------------------------------
     def refresh(self) -> None:
+        """Read the history folder again, then show it."""
+        self.entries = self.history.entries()
+        self._show()
+
+    def _show(self) -> None:
         keep = {e.folder for e in self.selected()}
         self.list.clear()
         shown = self.filter.currentData() or ""
-        entries = self.history.entries()
+        entries = self.entries
+        live = {e.folder for e in entries}
+        self._icons = {k: v for k, v in self._icons.items() if k in live}
         for entry in entries:
             if shown and entry.tab != shown:
                 continue
@@ -150,6 +161,11 @@ class HistoryPanel(QDockWidget):
         self._selection_changed()
 
     def _icon(self, entry: HistoryEntry) -> QIcon:
+        if entry.folder not in self._icons:
+            self._icons[entry.folder] = self._load_icon(entry)
+        return self._icons[entry.folder]
+
+    def _load_icon(self, entry: HistoryEntry) -> QIcon:
         if entry.thumbnail is not None:
             pixmap = QPixmap(str(entry.thumbnail))
             if not pixmap.isNull():
@@ -196,7 +212,9 @@ class HistoryPanel(QDockWidget):
             tab.message.show_message(f"This result was not kept in the history: {reason}",
                                      "info")
             return None
-        self.refresh()
+        gone = {e.folder for e in self.history.last_pruned}
+        self.entries = [entry] + [e for e in self.entries if e.folder not in gone]
+        self._show()
         return entry
 
     # --- actions ----------------------------------------------------------------------------
