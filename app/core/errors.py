@@ -63,6 +63,13 @@ def _os_error_text(err: OSError) -> str:
     return f"{name}: {reason}" if name else reason
 
 
+def failure_reason(err: BaseException) -> str:
+    """Why an action the user asked for failed, without the file name the message around
+    it already gives: an OSError's reason ('No space left on device'), else the first line."""
+    strerror = err.strerror if isinstance(err, OSError) else None
+    return strerror or _first_line(str(err)) or type(err).__name__
+
+
 USER_OS_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 

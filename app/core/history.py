@@ -120,10 +120,9 @@ class History:
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        entry = read_entry(final)
-        assert entry is not None
-        self.last_pruned = self.prune(keep=entry)
-        return entry
+        self.last_pruned = self.prune()
+        return HistoryEntry(folder=final, tab=tab, model=_model_of(params), created=created,
+                            title=title, file=file, params=params, size=size)
 
     def delete(self, entry: HistoryEntry) -> None:
         # Renamed first: a folder half removed (files in use elsewhere) is never listed.
@@ -135,20 +134,26 @@ class History:
         for entry in self.entries():
             self.delete(entry)
 
-    def prune(self, keep: HistoryEntry | None = None) -> list[HistoryEntry]:
+    def prune(self) -> list[HistoryEntry]:
         """Delete the oldest entries until the total is within the limit; the removed."""
-        entries = self.entries()
-        total = sum(e.size for e in entries)
-        removed = []
-        for entry in reversed(entries):              # oldest first
-            if total <= self.limit_bytes:
-                break
-            if keep is not None and entry.folder == keep.folder:
-                continue
+        removed = self.overflow(self.limit_bytes)
+        for entry in removed:
             self.delete(entry)
-            total -= entry.size
-            removed.append(entry)
         return removed
+
+    def overflow(self, limit_bytes: int,
+                 entries: list[HistoryEntry] | None = None) -> list[HistoryEntry]:
+        """The entries a limit of `limit_bytes` would delete, oldest first: as many of the
+        oldest as it takes, never the newest (kept even when it alone is larger)."""
+        entries = self.entries() if entries is None else entries
+        total = sum(e.size for e in entries)
+        doomed = []
+        for entry in reversed(entries[1:]):            # oldest first
+            if total <= limit_bytes:
+                break
+            total -= entry.size
+            doomed.append(entry)
+        return doomed
 
 
 def read_entry(folder: Path) -> HistoryEntry | None:
@@ -172,7 +177,7 @@ def read_entry(folder: Path) -> HistoryEntry | None:
 def read_params(path) -> dict:
     """The parameters chainrule saved in a PNG, WAV or text file ({} for none)."""
     suffix = Path(path).suffix.lower()
-    tab = {".png": "image", ".wav": "audio", ".txt": "text"}.get(suffix)
+    tab = next((t for t, s in RESULT_SUFFIXES.items() if s == suffix), None)
     if tab is None:
         return {}
     return _describe(tab, Path(path))[0]
@@ -181,8 +186,8 @@ def read_params(path) -> dict:
 def _describe(tab: str, path: Path) -> tuple[dict, str]:
     """(params, title) of a saved result."""
     if tab == "image":
-        params = read_png_params(path)
-        return _dict(params), image_title(_dict(params))
+        params = _dict(read_png_params(path))
+        return params, image_title(params)
     if tab == "audio":
         params = _dict(read_wav_params(path))
         seconds = params.get("seconds")

@@ -120,13 +120,12 @@ def _free_name(name: str, current: Path | None = None) -> str | None:
     problem = name_problem(name, "the new name")
     if problem:
         return problem
+    # Every file in the models folders is listed (one shadowed by a bundled model's name
+    # too, under that name), so this finds any clash.
     for other, path, origin in list_models():
         if other == name and path != current:
             whose = "a bundled model" if origin == "bundled" else "another of your models"
             return f"'{name}' is already the name of {whose}"
-    if (user_models_dir() / f"{name}{MODEL_SUFFIX}").exists() and \
-            user_models_dir() / f"{name}{MODEL_SUFFIX}" != current:
-        return f"'{name}' is already taken in {user_models_dir()}"
     return None
 
 
@@ -142,9 +141,11 @@ def rename_model(entry: ModelEntry, new_name: str) -> Path:
     return target
 
 
-def delete_model(entry: ModelEntry) -> None:
+def delete_model(entry: ModelEntry) -> Path:
+    """Delete one of the user's models; the file that went."""
     _own(entry, "deleted")
     entry.path.unlink()
+    return entry.path
 
 
 def import_model(source, name: str | None = None) -> Path:

@@ -109,11 +109,11 @@ class ShortcutsDialog(QDialog):
 
 def readme_text() -> tuple[str, Path | None]:
     """(the README's Markdown, the folder its pictures are relative to). From the checkout
-    when there is one, else from the installed package's description."""
+    when there is one (or the bundle, which keeps it at the same place), else from the
+    installed package's description."""
     here = Path(__file__).resolve().parents[2]
-    for folder in (here, here / "app"):
-        if (folder / "README.md").is_file():
-            return (folder / "README.md").read_text(encoding="utf-8"), folder
+    if (here / "README.md").is_file():
+        return (here / "README.md").read_text(encoding="utf-8"), here
     try:
         from importlib.metadata import metadata
 

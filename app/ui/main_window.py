@@ -15,16 +15,17 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from ..core.errors import failure_reason
 from ..core.media import IMAGE_SUFFIXES
 from ..core.model_cache import ModelCache
 from ..core.paths import resources_dir, user_models_dir
-from .settings_file import settings_store
+from .settings_file import ask_save_path, remember_save_folder, settings_store
 from .tabs.audio_tab import AudioTab
 from .tabs.image_tab import ImageTab
 from .tabs.text_tab import TextTab
 from .tabs.train_tab import TrainTab
 from .theme import THEMES, apply_theme
-from .wheel_guard import focus_by_click, install_wheel_guard
+from .wheel_guard import guard_wheels
 from .widgets.history_panel import HistoryPanel
 from .window_help import HelpMenu
 from .workers import WorkerRunner
@@ -78,8 +79,7 @@ class MainWindow(HelpMenu, QMainWindow):
         self.tabs.currentChanged.connect(lambda _index: self._show_model())
         self.tabs.currentChanged.connect(lambda _index: self._show_tab_status())
         self._build_menus()
-        install_wheel_guard(QApplication.instance())
-        focus_by_click(self)
+        self.wheel_guard = guard_wheels(self)    # every control exists by now
         # Wide enough for the Image tab, its views and the History panel side by side.
         self.resize(1240, 720)
         self._show_model()
@@ -302,18 +302,15 @@ class MainWindow(HelpMenu, QMainWindow):
         tab = self.current_tab()
         if not tab.has_result():
             return
-        folder = settings_store().value("last_save_dir", str(Path.home()))
-        path, _ = QFileDialog.getSaveFileName(self, "Save", str(Path(folder) /
-                                                                tab.default_save_name()),
-                                              tab.save_filter)
+        path = ask_save_path(self, "Save", tab.default_save_name(), tab.save_filter)
         if not path:
             return
         try:
             tab.save_result(path)
-            settings_store().setValue("last_save_dir", str(Path(path).parent))
+            remember_save_folder(path)
             self.statusBar().showMessage(f"Saved {path}", 5000)
         except OSError as err:
-            tab.message.show_message(f"Could not save {path}: {err.strerror or err}")
+            tab.message.show_message(f"Could not save {path}: {failure_reason(err)}")
 
     def show_models_folder(self) -> None:
         user_models_dir().mkdir(parents=True, exist_ok=True)

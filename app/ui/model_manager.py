@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.errors import failure_reason
 from ..core.model_manager import (
     ModelEntry,
     ModelManagerError,
@@ -155,14 +156,9 @@ class ModelManager(QDialog):
                                                 text=entry.name)
             if not ok:
                 return
-        try:
-            path = rename_model(entry, new_name)
-        except (ModelManagerError, OSError) as err:
-            self.message.setText(f"Not renamed: {getattr(err, 'strerror', None) or err}")
-            return
-        self.message.setText(f"Renamed {entry.name} to {path.stem}.")
-        self.refresh(select=path.stem)
-        self.models_changed.emit()
+        path = self._change("Not renamed", lambda: rename_model(entry, new_name))
+        if path is not None:
+            self._changed(f"Renamed {entry.name} to {path.stem}.", path.stem)
 
     def delete_selected(self, confirmed: bool = False) -> None:
         entry = self.current()
@@ -173,14 +169,8 @@ class ModelManager(QDialog):
                 f"Delete {entry.name} ({entry.path})? This cannot be undone.") \
                 != QMessageBox.StandardButton.Yes:
             return
-        try:
-            delete_model(entry)
-        except (ModelManagerError, OSError) as err:
-            self.message.setText(f"Not deleted: {getattr(err, 'strerror', None) or err}")
-            return
-        self.message.setText(f"Deleted {entry.name}.")
-        self.refresh()
-        self.models_changed.emit()
+        if self._change("Not deleted", lambda: delete_model(entry)) is not None:
+            self._changed(f"Deleted {entry.name}.")
 
     def import_dialog(self, path: str | None = None) -> None:
         if path is None:
@@ -189,11 +179,19 @@ class ModelManager(QDialog):
                                                   "All files (*)")
             if not path:
                 return
+        target = self._change("Not imported", lambda: import_model(path))
+        if target is not None:
+            self._changed(f"Imported as {target.stem}.", target.stem)
+
+    def _change(self, failed: str, action):
+        """Run a rename, delete or import; its result, or None with the reason shown."""
         try:
-            target = import_model(path)
+            return action()
         except (ModelManagerError, OSError) as err:
-            self.message.setText(f"Not imported: {getattr(err, 'strerror', None) or err}")
-            return
-        self.message.setText(f"Imported as {target.stem}.")
-        self.refresh(select=target.stem)
+            self.message.setText(f"{failed}: {failure_reason(err)}")
+            return None
+
+    def _changed(self, said: str, select: str | None = None) -> None:
+        self.message.setText(said)
+        self.refresh(select=select)
         self.models_changed.emit()

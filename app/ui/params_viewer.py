@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-SUFFIXES = (".png", ".wav", ".txt")
 PREVIEW = 96
 
 
@@ -84,13 +83,13 @@ class ParamsViewer(QDialog):
         """Read the file's parameters; a file without them, or an unreadable one, is said
         in the dialog and nothing else changes."""
         from ..core.errors import visible
-        from ..core.history import read_params
+        from ..core.history import RESULT_SUFFIXES, read_params
 
         self.path, self.params = None, {}
         self.table.setRowCount(0)
         self.preview.clear()
         name = visible(Path(path).name)
-        if Path(path).suffix.lower() not in SUFFIXES:
+        if Path(path).suffix.lower() not in RESULT_SUFFIXES.values():
             self.file_label.setText(f"<b>{name}</b>: not a PNG, WAV or text file")
             self.send_button.setEnabled(False)
             return

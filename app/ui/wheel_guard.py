@@ -10,16 +10,19 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QScrollBar,
+    QWidget,
 )
 
 GUARDED = (QAbstractSpinBox, QComboBox, QAbstractSlider)
 
 
 class WheelGuard(QObject):
+    """Installed on each guarded control, not on the application: an application-wide
+    filter would run in Python for every event of every widget (each repaint while a grid
+    is drawn) to act on the wheel over a few."""
+
     def eventFilter(self, obj, event) -> bool:
-        # Scroll bars are sliders too: they keep the wheel.
-        if event.type() != QEvent.Type.Wheel or not isinstance(obj, GUARDED) or \
-                isinstance(obj, QScrollBar) or obj.hasFocus():
+        if event.type() != QEvent.Type.Wheel or obj.hasFocus():
             return False
         area = _scroll_area_around(obj)
         if area is not None:
@@ -38,18 +41,13 @@ def _scroll_area_around(widget) -> QAbstractScrollArea | None:
     return None
 
 
-def install_wheel_guard(app) -> WheelGuard:
-    """Install once per application; the spin boxes stop taking focus from the wheel."""
-    guard = getattr(app, "_chainrule_wheel_guard", None)
-    if guard is None:
-        guard = WheelGuard(app)
-        app.installEventFilter(guard)
-        app._chainrule_wheel_guard = guard
+def guard_wheels(root: QWidget) -> WheelGuard:
+    """Guard every spin box, combo box and slider under `root` (scroll bars are sliders too:
+    they keep the wheel), and give them click-or-tab focus instead of wheel focus."""
+    guard = WheelGuard(root)
+    for child in root.findChildren(QWidget):
+        if isinstance(child, GUARDED) and not isinstance(child, QScrollBar):
+            if child.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                child.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            child.installEventFilter(guard)
     return guard
-
-
-def focus_by_click(widget) -> None:
-    """Give the guarded controls under `widget` click-or-tab focus instead of wheel focus."""
-    for child in widget.findChildren(QObject):
-        if isinstance(child, GUARDED) and child.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-            child.setFocusPolicy(Qt.FocusPolicy.StrongFocus)

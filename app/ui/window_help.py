@@ -35,17 +35,12 @@ class HelpMenu:
         return viewer
 
     def about(self):
-        from ..core.checkpoint import read_metadata
-        from ..core.paths import list_models
+        from ..core.model_manager import model_entries
         from .help_dialogs import AboutDialog
 
-        bundled = []
-        for name, path, origin in list_models():
-            if origin == "bundled":
-                try:
-                    bundled.append((name, read_metadata(path)["provenance"]))
-                except Exception:      # noqa: BLE001 - About lists what it can read
-                    continue
+        # About lists the bundled models it can read (an unusable one has no metadata).
+        bundled = [(e.name, e.meta["provenance"]) for e in model_entries()
+                   if not e.own and e.meta is not None]
         dialog = AboutDialog(self, bundled)
         dialog.open()
         return dialog

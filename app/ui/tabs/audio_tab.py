@@ -303,7 +303,7 @@ class AudioTab(GenerateTab):
         self.label_picker.set_label("any" if request.label is None else request.label)
         self.seconds.setValue(request.seconds)
         self.temperature.setValue(request.temperature)
-        self.seed.restore(request.seed)
+        self.seed.setValue(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)

@@ -218,19 +218,18 @@ class GenerateMode(ImageMode):
         return f"{p.get('model', 'image')}-{p.get('label_name', 'any')}-seed{p.get('seed', 0)}.png"
 
     def save(self, path: str) -> None:
-        from ...core.outputs import save_png
-        from ...core.sampling.image import image_grid
-
-        save_png(path, image_grid(self.canvas.images, pad=GRID_PAD, background=40),
-                 dict(self.params, drawn=int(self.state.drawn.sum())), scale=SAVE_SCALE)
+        self._save_grid(path, self.canvas.images, self.params)
 
     def save_one(self, path: str, index: int) -> None:
         """One image of the grid, with the grid's parameters and which image it was (the
         seed draws the whole grid: image `index + 1` of `grid_n`)."""
+        self._save_grid(path, self.canvas.images[index:index + 1],
+                        dict(self.params, n=1, grid_n=self.params.get("n"),
+                             grid_index=index + 1))
+
+    def _save_grid(self, path: str, images, params: dict) -> None:
         from ...core.outputs import save_png
         from ...core.sampling.image import image_grid
 
-        params = dict(self.params, n=1, grid_n=self.params.get("n"), grid_index=index + 1,
-                      drawn=int(self.state.drawn.sum()))
-        save_png(path, image_grid(self.canvas.images[index:index + 1], pad=GRID_PAD,
-                                  background=40), params, scale=SAVE_SCALE)
+        save_png(path, image_grid(images, pad=GRID_PAD, background=40),
+                 dict(params, drawn=int(self.state.drawn.sum())), scale=SAVE_SCALE)

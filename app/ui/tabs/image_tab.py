@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
+from ...core.errors import failure_reason
 from ...core.recommended import recommended
 from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
@@ -321,7 +322,7 @@ class ImageTab(GenerateTab):
         if self.guidance.isEnabled() or request.guidance != 1.0:
             self.guidance.setValue(request.guidance)
         self.temperature.setValue(request.temperature)
-        self.seed.restore(request.seed)
+        self.seed.setValue(request.seed)
 
     # --- pictures in (Inpaint) -------------------------------------------------------------------
     def load_image(self, loader, *args) -> bool:
@@ -337,26 +338,22 @@ class ImageTab(GenerateTab):
 
     def save_sample(self, index: int, path: str | None = None) -> None:
         """Save one image of the grid on its own (the canvas's context menu)."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from ..settings_file import settings_store
+        from ..settings_file import ask_save_path, remember_save_folder
 
         images, params = self.canvas.images, self.generate_mode.params
         if images is None or params is None or not 0 <= index < len(images):
             return
         if path is None:
-            folder = settings_store().value("last_save_dir", str(Path.home()))
             stem = Path(self.generate_mode.default_save_name()).stem
-            path, _ = QFileDialog.getSaveFileName(self, "Save this image",
-                                                  str(Path(folder) / f"{stem}-{index + 1}.png"),
-                                                  self.save_filter)
+            path = ask_save_path(self, "Save this image", f"{stem}-{index + 1}.png",
+                                 self.save_filter)
             if not path:
                 return
         try:
             self.generate_mode.save_one(path, index)
-            settings_store().setValue("last_save_dir", str(Path(path).parent))
+            remember_save_folder(path)
         except OSError as err:
-            self.message.show_message(f"Could not save {path}: {err.strerror or err}")
+            self.message.show_message(f"Could not save {path}: {failure_reason(err)}")
 
     def paste(self) -> None:
         self.inpaint_mode.paste()

@@ -282,7 +282,7 @@ class TextTab(GenerateTab):
         self.top_p.setValue(request.top_p)
         self.length.setValue(request.length)
         self.stops.setText(format_stops(request.stop))
-        self.seed.restore(request.seed)
+        self.seed.setValue(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)

@@ -178,8 +178,6 @@ class SeedBox(QWidget):
     Typing or rolling a seed, or restoring a result's parameters, locks it: the next run
     repeats that result. Unlocking goes back to a new seed each run."""
 
-    lock_changed = Signal(bool)
-
     def __init__(self, parent=None):
         super().__init__(parent)
         layout = QHBoxLayout(self)
@@ -218,7 +216,6 @@ class SeedBox(QWidget):
                              "keep it")
         self.spin.setToolTip("Seed of the next run (kept)" if locked else
                              "Seed of the last run; the next run draws a new one")
-        self.lock_changed.emit(locked)
 
     def locked(self) -> bool:
         return self.lock.isChecked()
@@ -240,7 +237,8 @@ class SeedBox(QWidget):
         return self.spin.value()
 
     def setValue(self, value: int) -> None:
-        """Use this seed from now on (as typing it does): it is kept."""
+        """Use this seed from now on (as typing it, or restoring a saved result's
+        parameters, does): it is kept, so the next run draws that result again."""
         self._show(value)
         self.set_locked(True)
 
@@ -250,10 +248,6 @@ class SeedBox(QWidget):
             self.spin.setValue(int(value))
         finally:
             self._setting = False
-
-    def restore(self, value: int) -> None:
-        """A saved result's seed: kept, so the next run draws that result again."""
-        self.setValue(value)
 
     def save_settings(self, settings, prefix: str) -> None:
         settings.setValue(f"{prefix}/seed", self.value())

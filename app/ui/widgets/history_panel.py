@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.errors import failure_reason
 from ...core.history import MAX_LIMIT_MB, MIN_LIMIT_MB, History, HistoryEntry
 
 ICON = QSize(64, 64)
@@ -208,9 +209,8 @@ class HistoryPanel(QDockWidget):
         try:
             entry = self.history.add(tab.modality, lambda path: tab.save_result(str(path)))
         except Exception as err:          # noqa: BLE001 - any failure: say so, keep going
-            reason = getattr(err, "strerror", None) or str(err)
-            tab.message.show_message(f"This result was not kept in the history: {reason}",
-                                     "info")
+            tab.message.show_message("This result was not kept in the history: "
+                                     f"{failure_reason(err)}", "info")
             return None
         gone = {e.folder for e in self.history.last_pruned}
         self.entries = [entry] + [e for e in self.entries if e.folder not in gone]
@@ -237,7 +237,7 @@ class HistoryPanel(QDockWidget):
             try:
                 shutil.copyfile(entry.path, path)
             except OSError as err:
-                QMessageBox.warning(self, "Not saved", f"{path}: {err.strerror or err}")
+                QMessageBox.warning(self, "Not saved", f"{path}: {failure_reason(err)}")
 
     def copy_params(self) -> None:
         from PySide6.QtWidgets import QApplication
@@ -270,13 +270,7 @@ class HistoryPanel(QDockWidget):
     def _limit_set(self, megabytes: int) -> None:
         """A lower limit that would delete results asks first; No keeps the old one."""
         old = self.history.limit_bytes
-        entries = self.history.entries()
-        total, doomed = sum(e.size for e in entries), 0
-        for entry in reversed(entries[1:]):          # what prune() would take, oldest first
-            if total <= megabytes << 20:
-                break
-            total -= entry.size
-            doomed += 1
+        doomed = len(self.history.overflow(megabytes << 20))
         if doomed and QMessageBox.question(
                 self, "Lower the history's limit",
                 f"At {megabytes} MB the {doomed} oldest results in the history are deleted. "
