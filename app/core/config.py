@@ -96,6 +96,9 @@ def _check_image(levels: int, channels: int, num_classes: int) -> None:
         raise ConfigError("'num_classes' must be 0 or more")
 
 
+MAX_MIXTURE = 32
+
+
 @dataclass(frozen=True)
 class PixelCNNConfig(ConfigBase):
     """Gated PixelCNN (van den Oord et al. 2016) with vertical and horizontal stacks."""
@@ -114,10 +117,16 @@ class PixelCNNConfig(ConfigBase):
     # Learned row + column biases inside every gate. Absent from files written before it
     # existed, which therefore load as False.
     position_bias: bool = False
+    # 0: a softmax over `levels` per sub-pixel; K > 0: a mixture of K discretized logistics
+    # (PixelCNN++; nets/logistic_mixture.py). Absent from older files: they load as 0.
+    mixture: int = 0
 
     def validate(self) -> None:
         self._positive("height", "width", "channels", "hidden", "layers", "output_hidden")
         _check_image(self.levels, self.channels, self.num_classes)
+        if not 0 <= self.mixture <= MAX_MIXTURE:
+            raise ConfigError(f"'mixture' must be 0 (a softmax) or 1 to {MAX_MIXTURE} "
+                              "logistic components")
         if self.hidden % self.channels:
             raise ConfigError("'hidden' must be divisible by 'channels' for channel masking")
         for name in ("first_kernel", "kernel"):

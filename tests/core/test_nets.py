@@ -12,6 +12,8 @@ PIXEL_VARIANTS = [
     dict(num_classes=0),                              # grey, unconditional
     dict(channels=3, hidden=12, num_classes=2),       # RGB with R -> G -> B masking
     dict(levels=2, num_classes=0),                    # binary mode
+    dict(mixture=2),                                  # grey, logistic-mixture head
+    dict(channels=3, hidden=12, num_classes=2, mixture=3),   # RGB, logistic mixture
 ]
 
 

@@ -257,10 +257,11 @@ def load_sgemm():
 
 
 def compiles(net) -> bool:
-    """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only."""
+    """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only, with a
+    softmax head (a logistic-mixture head takes the PyTorch row cache)."""
     from ..nets.pixelcnn import GatedPixelCNN
 
-    return isinstance(net, GatedPixelCNN)
+    return isinstance(net, GatedPixelCNN) and not net.config.mixture
 
 
 # From this many images on, each layer's products go through BLAS as matrix products (the

@@ -8,6 +8,8 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from .logistic_mixture import mixture_log_probs, mixture_outputs
+
 
 class ImageConfig(Protocol):
     """What every image model's config has (PixelCNNConfig, PixelRNNConfig, ...)."""
@@ -75,6 +77,18 @@ class ImageNetMixin:
 
     def head(self: ImageNetWithHead, h: torch.Tensor) -> torch.Tensor:
         # (B, hidden, H', W') -> (B, levels, C, H', W')
-        logits = self.out2(F.relu(self.out1(F.relu(h))))
-        b, _, hh, ww = logits.shape
-        return logits.view(b, self.config.channels, self.config.levels, hh, ww).transpose(1, 2)
+        cfg = self.config
+        if getattr(cfg, "mixture", 0):
+            params = ImageNetMixin.mixture_params(self, h)
+            logp = mixture_log_probs(params, cfg.levels)                   # (B, C, H', W', L)
+            return logp.permute(0, 4, 1, 2, 3)
+        out = self.out2(F.relu(self.out1(F.relu(h))))
+        b, _, hh, ww = out.shape
+        return out.view(b, cfg.channels, cfg.levels, hh, ww).transpose(1, 2)
+
+    def mixture_params(self: ImageNetWithHead, h: torch.Tensor) -> torch.Tensor:
+        """A logistic-mixture head's numbers, (B, C, H', W', 3K), from the top features."""
+        out = self.out2(F.relu(self.out1(F.relu(h))))
+        b, _, hh, ww = out.shape
+        width = mixture_outputs(self.config.mixture)       # type: ignore[attr-defined]
+        return out.view(b, self.config.channels, width, hh, ww).permute(0, 1, 3, 4, 2)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .logistic_mixture import mixture_log_probs
+
 
 @dataclass
 class LayerCache:
@@ -38,6 +40,7 @@ class PixelCNNCache:
     row_bias: torch.Tensor        # (L, B, W, 2h): everything per-row the horizontal adds
     last: torch.Tensor            # (B, h): top of the horizontal stack at the current pixel
     head: list[tuple]             # per colour channel: (w1, b1, w2, b2)
+    mixture_levels: int = 0       # a logistic-mixture head's levels; 0 for a softmax head
 
 
 def _masked(conv) -> torch.Tensor:
@@ -83,12 +86,12 @@ def begin(net, batch: int, labels, device) -> PixelCNNCache:
             *biases))
     w1, b1 = _masked(net.out1)[:, :, 0, 0].T, net.out1.bias.detach()
     w2, b2 = _masked(net.out2)[:, :, 0, 0].T, net.out2.bias.detach()
-    levels = cfg.levels
-    head = [(w1.contiguous(), b1, w2[:, c * levels:(c + 1) * levels].contiguous(),
-             b2[c * levels:(c + 1) * levels].contiguous()) for c in range(cfg.channels)]
+    width = w2.shape[1] // cfg.channels        # per sub-pixel: levels, or a mixture's 3K
+    head = [(w1.contiguous(), b1, w2[:, c * width:(c + 1) * width].contiguous(),
+             b2[c * width:(c + 1) * width].contiguous()) for c in range(cfg.channels)]
     row_bias = torch.zeros(len(layers), batch, cfg.width, 2 * cfg.hidden, device=device)
     cache = PixelCNNCache(layers, rest, row_bias, torch.zeros(batch, cfg.hidden, device=device),
-                          head)
+                          head, cfg.levels if getattr(cfg, "mixture", 0) else 0)
     # The row above the image is zero padding: its link is v_to_h's bias alone.
     for i, (layer, lc) in enumerate(zip(net.layers, layers)):
         cache.row_bias[i] = lc.h_static[0] + lc.cond_h + layer.v_to_h.bias.detach()
@@ -111,7 +114,8 @@ def step_logits(cache: PixelCNNCache, col: int, channel: int) -> torch.Tensor:
         else:
             cache.last = h
     w1, b1, w2, b2 = cache.head[channel]
-    return torch.addmm(b2, torch.addmm(b1, F.relu(cache.last), w1).relu_(), w2)
+    out = torch.addmm(b2, torch.addmm(b1, F.relu(cache.last), w1).relu_(), w2)
+    return mixture_log_probs(out, cache.mixture_levels) if cache.mixture_levels else out
 
 
 def set_value(net, cache: PixelCNNCache, row: int, col: int, channel: int, values,

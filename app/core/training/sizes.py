@@ -128,7 +128,8 @@ def pixelcnn_parameters(config: PixelCNNConfig) -> int:
         total += (classes + 1) * 4 * h if classes else 0
         total += 4 * h * (config.height + config.width) if config.position_bias else 0
     oh = config.output_hidden
-    return total + (h + 1) * oh + (oh + 1) * c * config.levels
+    per_sub_pixel = 3 * config.mixture if config.mixture else config.levels
+    return total + (h + 1) * oh + (oh + 1) * c * per_sub_pixel
 
 
 def depth_parameters(config: DepthUpscaleConfig) -> int:
