@@ -70,6 +70,7 @@ def main() -> None:
 
     from app.core.checkpoint import load_bundle
     from app.core.paths import resolve_model
+    from app.core.recommended import recommended, temperature_for
     from app.core.sampling.audio import generate_audio
     from app.core.training.presets import get_preset
 
@@ -77,24 +78,42 @@ def main() -> None:
     parser.add_argument("--model", default="speech")
     parser.add_argument("--preset", default="speech", help="whose held-out clips to compare")
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seed", default="0", help="a seed, or several separated by commas "
+                                                    "(each is reported, then the mean)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="default: the model's measured one, else 1 (as the Audio tab)")
+    parser.add_argument("--voice-temperature", default=None,
+                        help="temperature while loud (sampling/voice.py), or 'off'; default: "
+                             "the model's measured one, as the Audio tab uses")
     parser.add_argument("--png", help="write spectrograms (generated above, real below)")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     bundle = load_bundle(resolve_model(args.model))
     rate = bundle.codec.sample_rate
-    fake = generate_audio(bundle.net, bundle.codec, int(args.seconds * rate), seed=args.seed,
-                          temperature=args.temperature)[0]
+    temperature = temperature_for(args.temperature, bundle.provenance)
+    if args.voice_temperature is None:
+        voice = recommended(bundle.provenance).get("voice_temperature")
+    else:
+        voice = None if args.voice_temperature == "off" else float(args.voice_temperature)
+    seeds = [int(s) for s in args.seed.split(",")]
+    fakes = [generate_audio(bundle.net, bundle.codec, int(args.seconds * rate), seed=seed,
+                            temperature=temperature, voice_temperature=voice)[0]
+             for seed in seeds]
     held = get_preset(args.preset).prepare().heldout.values
     real = bundle.codec.decode(held[:int(args.seconds * rate)])
-    print(json.dumps({"model": bundle.name, "seconds": args.seconds, "seed": args.seed,
-                      "temperature": args.temperature,
-                      "generated": describe(fake, rate), "real_heldout": describe(real, rate)},
-                     indent=2))
+    generated = [describe(fake, rate) for fake in fakes]
+    report = {"model": bundle.name, "seconds": args.seconds, "seed": args.seed,
+              "temperature": temperature, "voice_temperature": voice,
+              "generated": generated[0] if len(seeds) == 1 else generated,
+              "real_heldout": describe(real, rate)}
+    if len(seeds) > 1:
+        report["mean"] = {key: round(float(np.mean([g[key] for g in generated])), 3)
+                          for key in ("silent_share", "voiced_share_of_sound",
+                                      "loudness_swing_db", "spectral_centroid_hz")}
+    print(json.dumps(report, indent=2))
     if args.png:
-        spectrogram_png(args.png, [fake, real], rate)
+        spectrogram_png(args.png, [fakes[0], real], rate)
 
 
 if __name__ == "__main__":

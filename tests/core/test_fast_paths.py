@@ -22,7 +22,7 @@ def test_compiled_wavenet_matches_full_forward_over_a_sampled_sequence(classes, 
     prime = np.random.default_rng(0).integers(0, 32, (7, 2))
     primed_logits = compiled.feed(prime)
     uniforms = torch.rand(60, 2, generator=torch.Generator().manual_seed(1)).numpy()
-    tokens, logits = compiled.generate(prime[-1] * 0 + 5, uniforms, temperature, record=True)
+    tokens, logits, _ = compiled.generate(prime[-1] * 0 + 5, uniforms, temperature, record=True)
     fed = np.concatenate([prime, [[5, 5]], tokens[:-1]])            # what the net saw, (T, B)
     with torch.no_grad():
         full = net(torch.from_numpy(fed.T.copy()), labels).permute(2, 0, 1).log_softmax(-1)
@@ -197,7 +197,7 @@ def test_compiled_wavenet_streams_in_threads_draw_what_one_thread_draws():
         compiled = wavenet_numba.CompiledWaveNet(net, labels, batch=5, threads=threads)
         assert len(compiled.groups) == threads
         fed = compiled.feed(prime)
-        tokens, logits = compiled.generate(prime[-1], uniforms, 0.9, record=True)
+        tokens, logits, _ = compiled.generate(prime[-1], uniforms, 0.9, record=True)
         runs.append((fed, tokens, logits))
     for fed, tokens, logits in runs[1:]:
         assert np.array_equal(tokens, runs[0][1])

@@ -11,7 +11,7 @@ CODEC = MuLawCodec(8000)
 
 def fake_steps(chunks):
     it = iter(chunks)
-    return lambda n: (next(it)[None, :n], None)
+    return lambda n: (next(it)[None, :n], None, None)
 
 
 def silence(n):

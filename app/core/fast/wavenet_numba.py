@@ -101,19 +101,32 @@ def _step(x, state_pos, embed, w_past, w_cur, bias, w_out, b_out, queue, offsets
 @_jit
 def _generate(current, n, state_pos, uniforms, inv_temperature, greedy, embed, w_past, w_cur,
               bias, w_out, b_out, queue, offsets, dilations, out1_w, out1_b, out2_w, out2_b,
-              tokens, record):
+              tokens, record, inv_voice, power, ring, sums, ring_pos, threshold, loud):
+    """Draw n samples per stream. With a voice gate (ring.shape[1] > 0: sampling/voice.py's
+    VoiceGate state for these streams) a stream louder than `threshold` draws at
+    1/inv_voice; loud[t, b] says which temperature each draw used."""
     batch = current.shape[0]
     logits = np.empty((batch, out2_w.shape[1]), np.float32)
     x = current.copy()
+    window = ring.shape[1]
     for t in range(n):
         _step(x, state_pos + t, embed, w_past, w_cur, bias, w_out, b_out, queue, offsets,
               dilations, out1_w, out1_b, out2_w, out2_b, logits)
         if record.shape[0] > 0:
             record[t] = logits
+        slot = (ring_pos + t) % window if window > 0 else 0
         for b in range(batch):
-            x[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
-                                                             uniforms[t, b])
+            inv_t = inv_temperature
+            if window > 0:
+                loud[t, b] = sums[b] > threshold
+                if loud[t, b]:
+                    inv_t = inv_voice
+            x[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_t, uniforms[t, b])
             tokens[t, b] = x[b]
+            if window > 0:
+                entering = power[x[b]]
+                sums[b] += entering - ring[b, slot]
+                ring[b, slot] = entering
 
 
 class CompiledWaveNet:
@@ -155,6 +168,14 @@ class CompiledWaveNet:
             weakref.finalize(self, self._pool.shutdown, wait=False)
         self.position = 0
         self.batch = batch
+        self.gate = None        # a VoiceGate (set_voice), whose state the loop then carries
+
+    def set_voice(self, gate) -> None:
+        """Draw loud stretches at the gate's voice temperature (sampling/voice.py); the gate's
+        ring and sums become this loop's, in one contiguous block per group of streams."""
+        self.gate = gate
+        self.rings = [np.ascontiguousarray(gate.ring[g]) for g in self.groups]
+        self.sums = [np.ascontiguousarray(gate.sums[g]) for g in self.groups]
 
     def _weights(self, group: int):
         return (self.embed, self.w_past, self.w_cur, self.bias[group], self.w_out, self.b_out,
@@ -187,13 +208,21 @@ class CompiledWaveNet:
                  record: bool = False):
         """Draw len(uniforms) samples per stream after feeding `current` (B,).
 
-        Returns tokens (n, B) and, when `record`, the logits each draw came from (n, B, V).
+        Returns tokens (n, B), when `record` the logits each draw came from (n, B, V), and
+        with a voice gate which draws were loud (n, B) bool (else None).
         """
         n = uniforms.shape[0]
         tokens = np.empty((n, self.batch), np.int64)
         logits = np.empty((n if record else 0, self.batch, self.out2_w.shape[1]), np.float32)
+        loud = np.zeros((n, self.batch), np.bool_)
         greedy = temperature <= 0
         inv_t = np.float32(1.0 / max(temperature, 1e-8))
+        gate = self.gate
+        inv_voice = np.float32(1.0 / gate.voice) if gate is not None else inv_t
+        no_ring, no_sums = np.zeros((0, 0), np.int64), np.zeros(0, np.int64)
+        power = gate.power if gate is not None else no_sums
+        ring_pos = gate.position if gate is not None else 0
+        threshold = gate.threshold if gate is not None else 0
         current = np.asarray(current, dtype=np.int64)
         uniforms = np.asarray(uniforms, dtype=np.float32)
 
@@ -202,15 +231,22 @@ class CompiledWaveNet:
             group_tokens = np.empty((n, g.stop - g.start), np.int64)
             group_logits = np.empty((logits.shape[0], g.stop - g.start, logits.shape[2]),
                                     np.float32)
+            group_loud = np.zeros((n, g.stop - g.start), np.bool_)
             _generate(np.ascontiguousarray(current[g]), n, self.position,
                       np.ascontiguousarray(uniforms[:, g]), inv_t, greedy, *self._weights(i),
-                      group_tokens, group_logits)
+                      group_tokens, group_logits, inv_voice, power,
+                      self.rings[i] if gate is not None else no_ring,
+                      self.sums[i] if gate is not None else no_sums, ring_pos, threshold,
+                      group_loud)
             tokens[:, g] = group_tokens
             logits[:, g] = group_logits
+            loud[:, g] = group_loud
 
         self._each_group(run)
         self.position += n
-        return tokens, (logits if record else None)
+        if gate is not None:
+            gate.position = (gate.position + n) % gate.window
+        return tokens, (logits if record else None), (loud if gate is not None else None)
 
 
 def load_kernels() -> None:
@@ -231,4 +267,6 @@ def load_kernels() -> None:
     current = np.zeros(1, np.int64)
     _step(current, 0, *weights, f32(1, levels))
     _generate(current, 1, 0, f32(1, 1), np.float32(1.0), False, *weights,
-              np.zeros((1, 1), np.int64), f32(0, 1, levels))
+              np.zeros((1, 1), np.int64), f32(0, 1, levels), np.float32(1.0),
+              np.zeros(levels, np.int64), np.zeros((1, 1), np.int64), np.zeros(1, np.int64),
+              0, 0, np.zeros((1, 1), np.bool_))

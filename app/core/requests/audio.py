@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .base import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
     ModelFacts,
     Request,
     common_problems,
@@ -33,6 +35,9 @@ class AudioRequest(Request):
     takes: int = 1                # independent waveforms generated side by side
     # Drop up to sampling.audio.SKIP_SILENCE_S of leading silence (unprimed audio only).
     skip_silence: bool = True
+    # The temperature while the sound is loud (sampling/voice.py); None: `temperature`
+    # throughout.
+    voice_temperature: float | None = None
 
     def samples(self, facts: ModelFacts) -> int:
         return max(1, int(round(self.seconds * facts.codec.sample_rate)))
@@ -45,6 +50,9 @@ class AudioRequest(Request):
             problems.append(p)
         if p := number_problem("number of takes", self.takes, 1, MAX_TAKES, integer=True):
             problems.append(p)
+        if self.voice_temperature is not None and (p := number_problem(
+                "voice temperature", self.voice_temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)):
+            problems.append(p)
         return problems
 
     def events(self, bundle, device=None, chunk: int = 400, report: bool = False) -> Iterator:
@@ -55,12 +63,14 @@ class AudioRequest(Request):
         return sample_audio(bundle.net, bundle.codec, self.samples(facts), self.label,
                             self.temperature, self.seed, prime=self.prime, device=device,
                             streams=self.takes, chunk=chunk, report=report,
-                            skip_silence=SKIP_SILENCE_S if self.skip_silence else 0.0)
+                            skip_silence=SKIP_SILENCE_S if self.skip_silence else 0.0,
+                            voice_temperature=self.voice_temperature)
 
     def to_params(self, model) -> dict:
         facts = ModelFacts.of(model)
         return {**header("audio", facts), "seed": self.seed, **label_params(self.label, facts),
-                "temperature": self.temperature, "seconds": self.seconds,
+                "temperature": self.temperature, "voice_temperature": self.voice_temperature,
+                "seconds": self.seconds,
                 "primed_with": self.prime_name, "takes": self.takes,
                 "skip_leading_silence": self.skip_silence and self.prime is None}
 
@@ -69,5 +79,6 @@ class AudioRequest(Request):
         return cls(model=pick(params, "model", str, ""),
                    seconds=pick(params, "seconds", float, 3.0), label=label_from_params(params),
                    temperature=pick(params, "temperature", float, 1.0),
+                   voice_temperature=pick(params, "voice_temperature", float, None),
                    seed=pick(params, "seed", int, 1), takes=pick(params, "takes", int, 1),
                    skip_silence=pick(params, "skip_leading_silence", bool, True))

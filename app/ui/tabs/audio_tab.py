@@ -15,8 +15,14 @@ from ...core.requests import AudioRequest, ModelFacts, RequestError
 from ...core.sampling.events import AudioChunk
 from ...core.state.audio_trace import SCORE_SECONDS, score_audio, sound_seconds
 from ..widgets.audio_trace_view import AudioTraceWidget
-from ..widgets.controls import LabelPicker, SeedBox, number_box, temperature_box
+from ..widgets.controls import (
+    LabelPicker,
+    SeedBox,
+    number_box,
+    temperature_box,
+)
 from ..widgets.drift_dialog import DriftLauncher
+from ..widgets.measured_settings import ModelDefault, voice_temperature_box
 from ..widgets.waveform import WaveformWidget
 from .base import GenerateTab
 
@@ -52,7 +58,11 @@ class AudioTab(GenerateTab):
         self.seed = SeedBox()
         self.form.addRow("Class", self.label_picker)
         self.form.addRow("Length", self.seconds)
+        self.voice_temperature = voice_temperature_box()
+        self._model_settings = [ModelDefault(self.temperature, "temperature", 1.0),
+                                ModelDefault(self.voice_temperature, "voice_temperature", 0.0)]
         self.form.addRow("Temperature", self.temperature)
+        self.form.addRow("While loud", self.voice_temperature)
         self.form.addRow("Seed", self.seed)
         self.waveform = WaveformWidget()
         self.trace_view = AudioTraceWidget()
@@ -84,6 +94,12 @@ class AudioTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
+        for setting in self._model_settings:    # the model's measured settings, if any
+            setting.fit(info)
+
+    def voice_temperature_value(self) -> float | None:
+        value = self.voice_temperature.value()
+        return value if value > 0 else None
 
     def _set_running(self, running: bool) -> None:
         super()._set_running(running)
@@ -148,7 +164,8 @@ class AudioTab(GenerateTab):
             return self._prepare_score(info)
         request = AudioRequest(model=info.name, seconds=self.seconds.value(),
                                label=self.label_picker.label(),
-                               temperature=self.temperature.value(), seed=self.seed.for_run())
+                               temperature=self.temperature.value(), seed=self.seed.for_run(),
+                               voice_temperature=self.voice_temperature_value())
         if not self.check_request(request, info):
             return None
         facts = ModelFacts.of(info)
@@ -303,12 +320,14 @@ class AudioTab(GenerateTab):
         self.label_picker.set_label("any" if request.label is None else request.label)
         self.seconds.setValue(request.seconds)
         self.temperature.setValue(request.temperature)
+        self.voice_temperature.setValue(request.voice_temperature or 0.0)
         self.seed.setValue(request.seed)
 
     def save_settings(self, settings) -> None:
         super().save_settings(settings)
         settings.setValue("audio/seconds", self.seconds.value())
         settings.setValue("audio/temperature", self.temperature.value())
+        settings.setValue("audio/voice_temperature", self.voice_temperature.value())
         self.seed.save_settings(settings, "audio")
         settings.setValue("audio/explain", self.explain.isChecked())
 
@@ -316,6 +335,8 @@ class AudioTab(GenerateTab):
         super().restore_settings(settings)
         self.seconds.setValue(float(settings.value("audio/seconds", 3.0)))
         self.temperature.setValue(float(settings.value("audio/temperature", 1.0)))
+        if settings.contains("audio/voice_temperature"):
+            self.voice_temperature.setValue(float(settings.value("audio/voice_temperature")))
         self.seed.restore_settings(settings, "audio")
         self.explain.setChecked(str(settings.value("audio/explain", True)).lower()
                                 not in ("false", "0"))

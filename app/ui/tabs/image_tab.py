@@ -13,7 +13,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox, QStackedWidget
 
 from ...core.errors import failure_reason
-from ...core.recommended import recommended
 from ...core.registry import ORDERS, kind_spec
 from ...core.requests import ImageRequest, ModelFacts, RequestError
 from ...core.sampling.guidance import DEFAULT_SCALE
@@ -26,6 +25,7 @@ from ..widgets.controls import (
     guidance_box,
     temperature_box,
 )
+from ..widgets.measured_settings import ModelDefault
 from ..widgets.small_image_box import SmallImageBox
 from .base import GenerateTab
 from .image_compare import CompareMode
@@ -50,6 +50,7 @@ class ImageTab(GenerateTab):
         self.grid.setValue(4)
         self.grid.setSuffix(" \u00d7 grid")
         self.temperature = temperature_box()
+        self._model_temperature = ModelDefault(self.temperature, "temperature", 1.0)
         self.guidance = guidance_box()
         self.seed = SeedBox()
         self.order = QComboBox()
@@ -162,24 +163,12 @@ class ImageTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
-        self._fit_temperature(info)
+        self._model_temperature.fit(info)
         for mode in self.modes.values():
             mode.model_changed(info)
         self._fit_order()
         self._fit_guidance()
         self.show_problem()
-
-    def _fit_temperature(self, info) -> None:
-        """A model's measured best temperature becomes the box's value when it is chosen;
-        going on to a model without one puts back the tab's default, unless the value was
-        changed by hand in between."""
-        best = recommended(info.provenance).get("temperature") if info else None
-        set_before = getattr(self, "_temperature_set_by_model", None)
-        if best is not None:
-            self.temperature.setValue(best)
-        elif set_before is not None and abs(self.temperature.value() - set_before) < 1e-6:
-            self.temperature.setValue(1.0)
-        self._temperature_set_by_model = best
 
     def guidance_for(self, info) -> float:
         """The guidance scale a request for `info` gets: the box's, for a model with

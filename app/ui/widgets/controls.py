@@ -51,9 +51,12 @@ class ModelInfo:
         text = f"{title}"
         if metrics:
             text += f", held-out {metrics.get('heldout')} {metrics.get('unit', '')}"
-        best = recommended(self.provenance).get("temperature")
-        if best is not None:
-            text += f"; looks best at temperature {best:g} (measured)"
+        settings = recommended(self.provenance)
+        best = ([f"temperature {settings['temperature']:g}"] if "temperature" in settings
+                else []) + ([f"{settings['voice_temperature']:g} while loud"]
+                            if "voice_temperature" in settings else [])
+        if best:
+            text += f"; best at {', '.join(best)} (measured)"
         return text
 
 
