@@ -23,6 +23,7 @@ def test_bundled_model_is_small_and_self_describing(name):
     assert path.stat().st_size <= 10 * 1024 * 1024
     meta = read_metadata(path)
     assert meta["kind"] == BUNDLED[name]
+    assert meta["name"] == name         # not the name of the run that made it
     prov = meta["provenance"]
     # The command that made it: its preset, and any setting it changed, as real flags.
     words = prov["command"].split()
@@ -30,6 +31,8 @@ def test_bundled_model_is_small_and_self_describing(name):
     from app.cli import build_parser
 
     assert build_parser().parse_args(words[1:]).preset == name
+    for command in prov.get("commands", []):    # every step of a model trained in stages
+        assert build_parser().parse_args(command.split()[1:]).preset == name
     for key in ("source", "package", "license"):
         assert prov["data"][key]
     assert prov["steps"] > 0 and prov["train_wall_time_s"] > 0 and prov["device"]
