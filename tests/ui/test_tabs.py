@@ -1,4 +1,6 @@
 """Generate in every tab with tiny models and watch the views change; stop; close; errors."""
+import time
+
 import pytest
 from PIL import Image
 
@@ -57,6 +59,19 @@ def test_image_tab_draws_pixel_by_pixel_and_finishes(window, qtbot, every_event_
 def test_image_stop_keeps_what_was_drawn(window, qtbot):
     tab = window.image_tab
     tab.grid.setValue(8)
+    # The tiny model draws all 256 sub-pixels in a blink; on a loaded machine it could finish
+    # before Stop arrives. Each event after the first few waits 20 ms (5 s for the rest).
+    start = tab.runner.start
+
+    def paced_start(factory, on_events, on_error=None):
+        def paced():
+            for i, event in enumerate(factory()):
+                if i > 8:
+                    time.sleep(0.02)
+                yield event
+        start(paced, on_events, on_error)
+
+    tab.runner.start = paced_start
     tab.generate()
     qtbot.waitUntil(lambda: tab.generate_mode.state.done > 5, timeout=20000)
     tab.stop()
