@@ -35,7 +35,10 @@ def add_parsers(sub, add_common) -> None:
     p.add_argument("--model", default="mnist", help="bundled name or checkpoint path")
     p.add_argument("--image", required=True, help="the picture (any size; PNG, JPEG, ...)")
     p.add_argument("--mask", required=True, help="PNG, white where pixels are to be filled")
-    p.add_argument("--method", choices=METHODS, default="resample")
+    p.add_argument("--method", choices=METHODS, default=None,
+                   help="default: resample, or the model's own method where it has no "
+                        "resampling (raster for a depth-upscaling model, any-order for an "
+                        "any-order model)")
     p.add_argument("--candidates", type=positive_int, default=8,
                    help="raster fills drawn per result by --method resample")
     p.add_argument("--order", choices=ORDERS, default="nearest",
@@ -87,6 +90,9 @@ def run(args) -> int:
         raise MediaError(f"{args.image}: {err}") from None
     mask = read_mask_png(args.mask, codec.height, codec.width)
     label, problems = label_of(args.label, facts)
+    if args.method is None:
+        methods = facts.spec.inpaint_methods
+        args.method = "resample" if "resample" in methods or not methods else methods[0]
     request = InpaintRequest(model=bundle.name, method=args.method, candidates=args.candidates,
                              order=args.order, n=args.n, label=label, calls=args.calls or 0,
                              temperature=args.temperature, seed=_seed(args),

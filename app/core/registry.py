@@ -135,12 +135,11 @@ KINDS: dict[str, KindSpec] = {
                why_no_inpaint="it draws whole slices in a fixed order, so it cannot fill "
                               "a hole", upscales=True),
         # Two PixelCNNs, one after the other: coarse bits, then the rest over them.
+        # Its raster fill runs stage by stage (sampling/depth.py:fill_depth).
         _image("depth-upscale", "Depth-upscaling PixelCNN", "a depth-upscaling PixelCNN",
-               ".nets.depth_upscale:DepthUpscaleNet", ("raster",), (),
+               ".nets.depth_upscale:DepthUpscaleNet", ("raster",), ("raster",),
                ".sampling.depth:sample_depth", ".sampling.depth:quick_images", "depth",
-               _IMAGE_TRAINING,
-               why_no_inpaint="it draws every pixel's coarse bits before any fine bits, so a "
-                              "raster fill of a hole does not apply", stages=2),
+               _IMAGE_TRAINING, stages=2),
         KindSpec("wavenet", "WaveNet", "a WaveNet", "audio", "bits/sample",
                  CONFIG_CLASSES["wavenet"], MuLawCodec, ".nets.wavenet:WaveNet",
                  ".training.sizes:wavenet_config", ".training.sizes:wavenet_parameters",

@@ -396,3 +396,29 @@ def test_mask_files_save_load_and_undo_through_the_buttons(tab, tmp_path, monkey
     toolbar.save_mask_button.click()
     assert "could not be saved" in tab.message.text()
     assert panel.editor.mask[:8, :8].all()                   # nothing lost on the way
+
+
+def test_a_depth_upscaling_model_fills_in_its_two_stages(window, tab, qtbot, save_tiny):
+    tab.open_checkpoint(save_tiny("depth-upscale"))
+    fc = tab.fill_controls
+    assert fc.current() == "raster"
+    assert not fc.method.model().item(fc.method.findData("resample")).isEnabled()
+    panel = tab.inpaint
+    assert panel.image.shape == (3, 6, 5)                   # converted to the colour model
+    panel.editor.rectangle(1, 1, 4, 3)
+    panel._mask_edited()
+    mask, original = panel.editor.mask.copy(), panel.image.copy()
+    lines = []
+    original_stats = tab.inpaint_mode.set_stats
+
+    def record(text):
+        lines.append(text)
+        original_stats(text)
+
+    tab.inpaint_mode.set_stats = record
+    tab.generate()
+    wait_done(qtbot, tab)
+    check_only_hidden_changed(panel, original, mask)
+    assert f"Filled {int(mask.sum())} pixels" in tab.stats.text()    # pixels, not steps
+    running = [line for line in lines if line.startswith("Stage ")]
+    assert running and all("of 2:" in line for line in running)

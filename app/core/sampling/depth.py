@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
+
 from .draw import distribution
 from .events import ImageResult, PixelStep, Stage
 from .image import _stepper, resolve_labels
@@ -36,6 +38,46 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
     drawn at the sub-pixel so far: the coarse bits in stage one, coarse and fine bits in
     stage two, so stage two's steps add up to log p(image). `guidance` guides both stages
     (sampling/guidance.py)."""
+    levels = None
+    for event in depth_steps(net, n, labels, temperature, seed, device, naive, compiled,
+                             report, guidance):
+        if isinstance(event, (PixelStep, Stage)):
+            yield event
+        else:
+            levels = event
+    assert levels is not None
+    yield ImageResult(levels, codec.decode(levels))
+
+
+def fill_depth(net, codec, image, mask, n: int, labels, temperature: float, seed: int | None,
+               *, device=None, naive: bool = False, compiled: bool = True,
+               report: bool = False, guidance: float = 1.0) -> Iterator:
+    """Inpaint with a depth-upscaling net, raster method: stage one fills the hidden
+    sub-pixels' coarse bits in raster order, keeping the known pixels' own; stage two
+    fills their fine bits over the whole coarse image, so it sees the coarse picture on
+    every side of the hole, not only above and left. Yields Stages and PixelSteps (hidden
+    sub-pixels only, counted over both stages), then the InpaintResult."""
+    from .inpaint import _result, as_batch, check_inputs
+
+    mask = np.asarray(mask, bool)
+    check_inputs(codec, np.asarray(image), mask)
+    known = as_batch(image, n)
+    levels = None
+    for event in depth_steps(net, n, labels, temperature, seed, device, naive, compiled,
+                             report, guidance, known=known, mask=mask):
+        if isinstance(event, (PixelStep, Stage)):
+            yield event
+        else:
+            levels = event
+    assert levels is not None
+    yield _result(codec, levels, mask, "raster")
+
+
+def depth_steps(net, n: int, labels, temperature: float, seed: int | None, device, naive: bool,
+                compiled: bool, report: bool, guidance: float, known=None, mask=None):
+    """The two stages' events, then the drawn levels (n, C, H, W). With `known` (n, C, H, W)
+    levels and `mask` (H, W, True = hidden), only hidden sub-pixels are drawn (and stepped
+    and counted); the others keep their known bits."""
     import torch
 
     from ..devices import make_generator
@@ -48,9 +90,13 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
     guide = Guidance(net, n, resolve_labels(net, n, labels, device), guidance)
     y = guide.labels
     shape = (guide.batch, cfg.channels, cfg.height, cfg.width)
-    per_stage = cfg.channels * cfg.height * cfg.width
+    hidden = np.ones((cfg.height, cfg.width), bool) if mask is None else mask
+    per_stage = cfg.channels * int(hidden.sum())
     coarse = torch.zeros(shape, dtype=torch.long, device=device)
     fine = torch.zeros(shape, dtype=torch.long, device=device)
+    if known is not None:
+        coarse, fine = net.split(guide.widen(torch.as_tensor(known, dtype=torch.long,
+                                                             device=device)))
     # Stage one's log-probabilities, which stage two's full-level distributions build on.
     coarse_logp = torch.zeros(n, *shape[1:], 1 << cfg.coarse_bits, device=device) if report \
         else torch.empty(0)
@@ -66,6 +112,10 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
                 for col in range(cfg.width):
                     for ch in range(cfg.channels):
                         values, logits = draw_at(row, col, ch)
+                        if not hidden[row, col]:        # a known pixel keeps its bits
+                            guide.pass_over(gen)
+                            record(row, col, ch, bits[:, ch, row, col])
+                            continue
                         values, drawn, logits = guide.choose(values, logits, gen, temperature)
                         bits[:, ch, row, col] = values
                         record(row, col, ch, values)
@@ -86,8 +136,7 @@ def sample_depth(net, codec, n: int, labels, temperature: float, seed: int | Non
                             event.logprob = logp.float().cpu().numpy()
                         yield event
                         step += 1
-    levels = net.join(guide.shown(coarse), guide.shown(fine)).cpu().numpy()
-    yield ImageResult(levels, codec.decode(levels))
+    yield net.join(guide.shown(coarse), guide.shown(fine)).cpu().numpy()
 
 
 def quick_images(net, codec, n: int, labels, seed: int | None):

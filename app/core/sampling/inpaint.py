@@ -202,7 +202,14 @@ def fill_raster(net, codec, image: np.ndarray, mask: np.ndarray, n: int, labels,
                 temperature: float, seed: int | None, *, candidates: int = 1,
                 order: str = "raster", device=None, report: bool = False,
                 guidance: float = 1.0) -> Iterator:
-    """The registry's 'raster' inpainting method."""
+    """The registry's 'raster' inpainting method (a depth-upscaling net's in two stages)."""
+    from ..nets.depth_upscale import DepthUpscaleNet
+
+    if isinstance(net, DepthUpscaleNet):
+        from .depth import fill_depth
+
+        return fill_depth(net, codec, image, mask, n, labels, temperature, seed,
+                          device=device, report=report, guidance=guidance)
     return inpaint_raster(net, codec, image, mask, n, labels, temperature, seed, device,
                           report=report, guidance=guidance)
 

@@ -89,11 +89,12 @@ class InpaintMode(ImageMode):
                 return
         self.panel.on_events(events)
         fill = self.panel.fill
-        self.set_progress(fill.done)
+        self.set_progress(fill.done, fill.total)     # a model filling in stages resets it
+        stage = f"{fill.canvas.stage.capitalize()} \u00b7 " if fill.canvas.stage else ""
         if fill.done >= fill.total and fill.k > 1 and fill.result is None:
             self.set_stats(f"Weighing {fill.k} candidates per variation\u2026")
         else:
-            self.set_stats(f"{fill.done} of {fill.total} pixels \u00b7 "
+            self.set_stats(f"{stage}{fill.done} of {fill.total} pixels \u00b7 "
                            f"{fill.canvas.rate():,.0f} pixels/s \u00b7 "
                            f"ETA {format_eta(fill.canvas.eta_s())}")
 
@@ -102,10 +103,11 @@ class InpaintMode(ImageMode):
         done, total = (fill.done, fill.total) if fill else (0, 0)
         elapsed = fill.canvas.elapsed_s if fill else 0.0
         n = fill.n if fill else 0
+        hidden = int(fill.mask.sum()) if fill else 0     # pixels, whatever the steps were
         self.panel.finish(how)
         self.set_progress(done)
         if how == "finished":
-            self.set_stats(f"Filled {total} pixels \u00d7 {n} in {elapsed:.1f} s: "
+            self.set_stats(f"Filled {hidden} pixels \u00d7 {n} in {elapsed:.1f} s: "
                            "choose a variation, then Accept")
         elif how == "cancelled":
             self.set_stats(f"Stopped after {done} of {total} pixels; unfilled pixels keep "
