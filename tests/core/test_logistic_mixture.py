@@ -91,3 +91,18 @@ def test_a_mixture_net_draws_the_same_images_cached_and_naive(guidance):
     cached = generate_images(net, codec, 2, **kw)
     naive = generate_images(net, codec, 2, naive=True, **kw)
     assert np.array_equal(cached.levels, naive.levels)
+
+
+@pytest.mark.parametrize("n", [1, 5])         # the kernel's loops, and its BLAS products
+def test_the_compiled_path_draws_a_mixture_nets_images_as_pytorch_does(n, monkeypatch):
+    from app.core.fast import pixelcnn_numba
+
+    if not pixelcnn_numba.available():
+        pytest.skip("numba not installed")
+    net, codec = make_bundle("pixelcnn", channels=3, hidden=12, num_classes=2, mixture=3)
+    assert pixelcnn_numba.compiles(net)
+    labels = [i % 2 for i in range(n)]
+    runs = [generate_images(net, codec, n, labels=labels, seed=7, temperature=0.8,
+                            guidance=2.0, compiled=compiled).levels
+            for compiled in (True, False)]
+    assert np.array_equal(runs[0], runs[1])

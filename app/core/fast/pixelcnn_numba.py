@@ -67,8 +67,8 @@ def _layer(h_in, col, pad, w_h, row_bias, w_out, b_out, residual, out, pre, z, p
 
 @_jit
 def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out,
-           w1, b1, w2, b2, uniforms, inv_temperature, greedy, logits, values):
-    """All layers, the head and the draw for one sub-pixel of every image."""
+           w1, b1, w2, b2, uniforms, inv_temperature, greedy, logits, values, pick):
+    """All layers, the head and (with `pick`) the draw for one sub-pixel of every image."""
     batch = h_in0.shape[0]
     hidden = w_out.shape[1]
     out = np.empty((batch, hidden), np.float32)
@@ -97,8 +97,9 @@ def _pixel(col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out
             if x != 0.0:
                 for v in range(logits.shape[1]):
                     logits[b, v] += x * w2[j, v]
-        values[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
-                                                              uniforms[b])
+        if pick:
+            values[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
+                                                                  uniforms[b])
 
 
 @_jit
@@ -187,7 +188,7 @@ def _gemm(sgemm, a, lda, b, c, beta, work_i, work_f, no_transpose):
 
 @_jit
 def _pixel_blas(sgemm, col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, w_out, b_out,
-                w1, b1, w2, b2, uniforms, inv_temperature, greedy, logits, values):
+                w1, b1, w2, b2, uniforms, inv_temperature, greedy, logits, values, pick):
     """_pixel with each layer's products as matrix products over all images (BLAS): the
     same arithmetic, summed in BLAS's order."""
     batch = h_in0.shape[0]
@@ -232,9 +233,10 @@ def _pixel_blas(sgemm, col, h_in0, pad0, w_h0, h_rest, pad, w_h_rest, row_bias, 
             head[b, j] = max(head[b, j], 0.0)
         logits[b] = b2
     _gemm(sgemm, head, head.shape[1], w2, logits, 1.0, work_i, work_f, no_transpose)
-    for b in range(batch):
-        values[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
-                                                              uniforms[b])
+    if pick:
+        for b in range(batch):
+            values[b] = np.argmax(logits[b]) if greedy else _pick(logits[b], inv_temperature,
+                                                                  uniforms[b])
 
 
 @functools.cache
@@ -257,11 +259,10 @@ def load_sgemm():
 
 
 def compiles(net) -> bool:
-    """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only, with a
-    softmax head (a logistic-mixture head takes the PyTorch row cache)."""
+    """Whether these kernels implement `net`'s layers: the Gated PixelCNN's only."""
     from ..nets.pixelcnn import GatedPixelCNN
 
-    return isinstance(net, GatedPixelCNN) and not net.config.mixture
+    return isinstance(net, GatedPixelCNN)
 
 
 # From this many images on, each layer's products go through BLAS as matrix products (the
@@ -291,25 +292,49 @@ class CompiledPixelCNN:
         self.row_bias = self.cache.row_bias.numpy()
         self.pad0, self.pad = layers[0].pad, layers[1].pad if len(layers) > 1 else 0
         self.logits = np.empty((batch, net.config.levels), np.float32)
+        # A logistic-mixture head: the kernel writes each sub-pixel's 3K numbers here, and
+        # PyTorch turns them into the levels' log-probabilities (vectorised over the batch,
+        # far quicker than per-level loops of exp and log) before the draw.
+        self.mixture_levels = net.config.levels if getattr(net.config, "mixture", 0) else 0
+        self.raw = np.empty((batch, self.head[0][2].shape[1]), np.float32) \
+            if self.mixture_levels else self.logits
         self.values = np.empty(batch, np.int64)
         self.sgemm = load_sgemm() if batch >= BLAS_BATCH else None
 
     def draw(self, col: int, channel: int, uniforms: np.ndarray, temperature: float):
         """Draw sub-pixel (current row, col, channel) for every image -> (values, logits)."""
         w1, b1, w2, b2 = self.head[channel]
+        uniforms = np.ascontiguousarray(uniforms, dtype=np.float32)
+        inv_t, greedy, pick = np.float32(1.0 / max(temperature, 1e-8)), temperature <= 0, \
+            not self.mixture_levels
         if self.sgemm is not None:
             _pixel_blas(self.sgemm, col, self.h_in0, self.pad0, self.w_h0, self.h_rest,
                         self.pad, self.w_h_rest, self.row_bias, self.w_out, self.b_out,
-                        w1, b1, w2, b2, np.ascontiguousarray(uniforms, dtype=np.float32),
-                        np.float32(1.0 / max(temperature, 1e-8)), temperature <= 0,
-                        self.logits, self.values)
-            return self.values, self.logits
-        _pixel(col, self.h_in0, self.pad0, self.w_h0, self.h_rest, self.pad, self.w_h_rest,
-               self.row_bias, self.w_out, self.b_out, w1, b1, w2, b2,
-               np.ascontiguousarray(uniforms, dtype=np.float32),
-               np.float32(1.0 / max(temperature, 1e-8)), temperature <= 0,
-               self.logits, self.values)
+                        w1, b1, w2, b2, uniforms, inv_t, greedy, self.raw, self.values, pick)
+        else:
+            _pixel(col, self.h_in0, self.pad0, self.w_h0, self.h_rest, self.pad,
+                   self.w_h_rest, self.row_bias, self.w_out, self.b_out, w1, b1, w2, b2,
+                   uniforms, inv_t, greedy, self.raw, self.values, pick)
+        if self.mixture_levels:
+            self._draw_from_mixture(uniforms, temperature)
         return self.values, self.logits
+
+    def _draw_from_mixture(self, uniforms: np.ndarray, temperature: float) -> None:
+        """The levels' log-probabilities from the kernel's mixture numbers, then the draw
+        the PyTorch path makes (sampling/draw.py: the same uniforms, the same choice)."""
+        import torch
+
+        from ..nets.logistic_mixture import mixture_log_probs
+        from ..sampling.draw import pick, shape_logits
+
+        logp = mixture_log_probs(torch.from_numpy(self.raw), self.mixture_levels)
+        self.logits[:] = logp.numpy()
+        if temperature <= 0:
+            chosen = logp.argmax(-1)
+        else:
+            chosen = pick(shape_logits(logp, temperature).log_softmax(-1).exp(),
+                          torch.from_numpy(uniforms))
+        self.values[:] = chosen.numpy()
 
     def set_value(self, row: int, col: int, channel: int, values) -> None:
         import torch
