@@ -98,7 +98,8 @@ def run(args) -> int:
                              temperature=args.temperature, seed=_seed(args),
                              image=codec.encode(picture), mask=mask,
                              guidance=_guidance(args.guidance, facts,
-                                                _takes_guidance(args.method)))
+                                                _takes_guidance(args.method),
+                                                bundle.provenance))
     check(request, facts, problems)
     started, result = time.perf_counter(), None
     with tqdm(total=request.hidden * codec.channels, unit="px", file=sys.stderr,

@@ -162,12 +162,16 @@ def check(request, facts, problems=()) -> None:
         raise RequestError(found)
 
 
-def _guidance(asked: float | None, facts, guides: bool = True) -> float:
-    """--guidance, or its default: DEFAULT_SCALE where there is a class to guide by and
-    the method guides, else 1 (none)."""
+def _guidance(asked: float | None, facts, guides: bool = True, provenance=None) -> float:
+    """--guidance, or its default where there is a class to guide by and the method guides:
+    the model's measured scale, else DEFAULT_SCALE; 1 (none) otherwise."""
+    from ..core.recommended import recommended
+
     if asked is not None:
         return asked
-    return DEFAULT_SCALE if facts.num_classes and guides else 1.0
+    if not (facts.num_classes and guides):
+        return 1.0
+    return recommended(provenance).get("guidance", DEFAULT_SCALE)
 
 
 def _seed(args) -> int:
@@ -193,7 +197,8 @@ def run_image(args) -> int:
                            seed=_seed(args),
                            order=args.order or "", naive=args.naive,
                            calls=args.calls or 0, small=args.small or "",
-                           guidance=_guidance(args.guidance, facts))
+                           guidance=_guidance(args.guidance, facts,
+                                              provenance=bundle.provenance))
     problems += _scale_problems(args.scale, args.n, bundle.codec)
     check(request, facts, problems)
     started = time.perf_counter()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 
-RANGES = {"temperature": (0.05, 5.0), "voice_temperature": (0.05, 5.0)}
+RANGES = {"temperature": (0.05, 5.0), "voice_temperature": (0.05, 5.0),
+          "guidance": (1.0, 10.0)}
 
 
 def recommended(provenance) -> dict[str, float]:

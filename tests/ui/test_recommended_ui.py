@@ -42,3 +42,14 @@ def test_the_audio_tab_takes_a_models_voice_temperature_and_records_it(window, q
     assert tab.voice_temperature_value() is None
     tab.apply_params(read_wav_params(path))            # a file's parameters restore it
     assert tab.voice_temperature.value() == pytest.approx(0.6)
+
+
+def test_the_image_tab_takes_a_models_guidance(window, tmp_path):
+    tab = window.image_tab
+    plain = tab.picker.current()
+    guided = _model(tmp_path, "guided", guidance=3.0)
+    tab.open_checkpoint(str(guided))
+    assert tab.guidance.value() == pytest.approx(3.0)
+    assert "guidance 3 (measured)" in tab.model_note.text()
+    tab.picker.select_path(plain.path)
+    assert tab.guidance.value() == pytest.approx(2.0)

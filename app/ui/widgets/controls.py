@@ -54,7 +54,8 @@ class ModelInfo:
         settings = recommended(self.provenance)
         best = ([f"temperature {settings['temperature']:g}"] if "temperature" in settings
                 else []) + ([f"{settings['voice_temperature']:g} while loud"]
-                            if "voice_temperature" in settings else [])
+                            if "voice_temperature" in settings else []) \
+            + ([f"guidance {settings['guidance']:g}"] if "guidance" in settings else [])
         if best:
             text += f"; best at {', '.join(best)} (measured)"
         return text
