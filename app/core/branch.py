@@ -4,7 +4,8 @@ one (or draw it again) and draw everything after it again, in the order the imag
 The model's own conditionals make this exact for the kinds that can fill a hole in their
 drawing order: a raster model fills the rest of the raster (it never saw those pixels when
 it drew the prefix), an any-order model fills the rest of its sequence. A Subscale Pixel
-Network cannot fill a hole, so it cannot branch.
+Network cannot fill a hole, so it cannot branch; nor can a model that draws in stages (depth
+upscaling), whose order visits every pixel once per stage.
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class BranchError(UserError, ValueError):
 def branch_method(kind: str) -> str | None:
     """The inpainting method that continues this kind's own drawing order, or None."""
     spec = kind_spec(kind)
+    if spec.stages > 1:
+        # Its drawing order visits every pixel once per stage: a raster fill of the pixels
+        # after one step is not that order (its inpainting redraws both stages).
+        return None
     if spec.fixed_order is None and "any-order" in spec.inpaint_methods:
         return "any-order"
     if spec.fixed_order == "raster" and "raster" in spec.inpaint_methods:

@@ -187,7 +187,9 @@ def method_mismatch(method: str, kind: str | None) -> str | None:
     m = inpaint_method(method)
     if spec is not None and m.key in spec.inpaint_methods:
         return None
-    needs = " or ".join(s.article for s in kinds_with_method(m.key))
+    articles = [s.article for s in kinds_with_method(m.key)]
+    needs = articles[0] if len(articles) == 1 else \
+        ", ".join(articles[:-1]) + " or " + articles[-1]
     if spec is None:
         this = "not an image model"
     elif spec.inpaint_methods:

@@ -7,8 +7,8 @@ from tests.ui.test_train_tab import choose_start
 
 def test_raster_methods_fit_a_pixelrnn_and_any_order_does_not(qtbot):
     assert mismatch("raster", "pixelrnn") is None and mismatch("resample", "pixelrnn") is None
-    assert "needs a PixelCNN or a PixelRNN; this model is an any-order model" in \
-        mismatch("raster", "anyorder")
+    assert ("needs a PixelCNN, a PixelRNN or a depth-upscaling PixelCNN; this model is an "
+            "any-order model") in mismatch("raster", "anyorder")
     assert "this model is a PixelRNN" in mismatch("any-order", "pixelrnn")
     controls = FillControls()
     controls.fit_model("pixelrnn")
