@@ -146,11 +146,15 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            prepare_fashion,
            TrainSettings(steps=3200, batch_size=8, lr=1e-3, warmup=200, eval_every=800)),
     # Colour: R -> G -> B within each pixel. 1,678 training emoji are few, so the net is
-    # smaller than the grey models' per sub-pixel (72 maps in three colour groups of 24).
+    # smaller than the grey models' per sub-pixel (72 maps in three colour groups of 24), and
+    # each sub-pixel is a mixture of 5 discretized logistics (PixelCNN++), not a 256-way
+    # softmax: with so few images the softmax left stray mass on rare values, a grain of
+    # wrong colours (models/README.md, emoji).
     Preset("emoji", "group-conditional colour Gated PixelCNN on 1,870 Noto emoji, 32 x 32 "
-           "RGB, 256 levels",
+           "RGB, 256 levels as a mixture of 5 logistics",
            lambda d: PixelCNNConfig(height=32, width=32, channels=3, hidden=72, layers=8,
-                                    output_hidden=192, num_classes=9, position_bias=True),
+                                    output_hidden=192, num_classes=9, position_bias=True,
+                                    mixture=5),
            prepare_emoji,
            TrainSettings(steps=3000, batch_size=8, lr=1e-3, warmup=200, eval_every=500)),
     # The same emoji, drawn in two passes: 3 bits per sub-pixel, then the other 5 over them.
