@@ -1,5 +1,6 @@
 """Colour and staged models in the window: a depth-upscaling model draws in the Image tab
 with its stages named, and the Train tab offers the image formats a new model can take."""
+from tests.ui.test_tabs import record_stats
 from tests.ui.test_train_tab import choose_start
 
 
@@ -8,14 +9,7 @@ def test_a_depth_upscaling_model_names_its_stages_while_drawing(window, qtbot, s
     window.tabs.setCurrentWidget(tab)
     tab.open_checkpoint(save_tiny("depth-upscale"))
     tab.grid.setValue(2)
-    lines = []
-    original = tab.generate_mode.set_stats
-
-    def record(text):
-        lines.append(text)
-        original(text)
-
-    tab.generate_mode.set_stats = record
+    lines = record_stats(tab.generate_mode)
     tab.generate()
     qtbot.waitUntil(lambda: not tab.runner.running, timeout=60000)
     assert "Done" in tab.stats.text()

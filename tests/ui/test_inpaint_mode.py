@@ -8,6 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.core.outputs import read_png_params
+from tests.ui.test_tabs import record_stats
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -408,14 +409,7 @@ def test_a_depth_upscaling_model_fills_in_its_two_stages(window, tab, qtbot, sav
     panel.editor.rectangle(1, 1, 4, 3)
     panel._mask_edited()
     mask, original = panel.editor.mask.copy(), panel.image.copy()
-    lines = []
-    original_stats = tab.inpaint_mode.set_stats
-
-    def record(text):
-        lines.append(text)
-        original_stats(text)
-
-    tab.inpaint_mode.set_stats = record
+    lines = record_stats(tab.inpaint_mode)
     tab.generate()
     wait_done(qtbot, tab)
     check_only_hidden_changed(panel, original, mask)

@@ -29,6 +29,18 @@ def every_event_its_own_batch(monkeypatch):
     monkeypatch.setattr(app.ui.workers, "BATCH_INTERVAL_S", 0.0)
 
 
+def record_stats(mode) -> list[str]:
+    """Every status line an Image tab mode shows from now on (it still shows them)."""
+    lines, shown = [], mode.set_stats
+
+    def record(text):
+        lines.append(text)
+        shown(text)
+
+    mode.set_stats = record
+    return lines
+
+
 def record_updates(tab, probe):
     """After every batch the tab shows, record probe(): what the view displays then."""
     seen, start = [], tab.runner.start

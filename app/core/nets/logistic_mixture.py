@@ -14,6 +14,8 @@ the two end bins take the tails.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -22,15 +24,25 @@ import torch.nn.functional as F
 MIN_LOG_SCALE = -7.0
 
 
+@functools.lru_cache(maxsize=8)
+def _bins(levels: int, device: torch.device, dtype: torch.dtype
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the levels-1 boundaries between neighbouring bins, 1 for the inner bins and 0 for
+    the two end bins): built once, as sampling asks for them at every sub-pixel."""
+    edges = torch.linspace(-1.0 + 1.0 / (levels - 1), 1.0 - 1.0 / (levels - 1), levels - 1,
+                           device=device, dtype=dtype)
+    inner = torch.ones(levels, device=device, dtype=dtype)
+    inner[0] = inner[-1] = 0.0
+    return edges, inner
+
+
 def mixture_log_probs(params: torch.Tensor, levels: int) -> torch.Tensor:
     """params (..., 3K): K mixture logits, K means, K log-scales -> log p of each level,
     (..., levels), normalised (the bins' probabilities telescope to exactly 1)."""
     logit_weights, means, log_scales = params.chunk(3, dim=-1)
     log_weights = logit_weights.log_softmax(-1)
     inv_scales = torch.exp(-log_scales.clamp(min=MIN_LOG_SCALE))
-    # The levels-1 boundaries between neighbouring bins.
-    edges = torch.linspace(-1.0 + 1.0 / (levels - 1), 1.0 - 1.0 / (levels - 1), levels - 1,
-                           device=params.device, dtype=params.dtype)
+    edges, inner = _bins(levels, params.device, params.dtype)
     z = (edges - means.unsqueeze(-1)) * inv_scales.unsqueeze(-1)         # (..., K, levels-1)
     # log(sigmoid(a) - sigmoid(b)) = logsigmoid(a) + logsigmoid(-b) + log(1 - exp(b - a)),
     # with a, b the bin's upper and lower edges: stable for bins far out in the tails, where
@@ -38,8 +50,6 @@ def mixture_log_probs(params: torch.Tensor, levels: int) -> torch.Tensor:
     upper = F.pad(F.logsigmoid(z), (0, 1))                 # the last bin has no upper edge
     lower = F.pad(F.logsigmoid(-z), (1, 0))                # the first has no lower edge
     width = torch.log(-torch.expm1(-(2.0 / (levels - 1)) * inv_scales))  # (..., K)
-    inner = torch.ones(levels, device=params.device, dtype=params.dtype)
-    inner[0] = inner[-1] = 0.0
     per_component = upper + lower + width.unsqueeze(-1) * inner
     return torch.logsumexp(per_component + log_weights.unsqueeze(-1), dim=-2)
 

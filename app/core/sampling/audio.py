@@ -190,8 +190,7 @@ def _compiled_steps(net, labels, streams, history, gen, temperature, chunk,
         uniforms = torch.rand((n, streams), generator=gen).numpy()
         tokens, logits, loud = compiled.generate(current, uniforms, temperature, record=report)
         current = tokens[-1]
-        temps = None if loud is None or gate is None else \
-            np.where(loud.T, gate.voice, gate.plain).astype(np.float32)
+        temps = None if loud is None or gate is None else gate.temperatures(loud.T)
         return tokens.T, None if logits is None else logits.transpose(1, 0, 2), temps
 
     return steps

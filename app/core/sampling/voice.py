@@ -41,9 +41,11 @@ class VoiceGate:
         """(B,) bool: which streams are sounding now."""
         return self.sums > self.threshold
 
-    def temperatures(self) -> np.ndarray:
-        """(B,) the temperature of each stream's next draw."""
-        return np.where(self.loud(), self.voice, self.plain)
+    def temperatures(self, loud: np.ndarray | None = None) -> np.ndarray:
+        """The temperature of each stream's next draw, (B,); or, given which draws were
+        loud (any shape, e.g. the compiled loop's record), the temperature of each."""
+        loud = self.loud() if loud is None else loud
+        return np.where(loud, self.voice, self.plain).astype(np.float32)
 
     def push(self, levels: np.ndarray) -> None:
         """Record each stream's newly drawn level (B,)."""

@@ -15,12 +15,7 @@ from ...core.requests import AudioRequest, ModelFacts, RequestError
 from ...core.sampling.events import AudioChunk
 from ...core.state.audio_trace import SCORE_SECONDS, score_audio, sound_seconds
 from ..widgets.audio_trace_view import AudioTraceWidget
-from ..widgets.controls import (
-    LabelPicker,
-    SeedBox,
-    number_box,
-    temperature_box,
-)
+from ..widgets.controls import LabelPicker, SeedBox, number_box, temperature_box
 from ..widgets.drift_dialog import DriftLauncher
 from ..widgets.measured_settings import ModelDefault, voice_temperature_box
 from ..widgets.waveform import WaveformWidget

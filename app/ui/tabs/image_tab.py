@@ -50,9 +50,9 @@ class ImageTab(GenerateTab):
         self.grid.setValue(4)
         self.grid.setSuffix(" \u00d7 grid")
         self.temperature = temperature_box()
-        self._model_temperature = ModelDefault(self.temperature, "temperature", 1.0)
         self.guidance = guidance_box()
-        self._model_guidance = ModelDefault(self.guidance, "guidance", DEFAULT_SCALE)
+        self._model_settings = [ModelDefault(self.temperature, "temperature", 1.0),
+                                ModelDefault(self.guidance, "guidance", DEFAULT_SCALE)]
         self.seed = SeedBox()
         self.order = QComboBox()
         for name in ORDERS:
@@ -164,8 +164,8 @@ class ImageTab(GenerateTab):
 
     def on_model_changed(self, info) -> None:
         self.label_picker.set_classes(info.class_names if info else [])
-        self._model_temperature.fit(info)
-        self._model_guidance.fit(info)
+        for setting in self._model_settings:    # the model's measured settings, if any
+            setting.fit(info)
         for mode in self.modes.values():
             mode.model_changed(info)
         self._fit_order()
