@@ -209,6 +209,20 @@ def run(args) -> int:
         events.close()      # now, so that an error while saving is reported, not lost
 
 
+def _log_line(event, unit: str) -> str:
+    """One logged step. The held-out figure is this step's own where it was scored, with the
+    best so far beside it: printing only the best hid a resumed run getting worse (its log
+    read 2.2180 four times while the net scored 2.46, 2.49, 2.31, 2.35)."""
+    line = f"step {event.step}/{event.steps} loss {event.loss_bits:.4f} {unit}"
+    if event.heldout_bits is not None:
+        line += f", held-out {event.heldout_bits:.4f}"
+        if event.best_bits is not None and event.best_bits < event.heldout_bits:
+            line += f" (best {event.best_bits:.4f})"
+    elif event.best_bits is not None:
+        line += f", best held-out {event.best_bits:.4f}"
+    return line
+
+
 def _follow(events, job, bar, log_every: int, unit: str, stop_asked) -> int:
     from ..core.training.runner import FinalReport
 
@@ -220,14 +234,12 @@ def _follow(events, job, bar, log_every: int, unit: str, stop_asked) -> int:
                   f"{event.wall_time_s / 60:.1f} min)\nrun folder: {_text(event.run_dir)}")
             return 0
         if log_every and event.step % log_every == 0:
-            held = f" held-out {event.best_bits:.4f}" if event.best_bits is not None else ""
-            print(f"step {event.step}/{event.steps} loss {event.loss_bits:.4f}{held} {unit}",
-                  file=sys.stderr, flush=True)
+            print(_log_line(event, unit), file=sys.stderr, flush=True)
         if bar.n == 0 and event.step > 1:
             bar.update(event.step - 1)       # resumed: the bar starts where the run was
         postfix = {"loss": f"{event.loss_bits:.3f}"}
         if event.best_bits is not None:
-            postfix["held-out"] = f"{event.best_bits:.3f} {unit}"
+            postfix["best held-out"] = f"{event.best_bits:.3f} {unit}"
         bar.set_postfix(postfix, refresh=False)
         bar.update(1)
         if stop_asked():

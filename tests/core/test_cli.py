@@ -202,3 +202,19 @@ def test_bench_calls_different_samples_a_bug(monkeypatch):
     draws = iter(range(100))
     with pytest.raises(RuntimeError, match="a bug"):
         benchmark._views_timing(lambda report: next(draws) if report else 0, repeats=1)
+
+
+def test_training_log_shows_each_scored_held_out_figure_beside_the_best():
+    from app.commands.train import _log_line
+    from app.core.training.trainer import TrainMetrics
+
+    def metrics(step, held=None, best=None):
+        return TrainMetrics(step=step, steps=100, loss_bits=2.5, lr=1e-3, steps_per_s=1.0,
+                           eta_s=1.0, elapsed_s=1.0, heldout_bits=held, best_bits=best)
+
+    assert _log_line(metrics(10), "bits/dim") == "step 10/100 loss 2.5000 bits/dim"
+    # A later scoring worse than the best: both figures, so the log cannot hide it.
+    assert _log_line(metrics(20, held=2.4571, best=2.218), "bits/dim").endswith(
+        "held-out 2.4571 (best 2.2180)")
+    assert _log_line(metrics(30, held=2.1, best=2.1), "bits/dim").endswith("held-out 2.1000")
+    assert _log_line(metrics(31, best=2.1), "bits/dim").endswith("best held-out 2.1000")

@@ -58,7 +58,7 @@ def test_metrics_become_plot_rows_and_a_stats_line(session):
     assert session.rate == pytest.approx(2.0)             # 2 steps in 1 s
     assert session.eta_s == pytest.approx(97 / 2.0)
     line = session.line()
-    assert "loss 2.250 bits/char" in line and "held-out 2.400" in line
+    assert "loss 2.250 bits/char" in line and "best held-out 2.400" in line
     assert "2.00 steps/s" in line and "ETA 48 s" in line and "2 s elapsed" in line
 
 

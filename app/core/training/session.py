@@ -172,7 +172,7 @@ class TrainSession:
             return text + f" \u00b7 {format_duration(self.elapsed_s)} elapsed"
         if self.state == "starting" or self.loss is None:
             return "Starting\u2026"
-        best = f" \u00b7 held-out {self.best:.3f}" if self.best is not None else ""
+        best = f" \u00b7 best held-out {self.best:.3f}" if self.best is not None else ""
         parts = [f"loss {self.loss:.3f} {self.unit}{best}"]
         eta = self.eta_s
         if self.rate and eta is not None:
