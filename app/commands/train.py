@@ -76,6 +76,12 @@ def add_parsers(sub, add_common) -> None:
     p.set_defaults(run=run)
 
 
+_FIXED_ON_RESUME = (("batch_size", "--batch-size"), ("eval_every", "--eval-every"),
+                    ("checkpoint_every", "--checkpoint-every"),
+                    ("mixed_precision", "--mixed-precision"), ("seed", "--seed"),
+                    ("ema", "--ema"))
+
+
 def flag_problems(args) -> list[str]:
     """Every flag out of its range, in the words of the setting it gives, before any data
     is read; the job is checked again as a whole (core/training/runner.job_problems)."""
@@ -93,12 +99,25 @@ def flag_problems(args) -> list[str]:
         problems.append(p)
     if args.out is not None and (p := out_problem(args.out, "--out")):
         problems.append(p)
+    if args.resume and (kept := _kept_by_resume(args)):
+        problems.append(f"{' and '.join(kept)}: a resumed run keeps its own settings (only "
+                        f"--steps, --lr and --out may change); start a new run with --from "
+                        f"to train with others")
     if (args.image_size is not None or args.colour) and not args.kind:
         problems.append("--image-size and --colour choose the images of a fresh --kind "
                         "model; a preset or a resumed run keeps its own")
     elif args.image_size is not None and isinstance(p := image_choice(args), str):
         problems.append(p)
     return problems
+
+
+def _kept_by_resume(args) -> list[str]:
+    """The flags given that a resumed run would otherwise ignore without a word (it rebuilds
+    its job from its own saved settings, so that it continues exactly)."""
+    flags = [("data", "--data"), ("init_from", "--from"), ("name", "--name"),
+             *_FIXED_ON_RESUME]
+    return [flag for field, flag in flags
+            if getattr(args, field) not in (None, False)]
 
 
 def image_choice(args) -> tuple[int, int, int] | str | None:

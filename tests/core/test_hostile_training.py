@@ -78,6 +78,19 @@ def test_a_flag_out_of_range_is_one_line_before_any_data_is_read(tmp_path, capsy
     assert not runs_dir().exists() and not runs_dir().parent.exists()   # nothing written
 
 
+def test_a_resume_refuses_the_settings_it_would_ignore(tmp_path, capsys):
+    # A resumed run rebuilds its job from its own saved settings; a flag it cannot honour is
+    # named before anything is read (the run folder does not even exist here).
+    assert main(["train", "--resume", str(tmp_path / "run"), "--ema", "0.999",
+                 "--seed", "3", "--quiet"]) == 2
+    line = _last_line(capsys)
+    assert line.startswith("chainrule: error: --seed and --ema: a resumed run keeps its own "
+                           "settings (only --steps, --lr and --out may change)")
+    assert main(["train", "--resume", str(tmp_path / "run"), "--from", "mnist",
+                 "--quiet"]) == 2
+    assert "--from: a resumed run keeps its own settings" in _last_line(capsys)
+
+
 def test_every_bad_flag_is_named_at_once(tmp_path, capsys):
     assert main(TRAIN + ["--data", str(tmp_path), "--steps", "0", "--lr", "nan",
                          "--seed", "-1"]) == 2
