@@ -85,7 +85,8 @@ def test_text_sampling_fast_and_plain_paths_agree(kernels):
     assert fast.texts == plain.texts
 
 
-PIXEL_CASES = [dict(), dict(channels=3, hidden=12, num_classes=2), dict(levels=2, num_classes=0)]
+PIXEL_CASES = [dict(), dict(channels=3, hidden=12, num_classes=2), dict(levels=2, num_classes=0),
+               dict(channels=3, hidden=12, num_classes=2, kernel=5, first_kernel=5)]
 
 
 @pytest.mark.parametrize("variant", PIXEL_CASES)

@@ -14,6 +14,7 @@ PIXEL_VARIANTS = [
     dict(levels=2, num_classes=0),                    # binary mode
     dict(mixture=2),                                  # grey, logistic-mixture head
     dict(channels=3, hidden=12, num_classes=2, mixture=3),   # RGB, logistic mixture
+    dict(channels=3, hidden=12, num_classes=2, kernel=5, mixture=3),   # wider kernels
 ]
 
 
