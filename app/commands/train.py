@@ -76,12 +76,6 @@ def add_parsers(sub, add_common) -> None:
     p.set_defaults(run=run)
 
 
-_FIXED_ON_RESUME = (("batch_size", "--batch-size"), ("eval_every", "--eval-every"),
-                    ("checkpoint_every", "--checkpoint-every"),
-                    ("mixed_precision", "--mixed-precision"), ("seed", "--seed"),
-                    ("ema", "--ema"))
-
-
 def flag_problems(args) -> list[str]:
     """Every flag out of its range, in the words of the setting it gives, before any data
     is read; the job is checked again as a whole (core/training/runner.job_problems)."""
@@ -114,8 +108,11 @@ def flag_problems(args) -> list[str]:
 def _kept_by_resume(args) -> list[str]:
     """The flags given that a resumed run would otherwise ignore without a word (it rebuilds
     its job from its own saved settings, so that it continues exactly)."""
+    from ..core.training.jobs import SETTING_FLAGS
+
+    changeable = ("steps", "lr")        # job_from_run takes these (and --out)
     flags = [("data", "--data"), ("init_from", "--from"), ("name", "--name"),
-             *_FIXED_ON_RESUME]
+             *((field, flag) for field, flag in SETTING_FLAGS if field not in changeable)]
     return [flag for field, flag in flags
             if getattr(args, field) not in (None, False)]
 
