@@ -1,4 +1,6 @@
 """Classifier-free guidance (app/core/sampling/guidance.py) on every image kind and path."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ from app.core.registry import KINDS
 from app.core.requests import ImageRequest, ModelFacts
 from app.core.sampling.budget import sample_budgeted
 from app.core.sampling.events import PixelStep
-from app.core.sampling.guidance import Guidance
+from app.core.sampling.guidance import TAIL, Guidance
 from app.core.sampling.image import generate_images, sample_images
 from tests.conftest import make_bundle
 
@@ -47,8 +49,9 @@ def test_guidance_changes_the_draws_and_leaves_any_class_alone(kind):
 
 @pytest.mark.parametrize("kind,channels", [("pixelcnn", 1), ("pixelcnn", 3), ("pixelrnn", 1)])
 def test_each_step_draws_from_the_guided_distribution(kind, channels):
-    """softmax((log p_free + w (log p_class - log p_free)) / T) at every sub-pixel, checked
-    against two full forward passes over the finished images."""
+    """softmax((log p_free + w (log p_class - log p_free)) / T) at every sub-pixel, over the
+    class-conditional distribution's nucleus (all but TAIL of its mass), checked against two
+    full forward passes over the finished images."""
     net, codec = make_bundle(kind, channels=channels)
     w, temperature = 2.5, 0.8
     events = list(sample_images(net, codec, 3, LABELS, temperature, seed=2, report=True,
@@ -57,7 +60,12 @@ def test_each_step_draws_from_the_guided_distribution(kind, channels):
     with torch.no_grad():
         cond = net(x, torch.tensor(LABELS)).log_softmax(1)
         free = net(x, net.null_label(3, x.device)).log_softmax(1)
-    expected = ((free + w * (cond - free)) / temperature).softmax(1)   # (B, L, C, H, W)
+    guided = (free + w * (cond - free)) / temperature
+    # The nucleus, by brute force: a value is cut when the values more likely than it
+    # (ties: before it) hold at least 1 - TAIL of the mass.
+    p = cond.exp()
+    ahead = (p.unsqueeze(1) > p.unsqueeze(2)).float().mul(p.unsqueeze(1)).sum(2)
+    expected = guided.masked_fill(ahead >= 1 - TAIL, float("-inf")).softmax(1)
     steps = [e for e in events if isinstance(e, PixelStep)]
     assert len(steps) == x[0].numel()
     for s in steps:
@@ -78,6 +86,32 @@ def test_every_path_makes_the_same_guided_draws(kind, paths):
                                **p).levels for p in paths]
     for other in results[1:]:
         assert np.array_equal(results[0], other)
+
+
+def test_guidance_never_draws_what_the_class_model_finds_implausible():
+    """Both distributions call value 3 next to impossible, the class-conditional one a little
+    less so (1 in 30,000 against 1 in 10 million): w = 4 alone would multiply that small
+    disagreement into 3 being the likeliest value. Constrained, 3 (outside the class model's
+    nucleus) cannot be drawn, and among the plausible values guidance leans as before."""
+    net, _ = make_bundle("pixelcnn")
+    guide = Guidance(net, 1, torch.tensor([1]), 4.0)
+    cond = torch.tensor([[8.0, 7.0, -30.0, -2.0]])
+    free = torch.tensor([[8.0, 6.0, -30.0, -8.0]])
+    unconstrained = free.log_softmax(-1) + 4 * (cond.log_softmax(-1) - free.log_softmax(-1))
+    assert int(unconstrained.argmax()) == 3
+    guided = guide.logits(torch.cat([cond, free]))
+    assert torch.isinf(guided[0, 2:]).all() and torch.isfinite(guided[0, :2]).all()
+    lean = guided[0, 1] - guided[0, 0]         # log-odds of 1 against 0
+    assert math.isclose(float(lean), float(unconstrained[0, 1] - unconstrained[0, 0]),
+                        abs_tol=1e-4)
+    # A value is cut by the mass beyond it, not by its own probability: 20 values sharing
+    # 0.3 of the mass all stay beside one holding 0.7 (each 1/47 as likely as it).
+    assert 0.3 / 20 > TAIL
+    spread = torch.cat([torch.tensor([0.7]), torch.full((20,), 0.3 / 20)]).log()[None]
+    assert torch.isfinite(guide.logits(torch.cat([spread, spread]))).all()
+    # At scales up to 1 nothing is cut: w = 0.5 only mixes the two distributions.
+    half = Guidance(net, 1, torch.tensor([1]), 0.5).logits(torch.cat([cond, free]))
+    assert torch.isfinite(half).all()
 
 
 def test_budgeted_any_order_drawing_is_guided_too():
