@@ -51,8 +51,9 @@ def main() -> None:
 
     data = get_preset(args.preset).prepare()
     top, classes = data.codec.levels - 1, len(data.codec.class_names)
+    seeds = [int(s) for s in args.seed.split(",")]
     runs: dict[tuple[str, float], list[dict]] = {}
-    for seed in (int(s) for s in args.seed.split(",")):
+    for seed in seeds:
         started = time.perf_counter()
         judge = train_classifier(data.train.images, data.train.labels, classes, top,
                                  args.epochs, seed)
@@ -63,7 +64,7 @@ def main() -> None:
                 row = judge_samples(model, guidance, seed, args, data, judge, real, trained,
                                     accuracy)
                 runs.setdefault((model, guidance), []).append(row)
-    if "," in args.seed:
+    if len(seeds) > 1:
         for rows in runs.values():
             print(json.dumps(pooled(rows), indent=2), flush=True)
 

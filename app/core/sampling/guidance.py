@@ -42,6 +42,8 @@ def guidance_problem(scale: float) -> str | None:
 
 
 MAX_SCALE = 10.0
+# Above scale 1, the share of the class model's probability (its least likely values) that
+# guidance may never draw from (the module's docstring says why and how it was chosen).
 TAIL = 0.01
 # What the Image tab and `chainrule sample image` start with for a class-conditional model:
 # the scale that made the bundled models' samples most recognisable (models/README.md).
